@@ -1,0 +1,209 @@
+"""DynamoDB adapters for the customer and transaction stores (pynamodb)."""
+
+from __future__ import annotations
+
+import base64
+import json
+from typing import Any
+
+from pynamodb.connection import Connection
+from pynamodb.exceptions import TransactWriteError
+from pynamodb.transactions import TransactGet, TransactWrite
+
+from loyalty.adapters.models import CustomerItem, TransactionItem
+from loyalty.domain.profile import MonthStats, Profile
+from loyalty.ports import (
+    DuplicateTransaction,
+    HistoryPage,
+    ReturnedUpdate,
+    StoredTransaction,
+    Throttled,
+    VersionConflict,
+)
+
+_PROFILE_FIELDS = (
+    "customer_id", "version", "tier", "tier_since", "points_balance", "points_earned", "points_redeemed",
+    "points_expired", "first_purchase_at", "last_purchase_at", "folded_purchase_days", "lifetime_spend",
+    "lifetime_purchases", "segment", "rfm", "favourite_category", "classified_period", "erased",
+)  # fmt: skip
+
+
+def months_to_item(months: dict[str, MonthStats] | Any) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for month, stats in months.items():
+        bucket: dict[str, Any] = {"s": stats.spend, "v": stats.visits, "p": stats.points, "d": stats.days}
+        if stats.categories:
+            bucket["c"] = dict(stats.categories)
+        out[month] = bucket
+    return out
+
+
+def months_from_item(raw: Any) -> dict[str, MonthStats]:
+    data = raw.as_dict() if hasattr(raw, "as_dict") else dict(raw or {})
+    return {
+        month: MonthStats(
+            spend=int(b.get("s", 0)),
+            visits=int(b.get("v", 0)),
+            points=int(b.get("p", 0)),
+            days=int(b.get("d", 0)),
+            categories={k: int(v) for k, v in (b.get("c") or {}).items()},
+        )
+        for month, b in data.items()
+    }
+
+
+def profile_to_item(profile: Profile, version: int) -> CustomerItem:
+    values = {name: getattr(profile, name) for name in _PROFILE_FIELDS}
+    values["version"] = version
+    item = CustomerItem(**values)
+    item.months = months_to_item(profile.months)  # type: ignore[assignment]
+    return item
+
+
+def profile_from_item(item: CustomerItem) -> Profile:
+    values = {name: getattr(item, name) for name in _PROFILE_FIELDS}
+    for name in ("version", "points_balance", "points_earned", "points_redeemed", "points_expired",
+                 "folded_purchase_days", "lifetime_spend", "lifetime_purchases"):  # fmt: skip
+        values[name] = int(values[name] or 0)
+    values["erased"] = bool(values["erased"])
+    return Profile(months=months_from_item(item.months), **values)
+
+
+_TXN_FIELDS = (
+    "transaction_id", "customer_id", "kind", "occurred_at", "occurred_key", "currency", "amount", "body_hash",
+    "store_id", "channel", "returned", "points_rate", "points_earned", "original_transaction_id",
+)  # fmt: skip
+
+
+def transaction_to_item(txn: StoredTransaction) -> TransactionItem:
+    item = TransactionItem(**{name: getattr(txn, name) for name in _TXN_FIELDS})
+    item.categories = dict(txn.categories)  # type: ignore[assignment]
+    item.response = dict(txn.response)  # type: ignore[assignment]
+    return item
+
+
+def transaction_from_item(item: TransactionItem) -> StoredTransaction:
+    values = {name: getattr(item, name) for name in _TXN_FIELDS}
+    for name in ("amount", "returned", "points_rate", "points_earned"):
+        values[name] = int(values[name] or 0)
+    categories = item.categories.as_dict() if hasattr(item.categories, "as_dict") else dict(item.categories or {})
+    response = item.response.as_dict() if hasattr(item.response, "as_dict") else dict(item.response or {})
+    return StoredTransaction(
+        categories={k: int(v) for k, v in categories.items()}, response=_plain(response), **values
+    )
+
+
+def _plain(value: Any) -> Any:
+    """DynamoDB numbers come back as Decimal or float; answers hold only ints."""
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if type(value).__name__ == "Decimal":
+        return int(value) if value == int(value) else str(value)
+    return value
+
+
+def encode_cursor(key: dict[str, Any] | None) -> str | None:
+    if not key:
+        return None
+    return base64.urlsafe_b64encode(json.dumps(key, separators=(",", ":")).encode()).decode()
+
+
+def decode_cursor(cursor: str) -> dict[str, Any]:
+    try:
+        key = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ValueError("cursor is not one this API returned") from exc
+    if not isinstance(key, dict) or "occurred_key" not in key:
+        raise ValueError("cursor is not one this API returned")
+    return key
+
+
+class DynamoCustomerStore:
+    def get(self, customer_id: str) -> Profile | None:
+        try:
+            item = CustomerItem.get(customer_id, consistent_read=True)
+        except CustomerItem.DoesNotExist:
+            return None
+        return profile_from_item(item)
+
+
+class DynamoTransactionStore:
+    def _connection(self) -> Connection:
+        return CustomerItem._get_connection().connection
+
+    def get(self, transaction_id: str) -> StoredTransaction | None:
+        try:
+            return transaction_from_item(TransactionItem.get(transaction_id, consistent_read=True))
+        except TransactionItem.DoesNotExist:
+            return None
+
+    def get_with_profile(
+        self, transaction_id: str, customer_id: str
+    ) -> tuple[StoredTransaction | None, Profile | None]:
+        with TransactGet(connection=self._connection()) as tg:
+            txn_future = tg.get(TransactionItem, transaction_id)
+            profile_future = tg.get(CustomerItem, customer_id)
+        txn = _result_or_none(txn_future)
+        profile = _result_or_none(profile_future)
+        return (
+            transaction_from_item(txn) if txn is not None else None,
+            profile_from_item(profile) if profile is not None else None,
+        )
+
+    def record(
+        self,
+        transaction: StoredTransaction,
+        profile: Profile,
+        expected_version: int | None,
+        returned: ReturnedUpdate | None = None,
+    ) -> None:
+        profile_condition = (
+            CustomerItem.customer_id.does_not_exist()
+            if expected_version is None
+            else CustomerItem.version == expected_version
+        )
+        try:
+            with TransactWrite(connection=self._connection()) as tw:
+                tw.save(
+                    transaction_to_item(transaction),
+                    condition=TransactionItem.transaction_id.does_not_exist(),
+                )
+                if returned is not None:
+                    tw.update(
+                        TransactionItem(transaction_id=returned.transaction_id),
+                        actions=[TransactionItem.returned.set(returned.new)],
+                        condition=(TransactionItem.returned == returned.expected),
+                    )
+                tw.save(profile_to_item(profile, (expected_version or 0) + 1), condition=profile_condition)
+        except TransactWriteError as exc:
+            reasons = [getattr(r, "code", None) for r in (exc.cancellation_reasons or [])]
+            if reasons and reasons[0] == "ConditionalCheckFailed":
+                raise DuplicateTransaction(transaction.transaction_id) from exc
+            if "ConditionalCheckFailed" in reasons or "TransactionConflict" in reasons:
+                raise VersionConflict(profile.customer_id) from exc
+            if exc.cause_response_code in ("ThrottlingException", "ProvisionedThroughputExceededException") or (
+                "ThrottlingError" in reasons or "ProvisionedThroughputExceeded" in reasons
+            ):
+                raise Throttled(str(exc)) from exc
+            raise
+
+    def history(self, customer_id: str, limit: int, cursor: str | None) -> HistoryPage:
+        start = decode_cursor(cursor) if cursor else None
+        if start is not None and start.get("customer_id", {}).get("S") != customer_id:
+            raise ValueError("cursor belongs to another customer")
+        results = TransactionItem.by_customer.query(
+            customer_id, scan_index_forward=False, limit=limit, page_size=limit, last_evaluated_key=start
+        )
+        items = [transaction_from_item(item) for item in results]
+        return HistoryPage(items, encode_cursor(results.last_evaluated_key))
+
+
+def _result_or_none(future: Any) -> Any:
+    try:
+        return future.get()
+    except (TransactionItem.DoesNotExist, CustomerItem.DoesNotExist):
+        return None

@@ -1,0 +1,133 @@
+"""DynamoDB tables, defined once as pynamodb models.
+
+CDK, the local stack and the tests all derive key schemas and indexes from these classes
+(see `table_definitions`), so they cannot drift apart.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from pynamodb.attributes import (
+    BooleanAttribute,
+    MapAttribute,
+    NumberAttribute,
+    UnicodeAttribute,
+)
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.models import Model
+
+from loyalty.settings import Settings
+
+
+class CustomerItem(Model):
+    """One item per customer: balance, tier, monthly buckets and the last classification.
+
+    Size bound: about 2.6 KB at most (13 month buckets of <= 6 categories), see the unit test
+    `test_item_size_bound`; a year of weekly shopping in 4 categories is about 1.3 KB.
+    """
+
+    class Meta:
+        table_name = "loyalty-customers"
+        billing_mode = "PAY_PER_REQUEST"
+
+    customer_id = UnicodeAttribute(hash_key=True)
+    version = NumberAttribute(default=0)
+    tier = UnicodeAttribute()
+    tier_since = UnicodeAttribute(null=True)
+    points_balance = NumberAttribute(default=0)
+    points_earned = NumberAttribute(default=0)
+    points_redeemed = NumberAttribute(default=0)
+    points_expired = NumberAttribute(default=0)
+    first_purchase_at = UnicodeAttribute(null=True)
+    last_purchase_at = UnicodeAttribute(null=True)
+    folded_purchase_days = NumberAttribute(default=0)
+    lifetime_spend = NumberAttribute(default=0)
+    lifetime_purchases = NumberAttribute(default=0)
+    # {"2026-03": {"s": spend, "v": visits, "p": points, "d": day bitmask, "c": {category: spend}}}
+    months = MapAttribute(default=dict)
+    segment = UnicodeAttribute(null=True)
+    rfm = UnicodeAttribute(null=True)
+    favourite_category = UnicodeAttribute(null=True)
+    classified_period = UnicodeAttribute(null=True)
+    erased = BooleanAttribute(default=False)
+
+
+class ByCustomerIndex(GlobalSecondaryIndex["TransactionItem"]):
+    """A customer's history, newest first (query with scan_index_forward=False)."""
+
+    class Meta:
+        index_name = "by_customer"
+        projection = AllProjection()
+
+    customer_id = UnicodeAttribute(hash_key=True)
+    occurred_key = UnicodeAttribute(range_key=True)
+
+
+class TransactionItem(Model):
+    """One item per store transaction id: a retry of the same id can never count twice."""
+
+    class Meta:
+        table_name = "loyalty-transactions"
+        billing_mode = "PAY_PER_REQUEST"
+
+    transaction_id = UnicodeAttribute(hash_key=True)
+    customer_id = UnicodeAttribute()
+    occurred_key = UnicodeAttribute()  # UTC ISO instant + "#" + transaction_id: sortable, unique
+    kind = UnicodeAttribute()  # purchase | return
+    occurred_at = UnicodeAttribute()  # as sent, with its offset
+    store_id = UnicodeAttribute(null=True)
+    channel = UnicodeAttribute(null=True)
+    currency = UnicodeAttribute()
+    amount = NumberAttribute()  # minor units
+    returned = NumberAttribute(default=0)  # purchases: minor units returned so far
+    points_rate = NumberAttribute(default=0)
+    points_earned = NumberAttribute(default=0)
+    categories = MapAttribute(default=dict)
+    original_transaction_id = UnicodeAttribute(null=True)
+    body_hash = UnicodeAttribute()  # same id with another body -> 409
+    response = MapAttribute(default=dict)  # the first answer, replayed on retries
+    by_customer = ByCustomerIndex()
+
+
+MODELS: dict[str, type[Model]] = {
+    "customers_table": CustomerItem,
+    "transactions_table": TransactionItem,
+}
+
+
+def bind_models(settings: Settings, extra: dict[str, type[Model]] | None = None) -> None:
+    """Point every model at the tables named in settings (and at a local endpoint if set)."""
+    host = os.environ.get("AWS_ENDPOINT_URL_DYNAMODB") or os.environ.get("AWS_ENDPOINT_URL")
+    for setting, model in {**MODELS, **(extra or {})}.items():
+        model.Meta.table_name = getattr(settings, setting)
+        model.Meta.host = host
+        model.Meta.region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION", "eu-west-1")
+        model._connection = None  # drop a connection bound to an older name or host
+
+
+def table_definitions() -> dict[str, dict[str, Any]]:
+    """Key schema, attribute types and GSIs per settings field, from the models (for CDK and tests)."""
+    return {setting: model_definition(model) for setting, model in MODELS.items()}
+
+
+def model_definition(model: type[Model]) -> dict[str, Any]:
+    """pynamodb's own schema for the model, in the shape CreateTable and CloudFormation use."""
+    schema = model._get_schema()
+    types = {d["AttributeName"]: d["AttributeType"] for d in schema["attribute_definitions"]}
+
+    def keys(key_schema: list[dict[str, str]]) -> list[tuple[str, str, str]]:
+        return [(k["AttributeName"], k["KeyType"], types[k["AttributeName"]]) for k in key_schema]
+
+    return {
+        "key": keys(schema["key_schema"]),
+        "global_indexes": {
+            gsi["index_name"]: {"key": keys(gsi["key_schema"]), "projection": gsi["projection"]["ProjectionType"]}
+            for gsi in schema.get("global_secondary_indexes", [])
+        },
+        "local_indexes": {
+            lsi["index_name"]: {"key": keys(lsi["key_schema"]), "projection": lsi["projection"]["ProjectionType"]}
+            for lsi in schema.get("local_secondary_indexes", [])
+        },
+    }

@@ -1,0 +1,69 @@
+"""Which function serves which route, derived from the routers themselves (one truth for CDK,
+the local gateway, the OpenAPI document and the infra tests)."""
+
+from __future__ import annotations
+
+import importlib
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from loyalty.settings import INGEST, POINTS
+
+# Each API function and the router module(s) it serves. Other issues add theirs here.
+FUNCTION_ROUTERS: dict[str, tuple[str, ...]] = {
+    INGEST: ("loyalty.api.routes_ingest",),
+    POINTS: ("loyalty.api.routes_points",),
+}
+
+API_TITLE = "Loyalty API"
+API_VERSION = "1.0.0"
+
+
+@dataclass(frozen=True)
+class Route:
+    method: str
+    path: str  # API Gateway style: /v1/customers/{customer_id}
+    function: str
+
+    @property
+    def regex(self) -> re.Pattern[str]:
+        pattern = re.sub(r"\{[^/]+\}", "[^/]+", self.path)
+        return re.compile(f"^{pattern}$")
+
+
+def routers_of(function: str) -> list[Any]:
+    return [importlib.import_module(name).router for name in FUNCTION_ROUTERS[function]]
+
+
+def api_routes() -> list[Route]:
+    out = []
+    for function in FUNCTION_ROUTERS:
+        for router in routers_of(function):
+            for key in router._routes:
+                rule, methods = key[0], key[1]
+                path = re.sub(r"<(\w+)>", r"{\1}", rule)
+                for method in methods if isinstance(methods, (tuple, list)) else (methods,):
+                    out.append(Route(method.upper(), path, function))
+    return sorted(out, key=lambda r: (r.path, r.method))
+
+
+def openapi_document() -> dict[str, Any]:
+    """The OpenAPI document for every route, generated from the route code and models."""
+    import json
+
+    from aws_lambda_powertools.event_handler.openapi.models import APIKey, APIKeyIn
+
+    from loyalty.api.app import build_resolver
+
+    routers = [r for function in FUNCTION_ROUTERS for r in routers_of(function)]
+    app = build_resolver(*routers)
+    schema = app.get_openapi_json_schema(
+        title=API_TITLE,
+        version=API_VERSION,
+        description="Purchases, returns, balances and history for store systems. "
+        "Authenticate with the x-api-key header.",
+        security_schemes={"apiKey": APIKey(name="x-api-key", in_=APIKeyIn.header)},
+        security=[{"apiKey": []}],
+    )
+    return json.loads(schema)

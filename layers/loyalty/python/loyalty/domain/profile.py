@@ -1,0 +1,143 @@
+"""The customer profile: everything the API and the monthly run need, in one bounded item.
+
+A profile keeps running totals plus one small bucket per programme month for the trailing
+window (HISTORY_MONTHS). Reading a balance or re-scoring a customer never touches the
+transactions. Applying a purchase or a return is a pure function of (profile, transaction).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime
+
+# The trailing 12 months plus the current one: enough for tiers, RFM and returns of last
+# year's purchases. Older months are folded into lifetime totals.
+HISTORY_MONTHS = 13
+# Spend per category is kept for at most this many categories a month (the largest); the
+# rest is summed under OTHER_CATEGORY. It bounds the item size whatever the basket.
+MAX_CATEGORIES_PER_MONTH = 6
+OTHER_CATEGORY = "_other"
+
+
+def month_index(month: str) -> int:
+    """'2026-03' -> a month counter, so months can be compared and subtracted."""
+    return int(month[:4]) * 12 + int(month[5:7]) - 1
+
+
+def month_name(index: int) -> str:
+    year, month0 = divmod(index, 12)
+    return f"{year:04d}-{month0 + 1:02d}"
+
+
+def add_months(month: str, count: int) -> str:
+    return month_name(month_index(month) + count)
+
+
+def trailing_months(end_month: str, count: int = 12) -> list[str]:
+    """The `count` months ending with `end_month`, oldest first."""
+    end = month_index(end_month)
+    return [month_name(i) for i in range(end - count + 1, end + 1)]
+
+
+@dataclass(frozen=True)
+class MonthStats:
+    spend: int = 0  # minor units, net of returns
+    visits: int = 0  # purchases
+    points: int = 0  # points earned, net of returns
+    days: int = 0  # bit d-1 set when a purchase fell on day d of the month (programme zone)
+    categories: Mapping[str, int] = field(default_factory=dict)  # spend per category
+
+    @property
+    def purchase_days(self) -> int:
+        return self.days.bit_count()
+
+
+@dataclass(frozen=True)
+class Profile:
+    customer_id: str
+    tier: str
+    points_balance: int = 0
+    version: int = 0  # optimistic lock: every write conditions on it and bumps it
+    tier_since: str | None = None  # programme-zone date of the last tier change
+    first_purchase_at: str | None = None  # ISO 8601, UTC
+    last_purchase_at: str | None = None  # ISO 8601, UTC
+    folded_purchase_days: int = 0  # distinct purchase days in months older than the buckets
+    months: Mapping[str, MonthStats] = field(default_factory=dict)
+    lifetime_spend: int = 0
+    lifetime_purchases: int = 0
+    # Points ledger totals: balance == earned - redeemed - expired + adjusted, always.
+    points_earned: int = 0
+    points_redeemed: int = 0
+    points_expired: int = 0
+    # Results of the last monthly reclassification.
+    segment: str | None = None
+    rfm: str | None = None  # "R-F-M", for example "5-4-3"
+    favourite_category: str | None = None
+    classified_period: str | None = None
+    erased: bool = False
+
+    @property
+    def latest_month(self) -> str | None:
+        return max(self.months) if self.months else None
+
+    @property
+    def purchase_days(self) -> int:
+        """Distinct purchase days in the customer's whole history (their purchase cycle)."""
+        return self.folded_purchase_days + sum(m.purchase_days for m in self.months.values())
+
+    def totals(self, end_month: str, count: int = 12) -> MonthStats:
+        """Spend, visits and points over the `count` months ending with `end_month`."""
+        spend = visits = points = 0
+        for month in trailing_months(end_month, count):
+            stats = self.months.get(month)
+            if stats:
+                spend += stats.spend
+                visits += stats.visits
+                points += stats.points
+        return MonthStats(spend=spend, visits=visits, points=points)
+
+
+def new_profile(customer_id: str, base_tier: str) -> Profile:
+    return Profile(customer_id=customer_id, tier=base_tier)
+
+
+def merge_categories(
+    current: Mapping[str, int], delta: Mapping[str, int], sign: int = 1
+) -> dict[str, int]:
+    """Add (or take back) category spend, keeping the largest categories and folding the rest."""
+    merged = dict(current)
+    for category, cents in delta.items():
+        key = category if category in merged or sign > 0 else OTHER_CATEGORY
+        merged[key] = merged.get(key, 0) + sign * cents
+    merged = {k: v for k, v in merged.items() if v > 0}
+    if len(merged) > MAX_CATEGORIES_PER_MONTH:
+        ranked = sorted(merged.items(), key=lambda kv: (-kv[1], kv[0]))
+        kept = dict(ranked[: MAX_CATEGORIES_PER_MONTH - 1])
+        rest = sum(v for _, v in ranked[MAX_CATEGORIES_PER_MONTH - 1 :])
+        kept[OTHER_CATEGORY] = kept.get(OTHER_CATEGORY, 0) + rest
+        merged = kept
+    return merged
+
+
+def with_month(profile: Profile, month: str, stats: MonthStats) -> Profile:
+    months = dict(profile.months)
+    months[month] = stats
+    return replace(profile, months=months)
+
+
+def prune_months(profile: Profile) -> Profile:
+    """Drop buckets older than the window ending at the latest month, folding their purchase days."""
+    latest = profile.latest_month
+    if latest is None:
+        return profile
+    oldest_kept = month_index(latest) - HISTORY_MONTHS + 1
+    kept = {m: s for m, s in profile.months.items() if month_index(m) >= oldest_kept}
+    if len(kept) == len(profile.months):
+        return profile
+    folded = sum(s.purchase_days for m, s in profile.months.items() if m not in kept)
+    return replace(profile, months=kept, folded_purchase_days=profile.folded_purchase_days + folded)
+
+
+def local_date(instant: datetime, zone) -> date:  # type: ignore[no-untyped-def]
+    return instant.astimezone(zone).date()

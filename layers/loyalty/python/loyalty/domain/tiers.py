@@ -1,0 +1,77 @@
+"""Tiers: any-of conditions over the trailing 12 programme months."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from loyalty.domain.profile import Profile, month_index, month_name
+from loyalty.money import format_amount
+from loyalty.programme import Programme, Tier
+
+
+def qualified_tier(programme: Programme, spend: int, visits: int, points: int) -> Tier:
+    """The highest tier whose any-of conditions hold for these 12-month totals."""
+    best = programme.base_tier
+    for tier in programme.tiers:
+        if tier.qualifies(spend, visits, points):
+            best = tier
+    return best
+
+
+def tier_for_window(programme: Programme, profile: Profile, end_month: str) -> Tier:
+    totals = profile.totals(end_month)
+    return qualified_tier(programme, totals.spend, totals.visits, totals.points)
+
+
+def upgrade_after(programme: Programme, profile: Profile, from_month: str) -> Tier:
+    """The tier a purchase in `from_month` earns the customer, never lower than the current one.
+
+    Every 12-month window ending at a bucket month from `from_month` on is checked, so a late
+    purchase counts in the windows it belongs to and the resulting tier does not depend on the
+    order in which purchases arrive. Downgrades happen only at the monthly run.
+    """
+    best = programme.tier(profile.tier) if profile.tier in _names(programme) else programme.base_tier
+    start = month_index(from_month)
+    for month in sorted(profile.months):
+        if month_index(month) < start:
+            continue
+        candidate = tier_for_window(programme, profile, month)
+        if programme.tier_rank(candidate.name) > programme.tier_rank(best.name):
+            best = candidate
+    return best
+
+
+def _names(programme: Programme) -> set[str]:
+    return {tier.name for tier in programme.tiers}
+
+
+@dataclass(frozen=True)
+class TierProgress:
+    tier: str
+    next_tier: str | None
+    missing: dict[str, Any]  # what is still needed for any one of the next tier's conditions
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"tier": self.tier, "next_tier": self.next_tier, "to_next_tier": self.missing or None}
+
+
+def progress(programme: Programme, profile: Profile, as_of_month: str) -> TierProgress:
+    """How far the customer is from the next tier over the 12 months ending `as_of_month`."""
+    rank = programme.tier_rank(profile.tier)
+    if rank + 1 >= len(programme.tiers):
+        return TierProgress(profile.tier, None, {})
+    nxt = programme.tiers[rank + 1]
+    totals = profile.totals(as_of_month)
+    missing: dict[str, Any] = {}
+    if nxt.spend_12m is not None:
+        missing["spend"] = format_amount(max(0, nxt.spend_12m - totals.spend), programme.currency)
+    if nxt.visits_12m is not None:
+        missing["visits"] = max(0, nxt.visits_12m - totals.visits)
+    if nxt.points_12m is not None:
+        missing["points"] = max(0, nxt.points_12m - totals.points)
+    return TierProgress(profile.tier, nxt.name, missing)
+
+
+def previous_month(month: str) -> str:
+    return month_name(month_index(month) - 1)

@@ -1,0 +1,111 @@
+"""The read side: a customer's balance card (one GetItem) and their history (one Query a page)."""
+
+from __future__ import annotations
+
+import calendar
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any
+
+from loyalty.domain.profile import Profile
+from loyalty.domain.tiers import progress
+from loyalty.money import format_amount
+from loyalty.ports import CustomerStore, StoredTransaction, TransactionStore
+from loyalty.programme import Programme
+from loyalty.service.ingest import ApiError, field_error
+
+MAX_PAGE = 100
+
+
+def add_months_to_date(day: date, months: int) -> date:
+    index = day.year * 12 + day.month - 1 + months
+    year, month0 = divmod(index, 12)
+    last = calendar.monthrange(year, month0 + 1)[1]
+    return date(year, month0 + 1, min(day.day, last))
+
+
+def expiry_of(profile: Profile, programme: Programme) -> dict[str, Any] | None:
+    """The whole balance expires N months after the last purchase (programme zone)."""
+    if not profile.last_purchase_at or profile.points_balance <= 0:
+        return None
+    last = datetime.fromisoformat(profile.last_purchase_at).astimezone(programme.zone).date()
+    return {
+        "points": profile.points_balance,
+        "on": add_months_to_date(last, programme.expiry_months).isoformat(),
+    }
+
+
+def rfm_scores(rfm: str | None) -> dict[str, int] | None:
+    if not rfm:
+        return None
+    r, f, m = (int(x) for x in rfm.split("-"))
+    return {"r": r, "f": f, "m": m}
+
+
+def customer_card(profile: Profile, programme: Programme, now: datetime) -> dict[str, Any]:
+    month = programme.month_of(now)
+    totals = profile.totals(month)
+    tier_progress = progress(programme, profile, month)
+    return {
+        "customer_id": profile.customer_id,
+        "points_balance": profile.points_balance,
+        "tier": profile.tier,
+        "tier_since": profile.tier_since,
+        "next_tier": tier_progress.next_tier,
+        "to_next_tier": tier_progress.missing or None,
+        "segment": profile.segment,
+        "rfm": rfm_scores(profile.rfm),
+        "favourite_category": profile.favourite_category,
+        "classified_period": profile.classified_period,
+        "currency": programme.currency,
+        "spend_12m": format_amount(totals.spend, programme.currency),
+        "visits_12m": totals.visits,
+        "points_12m": totals.points,
+        "first_purchase_at": profile.first_purchase_at,
+        "last_purchase_at": profile.last_purchase_at,
+        "points_expiring": expiry_of(profile, programme),
+    }
+
+
+def history_entry(txn: StoredTransaction) -> dict[str, Any]:
+    entry: dict[str, Any] = {
+        "transaction_id": txn.transaction_id,
+        "type": txn.kind,
+        "occurred_at": txn.occurred_at,
+        "amount": format_amount(txn.amount, txn.currency),
+        "currency": txn.currency,
+        "points_earned": txn.points_earned,
+        "store_id": txn.store_id,
+        "channel": txn.channel,
+    }
+    if txn.kind == "purchase":
+        entry["returned_amount"] = format_amount(txn.returned, txn.currency)
+    if txn.original_transaction_id:
+        entry["original_transaction_id"] = txn.original_transaction_id
+    return entry
+
+
+@dataclass
+class PointsService:
+    customers: CustomerStore
+    transactions: TransactionStore
+    programme: Programme
+    now: Callable[[], datetime] = lambda: datetime.now(UTC)
+
+    def card(self, customer_id: str) -> dict[str, Any]:
+        profile = self.customers.get(customer_id)
+        if profile is None or profile.erased:
+            raise ApiError(404, "customer_not_found", f"customer_id: no customer {customer_id!r}")
+        return customer_card(profile, self.programme, self.now())
+
+    def history(self, customer_id: str, limit: int, cursor: str | None) -> dict[str, Any]:
+        if not 1 <= limit <= MAX_PAGE:
+            raise field_error("limit", f"must be between 1 and {MAX_PAGE}")
+        try:
+            page = self.transactions.history(customer_id, limit, cursor)
+        except ValueError as exc:
+            raise field_error("cursor", str(exc)) from exc
+        if not page.items and cursor is None and self.customers.get(customer_id) is None:
+            raise ApiError(404, "customer_not_found", f"customer_id: no customer {customer_id!r}")
+        return {"items": [history_entry(t) for t in page.items], "next_cursor": page.next_cursor}

@@ -1,0 +1,87 @@
+"""One settings object. Env var names, defaults and which functions need them live here only:
+the Lambdas read them, CDK sets them from this list, the local stack and tests use it too."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, fields
+from functools import lru_cache
+from pathlib import Path
+
+# Function names used everywhere (CDK construct ids, local gateway, infra tests).
+INGEST, POINTS, REDEMPTIONS, RECLASSIFY = "ingest", "points", "redemptions", "reclassify"
+ALL_FUNCTIONS = (INGEST, POINTS, REDEMPTIONS, RECLASSIFY)
+
+_REPO_PROGRAMME = Path(__file__).resolve().parents[3] / "programmes" / "default.json"
+_LAYER_PROGRAMME = Path(__file__).resolve().parent / "programme.json"
+
+
+def _default_programme_path() -> str:
+    # In Lambda the validated programme ships inside the layer; in the repo, the default file.
+    return str(_LAYER_PROGRAMME if _LAYER_PROGRAMME.exists() else _REPO_PROGRAMME)
+
+
+def _field(env: str, default: str, *used_by: str, doc: str = ""):  # type: ignore[no-untyped-def]
+    from dataclasses import field
+
+    return field(default=default, metadata={"env": env, "used_by": frozenset(used_by), "doc": doc})
+
+
+@dataclass(frozen=True)
+class Settings:
+    customers_table: str = _field(
+        "LOYALTY_CUSTOMERS_TABLE", "loyalty-customers", *ALL_FUNCTIONS, doc="Customer profiles"
+    )
+    transactions_table: str = _field(
+        "LOYALTY_TRANSACTIONS_TABLE", "loyalty-transactions", INGEST, POINTS, REDEMPTIONS,
+        doc="Purchases, returns and redemptions, keyed by the store's id",
+    )
+    vouchers_table: str = _field(
+        "LOYALTY_VOUCHERS_TABLE", "loyalty-vouchers", POINTS, REDEMPTIONS, doc="Issued vouchers"
+    )
+    event_bus_name: str = _field(
+        "LOYALTY_EVENT_BUS", "loyalty-events", INGEST, REDEMPTIONS, RECLASSIFY, doc="Custom EventBridge bus"
+    )
+    programme_path: str = _field(
+        "LOYALTY_PROGRAMME_PATH", "", *ALL_FUNCTIONS, doc="Programme file (JSON or YAML)"
+    )
+    event_source: str = _field(
+        "LOYALTY_EVENT_SOURCE", "loyalty", INGEST, REDEMPTIONS, RECLASSIFY, doc="EventBridge source"
+    )
+    max_body_bytes: str = _field(
+        "LOYALTY_MAX_BODY_BYTES", "65536", INGEST, POINTS, REDEMPTIONS, doc="Largest accepted request body"
+    )
+
+    @property
+    def programme_file(self) -> str:
+        return self.programme_path or _default_programme_path()
+
+    @property
+    def max_body(self) -> int:
+        return int(self.max_body_bytes)
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
+        env = os.environ if environ is None else environ
+        values = {f.name: env.get(f.metadata["env"], f.default) for f in fields(cls)}
+        return cls(**values)
+
+    def env_for(self, function: str) -> dict[str, str]:
+        """The environment a function needs, as CDK sets it."""
+        return {
+            f.metadata["env"]: getattr(self, f.name)
+            for f in fields(self)
+            if function in f.metadata["used_by"] and getattr(self, f.name) != ""
+        }
+
+    def as_env(self) -> dict[str, str]:
+        return {f.metadata["env"]: getattr(self, f.name) for f in fields(self) if getattr(self, f.name)}
+
+
+def env_names_for(function: str) -> set[str]:
+    return {f.metadata["env"] for f in fields(Settings) if function in f.metadata["used_by"]}
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings.from_env()
