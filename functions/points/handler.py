@@ -2,16 +2,15 @@
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.logging import correlation_paths
-
 from loyalty.api.app import build_resolver, handle
 from loyalty.api.routes_points import router
 
 logger = Logger()
-metrics = Metrics()
+metrics = Metrics(namespace="Loyalty")
 app = build_resolver(router)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
 @metrics.log_metrics
 def handler(event, context):
-    return handle(app, event, context)
+    return handle(app, event, context, metrics)

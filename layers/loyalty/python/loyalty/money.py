@@ -22,10 +22,10 @@ def minor_units(currency: str) -> int:
 def parse_amount(text: object, currency: str, *, allow_zero: bool = False) -> int:
     """'12.50' -> 1250 for EUR. Refuses floats, exponents, signs and excess precision."""
     if not isinstance(text, str):
-        raise AmountError("must be a decimal string such as \"12.50\"")
+        raise AmountError('must be a decimal string such as "12.50"')
     match = _AMOUNT.match(text)
     if not match:
-        raise AmountError("must be a decimal string such as \"12.50\" (digits, optional point)")
+        raise AmountError('must be a decimal string such as "12.50" (digits, optional point)')
     digits = minor_units(currency)
     fraction = match.group(2) or ""
     if len(fraction) - 1 > digits:

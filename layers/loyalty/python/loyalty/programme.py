@@ -229,7 +229,8 @@ def parse_programme(data: object) -> Programme:
     )
     dormancy_obj.done()
     rules = tuple(
-        _parse_segment_rule(item) for item in segments_obj.list("rules", minimum=1, default=_DEFAULT_SEGMENT_RULES)
+        _parse_segment_rule(item)
+        for item in segments_obj.list("rules", minimum=1, default=_DEFAULT_SEGMENT_RULES)
     )
     names = [rule.name for rule in rules]
     for index, name in enumerate(names):
@@ -456,7 +457,9 @@ class _Obj:
             or any(isinstance(v, bool) or not isinstance(v, int) for v in value)
             or not SCORE_MIN <= value[0] <= value[1] <= SCORE_MAX
         ):
-            raise ProgrammeError(self._key(key), "must be a score 1-5 or a range [low, high] within 1-5", value)
+            raise ProgrammeError(
+                self._key(key), "must be a score 1-5 or a range [low, high] within 1-5", value
+            )
         return ScoreRange(value[0], value[1])
 
 

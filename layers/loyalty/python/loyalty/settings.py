@@ -12,7 +12,7 @@ from pathlib import Path
 INGEST, POINTS, REDEMPTIONS, RECLASSIFY = "ingest", "points", "redemptions", "reclassify"
 ALL_FUNCTIONS = (INGEST, POINTS, REDEMPTIONS, RECLASSIFY)
 
-_REPO_PROGRAMME = Path(__file__).resolve().parents[3] / "programmes" / "default.json"
+_REPO_PROGRAMME = Path(__file__).resolve().parents[4] / "programmes" / "default.json"
 _LAYER_PROGRAMME = Path(__file__).resolve().parent / "programme.json"
 
 
@@ -33,7 +33,11 @@ class Settings:
         "LOYALTY_CUSTOMERS_TABLE", "loyalty-customers", *ALL_FUNCTIONS, doc="Customer profiles"
     )
     transactions_table: str = _field(
-        "LOYALTY_TRANSACTIONS_TABLE", "loyalty-transactions", INGEST, POINTS, REDEMPTIONS,
+        "LOYALTY_TRANSACTIONS_TABLE",
+        "loyalty-transactions",
+        INGEST,
+        POINTS,
+        REDEMPTIONS,
         doc="Purchases, returns and redemptions, keyed by the store's id",
     )
     vouchers_table: str = _field(

@@ -86,7 +86,9 @@ def transaction_from_item(item: TransactionItem) -> StoredTransaction:
     values = {name: getattr(item, name) for name in _TXN_FIELDS}
     for name in ("amount", "returned", "points_rate", "points_earned"):
         values[name] = int(values[name] or 0)
-    categories = item.categories.as_dict() if hasattr(item.categories, "as_dict") else dict(item.categories or {})
+    categories = (
+        item.categories.as_dict() if hasattr(item.categories, "as_dict") else dict(item.categories or {})
+    )
     response = item.response.as_dict() if hasattr(item.response, "as_dict") else dict(item.response or {})
     return StoredTransaction(
         categories={k: int(v) for k, v in categories.items()}, response=_plain(response), **values
@@ -185,9 +187,10 @@ class DynamoTransactionStore:
                 raise DuplicateTransaction(transaction.transaction_id) from exc
             if "ConditionalCheckFailed" in reasons or "TransactionConflict" in reasons:
                 raise VersionConflict(profile.customer_id) from exc
-            if exc.cause_response_code in ("ThrottlingException", "ProvisionedThroughputExceededException") or (
-                "ThrottlingError" in reasons or "ProvisionedThroughputExceeded" in reasons
-            ):
+            if exc.cause_response_code in (
+                "ThrottlingException",
+                "ProvisionedThroughputExceededException",
+            ) or ("ThrottlingError" in reasons or "ProvisionedThroughputExceeded" in reasons):
                 raise Throttled(str(exc)) from exc
             raise
 

@@ -60,5 +60,7 @@ class EventBridgePublisher:
             # Results are positional: keep only the entries whose result carries an error.
             results = response["Entries"]
             failed = [r for r in results if r.get("ErrorCode")]
-            pending = [entry for entry, result in zip(pending, results, strict=True) if result.get("ErrorCode")]
+            pending = [
+                entry for entry, result in zip(pending, results, strict=True) if result.get("ErrorCode")
+            ]
         raise PublishError(failed)

@@ -5,20 +5,30 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.event_handler.router import Router
 
+from loyalty.api.schemas import ErrorOut
 from loyalty.service.ingest import ApiError
 from loyalty.settings import get_settings
 
+logger = Logger(child=True)
+
+
+def _error_doc(description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"model": ErrorOut}}}
+
+
 ERROR_RESPONSES: dict[int | str, Any] = {
-    400: {"description": "Invalid request: the message names the field"},
-    403: {"description": "Missing or wrong x-api-key"},
-    404: {"description": "Not found"},
-    409: {"description": "Conflict"},
-    413: {"description": "Body too large"},
-    422: {"description": "Valid request the rules refuse"},
+    400: _error_doc("Invalid request: the message names the field"),
+    403: {"description": "Missing or wrong x-api-key (API Gateway)"},
+    404: _error_doc("Not found"),
+    409: _error_doc("Conflict"),
+    413: _error_doc("Body too large"),
+    422: _error_doc("Valid request the rules refuse"),
+    503: _error_doc("Too many concurrent updates for one customer; retry"),
 }
 
 
@@ -48,10 +58,12 @@ def build_resolver(*routers: Router) -> APIGatewayRestResolver:
         for error in exc.errors():
             loc = tuple(error.get("loc", ()))
             kind = error.get("type", "")
-            if kind in ("json_invalid", "model_attributes_type") and len(loc) <= 1:
+            if kind == "json_invalid" or (kind == "model_attributes_type" and len(loc) <= 1):
                 return error_response(400, "invalid_json", "body: must be a JSON object", None)
-            message = "is required" if kind == "missing" else (
-                "is not a known field" if kind == "extra_forbidden" else error.get("msg", "is invalid")
+            message = (
+                "is required"
+                if kind == "missing"
+                else ("is not a known field" if kind == "extra_forbidden" else error.get("msg", "is invalid"))
             )
             details.append({"field": _field_of(loc), "message": message})
         first = details[0] if details else {"field": "body", "message": "is invalid"}
@@ -60,6 +72,12 @@ def build_resolver(*routers: Router) -> APIGatewayRestResolver:
     @app.exception_handler(ApiError)
     def _api_error(exc: ApiError) -> Response:
         return error_response(exc.status, exc.code, exc.message, exc.details)
+
+    @app.exception_handler(Exception)
+    def _unexpected(exc: Exception) -> Response:
+        # Never a stack trace to the caller; the log has it (without the request body).
+        logger.exception("unhandled error")
+        return error_response(500, "internal_error", "internal error; the request was not applied")
 
     @app.not_found
     def _not_found(exc: Exception) -> Response:
@@ -70,8 +88,22 @@ def build_resolver(*routers: Router) -> APIGatewayRestResolver:
     return app
 
 
-def handle(app: APIGatewayRestResolver, event: dict[str, Any], context: Any) -> dict[str, Any]:
-    """Resolve an API Gateway proxy event, refusing oversized bodies before parsing them."""
+def handle(
+    app: APIGatewayRestResolver, event: dict[str, Any], context: Any, metrics: Any = None
+) -> dict[str, Any]:
+    """Resolve an API Gateway proxy event, refusing oversized bodies before parsing them, and
+    count responses by status class (EMF metrics 2xx/4xx/5xx)."""
+    response = _handle(app, event, context)
+    if metrics is not None:
+        from aws_lambda_powertools.metrics import MetricUnit
+
+        metrics.add_metric(
+            name=f"Responses{int(response['statusCode']) // 100}xx", unit=MetricUnit.Count, value=1
+        )
+    return response
+
+
+def _handle(app: APIGatewayRestResolver, event: dict[str, Any], context: Any) -> dict[str, Any]:
     body = event.get("body") or ""
     if len(body) > get_settings().max_body:
         limit = get_settings().max_body
@@ -81,5 +113,15 @@ def handle(app: APIGatewayRestResolver, event: dict[str, Any], context: Any) -> 
             "headers": {"Content-Type": "application/json"},
             "body": response.body,
             "isBase64Encoded": False,
+        }
+    # The API speaks JSON only: a client that forgets the content type (curl -d) still gets
+    # its body parsed as JSON rather than as a form.
+    headers = event.get("headers") or {}
+    if body and not any(k.lower() == "content-type" and "json" in v for k, v in headers.items()):
+        headers = {k: v for k, v in headers.items() if k.lower() != "content-type"}
+        event = {
+            **event,
+            "headers": {**headers, "content-type": "application/json"},
+            "multiValueHeaders": None,
         }
     return app.resolve(event, context)

@@ -20,8 +20,10 @@ CustomerId = Annotated[str, Path(pattern=ID_PATTERN, description="Loyalty card n
     "/v1/customers/<customer_id>",
     summary="Points balance, tier and progress, segment, 12-month spend and visits, expiry",
     description="One DynamoDB GetItem.",
-    responses={200: {"description": "The customer", "content": {"application/json": {"model": CustomerOut}}},
-               **ERROR_RESPONSES},
+    responses={
+        200: {"description": "The customer", "content": {"application/json": {"model": CustomerOut}}},
+        **ERROR_RESPONSES,
+    },
     tags=["customers"],
 )
 def get_customer(customer_id: CustomerId):
@@ -31,8 +33,10 @@ def get_customer(customer_id: CustomerId):
 @router.get(
     "/v1/customers/<customer_id>/transactions",
     summary="Transaction history, newest first, paginated by cursor",
-    responses={200: {"description": "A page", "content": {"application/json": {"model": HistoryOut}}},
-               **ERROR_RESPONSES},
+    responses={
+        200: {"description": "A page", "content": {"application/json": {"model": HistoryOut}}},
+        **ERROR_RESPONSES,
+    },
     tags=["customers"],
 )
 def get_history(

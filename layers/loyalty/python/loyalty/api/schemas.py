@@ -17,9 +17,9 @@ class Strict(BaseModel):
 
 class LineIn(Strict):
     sku: str = Field(min_length=1, max_length=64)
-    category: str | None = Field(default=None, min_length=1, max_length=64)
+    category: str | None = Field(default=None, min_length=1, max_length=32)
     quantity: int = Field(ge=1, le=100_000)
-    unit_price: str = Field(pattern=AMOUNT_PATTERN, description="Decimal string, e.g. \"4.99\"")
+    unit_price: str = Field(pattern=AMOUNT_PATTERN, description='Decimal string, e.g. "4.99"')
 
 
 class TransactionIn(Strict):
@@ -31,7 +31,7 @@ class TransactionIn(Strict):
     channel: Literal["store", "web", "app"]
     occurred_at: AwareDatetime = Field(description="ISO 8601 with offset, e.g. 2026-03-01T10:15:00+01:00")
     currency: str = Field(pattern=r"^[A-Z]{3}$")
-    amount: str = Field(pattern=AMOUNT_PATTERN, description="Decimal string, e.g. \"42.50\"")
+    amount: str = Field(pattern=AMOUNT_PATTERN, description='Decimal string, e.g. "42.50"')
     lines: list[LineIn] | None = Field(default=None, max_length=MAX_LINES)
     original_transaction_id: str | None = Field(default=None, pattern=ID_PATTERN)
 

@@ -160,7 +160,11 @@ def apply_return(
             ),
         )
     record = replace(original, returned=original.returned + ret.amount)
-    return updated, record, Outcome(-taken, updated.points_balance, updated.tier, profile.tier, original.points_rate)
+    return (
+        updated,
+        record,
+        Outcome(-taken, updated.points_balance, updated.tier, profile.tier, original.points_rate),
+    )
 
 
 def _share_of(categories: Mapping[str, int], part: int, whole: int) -> dict[str, int]:

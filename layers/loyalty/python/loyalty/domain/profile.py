@@ -16,7 +16,7 @@ from datetime import date, datetime
 HISTORY_MONTHS = 13
 # Spend per category is kept for at most this many categories a month (the largest); the
 # rest is summed under OTHER_CATEGORY. It bounds the item size whatever the basket.
-MAX_CATEGORIES_PER_MONTH = 6
+MAX_CATEGORIES_PER_MONTH = 5
 OTHER_CATEGORY = "_other"
 
 
@@ -102,9 +102,7 @@ def new_profile(customer_id: str, base_tier: str) -> Profile:
     return Profile(customer_id=customer_id, tier=base_tier)
 
 
-def merge_categories(
-    current: Mapping[str, int], delta: Mapping[str, int], sign: int = 1
-) -> dict[str, int]:
+def merge_categories(current: Mapping[str, int], delta: Mapping[str, int], sign: int = 1) -> dict[str, int]:
     """Add (or take back) category spend, keeping the largest categories and folding the rest."""
     merged = dict(current)
     for category, cents in delta.items():

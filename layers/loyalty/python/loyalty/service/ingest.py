@@ -120,7 +120,9 @@ class IngestService:
     ) -> tuple[dict[str, Any], list[DomainEvent]]:
         existing = self.customers.get(request.customer_id)
         profile = existing or new_profile(request.customer_id, self.programme.base_tier.name)
-        purchase = Purchase(request.transaction_id, request.customer_id, request.occurred_at, amount, categories)
+        purchase = Purchase(
+            request.transaction_id, request.customer_id, request.occurred_at, amount, categories
+        )
         updated, outcome = apply_purchase(profile, purchase, self.programme)
         answer = self._answer(request, amount, outcome.points_earned, outcome.points_balance, updated.tier)
         if outcome.upgraded:
@@ -139,13 +141,19 @@ class IngestService:
         )
         problem = None
         if original is None or original.customer_id != request.customer_id:
-            problem = field_error("original_transaction_id", "no purchase with this id for this customer", 422)
+            problem = field_error(
+                "original_transaction_id", "no purchase with this id for this customer", 422
+            )
         elif original.kind != "purchase":
             problem = field_error("original_transaction_id", "refers to a return, not a purchase", 422)
         elif original.currency != request.currency:
-            problem = field_error("currency", f"differs from the original purchase ({original.currency})", 422)
+            problem = field_error(
+                "currency", f"differs from the original purchase ({original.currency})", 422
+            )
         if problem is not None or existing is None or original is None:
-            self._raise_unless_duplicate(request, problem or field_error("customer_id", "unknown customer", 404))
+            self._raise_unless_duplicate(
+                request, problem or field_error("customer_id", "unknown customer", 404)
+            )
             raise AssertionError("unreachable")
         record = PurchaseRecord(
             original.transaction_id,
@@ -180,7 +188,9 @@ class IngestService:
             raise AssertionError("unreachable") from exc
         answer = self._answer(request, amount, outcome.points_earned, outcome.points_balance, updated.tier)
         answer["original_transaction_id"] = original.transaction_id
-        stored = self._stored(request, amount, ret.categories, digest, outcome.points_rate, outcome.points_earned)
+        stored = self._stored(
+            request, amount, ret.categories, digest, outcome.points_rate, outcome.points_earned
+        )
         self.transactions.record(
             _with_response(stored, answer),
             updated,

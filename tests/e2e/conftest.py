@@ -1,0 +1,79 @@
+"""The local stack (`loyalty local`) in a subprocess, driven over real HTTP."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+import requests
+from loyalty_tools.localstack import free_port
+
+
+@dataclass
+class Stack:
+    api_url: str
+    api_key: str
+    moto_url: str
+    queue_url: str
+    session: requests.Session
+
+    def call(self, method: str, path: str, body: Any = None, key: str | None = "default", **kw: Any):
+        headers = {"content-type": "application/json"}
+        if key is not None:
+            headers["x-api-key"] = self.api_key if key == "default" else key
+        data = body if isinstance(body, (bytes, str)) or body is None else json.dumps(body)
+        response = self.session.request(
+            method, self.api_url + path, data=data, headers=headers, timeout=60, **kw
+        )
+        try:
+            payload = response.json()
+        except ValueError:
+            payload = response.text
+        return response.status_code, payload
+
+
+def start_stack(extra_env: dict[str, str] | None = None) -> tuple[subprocess.Popen, dict[str, str]]:
+    env = {**os.environ, "LOYALTY_LOCAL_API_KEY": "e2e-key", **(extra_env or {})}
+    env.pop("AWS_ENDPOINT_URL", None)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "loyalty_tools.cli", "local", "--port", str(free_port()), "--workers", "3"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env,
+    )
+    deadline = time.monotonic() + 90
+    assert proc.stdout is not None
+    while time.monotonic() < deadline:
+        line = proc.stdout.readline()
+        if line.startswith("READY "):
+            return proc, json.loads(line[6:])
+        if not line and proc.poll() is not None:
+            break
+    proc.kill()
+    raise RuntimeError("local stack did not start")
+
+
+@pytest.fixture(scope="session")
+def stack() -> Iterator[Stack]:
+    proc, info = start_stack()
+    # Drain the stack's output so it never blocks on a full pipe.
+    import threading
+
+    threading.Thread(target=lambda: proc.stdout and proc.stdout.read(), daemon=True).start()
+    session = requests.Session()
+    try:
+        yield Stack(info["api_url"], info["api_key"], info["moto_url"], info["queue_url"], session)
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()

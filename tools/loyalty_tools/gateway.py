@@ -1,0 +1,225 @@
+"""A small local API Gateway: HTTP in, API Gateway REST proxy events to the real handlers, HTTP out.
+
+Each handler runs in a pool of worker processes, like Lambda containers: one request at a time
+per process, module state (Powertools resolver, clients) kept warm between requests.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import mimetypes
+import multiprocessing
+import os
+import sys
+import threading
+import traceback
+from concurrent.futures import ProcessPoolExecutor
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from loyalty.api.routes import Route, api_routes, openapi_document
+
+from loyalty_tools.apigw import LocalContext, proxy_event
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+FUNCTIONS_DIR = REPO_ROOT / "functions"
+API_GATEWAY_MAX_BODY = 10 * 1024 * 1024  # API Gateway's own payload limit
+DEFAULT_API_KEY = "local-dev-key"
+
+_handlers: dict[str, Any] = {}
+
+
+def load_handler(function: str) -> Any:
+    """Import functions/<function>/handler.py under a unique module name and return `handler`."""
+    if function not in _handlers:
+        path = FUNCTIONS_DIR / function / "handler.py"
+        spec = importlib.util.spec_from_file_location(f"loyalty_function_{function}", path)
+        assert spec and spec.loader, path
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[spec.name] = module
+        spec.loader.exec_module(module)
+        _handlers[function] = module.handler
+    return _handlers[function]
+
+
+def _worker_init(env: dict[str, str]) -> None:
+    os.environ.update(env)
+
+
+def invoke(function: str, event: dict[str, Any]) -> dict[str, Any]:
+    """Run one handler invocation (in a worker process). A crash answers 502, as API Gateway does
+    when a Lambda fails; the traceback goes to this process's stderr (the function's log)."""
+    try:
+        return load_handler(function)(event, LocalContext(function_name=f"loyalty-{function}"))
+    except Exception:
+        traceback.print_exc()
+        return {"statusCode": 502, "body": '{"message": "Internal server error"}'}
+
+
+def match_route(routes: list[Route], method: str, path: str) -> tuple[Route | None, dict[str, str], bool]:
+    """(route, path parameters, path_exists)."""
+    path_exists = False
+    for route in routes:
+        if not route.regex.match(path):
+            continue
+        path_exists = True
+        if route.method != method:
+            continue
+        params = {}
+        for template, actual in zip(route.path.split("/"), path.split("/"), strict=True):
+            if template.startswith("{"):
+                params[template[1:-1]] = actual
+        return route, params, True
+    return None, {}, path_exists
+
+
+def _swagger_html() -> str:
+    return """<!doctype html><html><head><title>Loyalty API</title>
+<link rel="stylesheet" href="/docs/swagger-ui.css"></head><body><div id="ui"></div>
+<script src="/docs/swagger-ui-bundle.js"></script>
+<script>SwaggerUIBundle({url: "/openapi.json", dom_id: "#ui"});</script></body></html>"""
+
+
+class Gateway:
+    def __init__(
+        self,
+        env: dict[str, str],
+        api_key: str = DEFAULT_API_KEY,
+        host: str = "127.0.0.1",
+        port: int = 3000,
+        workers: int = 4,
+    ) -> None:
+        self.api_key = api_key
+        self.routes = api_routes()
+        self.openapi = json.dumps(openapi_document()).encode()
+        self.pool = ProcessPoolExecutor(
+            max_workers=workers,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_worker_init,
+            initargs=(env,),
+        )
+        # Warm every worker with every handler so the first requests are not cold starts.
+        functions = sorted({r.function for r in self.routes})
+        list(self.pool.map(_warm, [functions] * workers))
+        self.server = ThreadingHTTPServer((host, port), self._handler_class())
+        self.server.daemon_threads = True
+        self.thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        host, port = self.server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def start(self) -> Gateway:
+        self.thread = threading.Thread(target=self.server.serve_forever, name="gateway", daemon=True)
+        self.thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+        self.pool.shutdown(wait=True, cancel_futures=True)
+
+    def _handler_class(self) -> type[BaseHTTPRequestHandler]:
+        gateway = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+            server_version = "loyalty-local-gateway"
+
+            def log_message(self, format: str, *args: Any) -> None:  # quiet: no request bodies logged
+                pass
+
+            def do_GET(self) -> None:
+                self._dispatch("GET")
+
+            def do_POST(self) -> None:
+                self._dispatch("POST")
+
+            def do_PUT(self) -> None:
+                self._dispatch("PUT")
+
+            def do_DELETE(self) -> None:
+                self._dispatch("DELETE")
+
+            def do_PATCH(self) -> None:
+                self._dispatch("PATCH")
+
+            def _send(self, status: int, body: bytes, headers: dict[str, str] | None = None) -> None:
+                self.send_response(status)
+                headers = {"Content-Type": "application/json", **(headers or {})}
+                for key, value in headers.items():
+                    if key.lower() not in ("content-length", "connection"):
+                        self.send_header(key, value)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def _error(self, status: int, code: str, message: str) -> None:
+                body = {"error": {"code": code, "message": message, "details": None}}
+                self._send(status, json.dumps(body).encode())
+
+            def _dispatch(self, method: str) -> None:
+                url = urlsplit(self.path)
+                length = int(self.headers.get("Content-Length") or 0)
+                if length > API_GATEWAY_MAX_BODY:
+                    self.close_connection = True
+                    return self._error(413, "body_too_large", "body: larger than API Gateway accepts")
+                body = self.rfile.read(length) if length else None
+                if self._local_pages(method, url.path):
+                    return None
+                if self.headers.get("x-api-key") != gateway.api_key:
+                    return self._send(403, b'{"message":"Forbidden"}')
+                route, params, path_exists = match_route(gateway.routes, method, url.path)
+                if route is None:
+                    if path_exists:
+                        return self._error(405, "method_not_allowed", f"{method} is not allowed here")
+                    return self._error(404, "not_found", "no such route")
+                headers = {k.lower(): v for k, v in self.headers.items()}
+                event = proxy_event(method, url.path, route.path, params, headers, url.query, body)
+                try:
+                    result = gateway.pool.submit(invoke, route.function, event).result(timeout=60)
+                except Exception as exc:  # the handler crashed: API Gateway answers 502
+                    return self._error(502, "bad_gateway", f"handler failed: {type(exc).__name__}")
+                out = result.get("body") or ""
+                payload = (
+                    out.encode() if not result.get("isBase64Encoded") else __import__("base64").b64decode(out)
+                )
+                headers_out = dict(result.get("headers") or {})
+                for key, values in (result.get("multiValueHeaders") or {}).items():
+                    headers_out[key] = ",".join(values)
+                return self._send(int(result.get("statusCode", 502)), payload, headers_out)
+
+            def _local_pages(self, method: str, path: str) -> bool:
+                """OpenAPI document and Swagger UI, served without a key like public docs."""
+                if method != "GET":
+                    return False
+                if path == "/openapi.json":
+                    self._send(200, gateway.openapi)
+                    return True
+                if path in ("/docs", "/docs/"):
+                    self._send(200, _swagger_html().encode(), {"Content-Type": "text/html"})
+                    return True
+                if path.startswith("/docs/"):
+                    import swagger_ui_bundle
+
+                    asset = Path(swagger_ui_bundle.swagger_ui_path) / Path(path).name
+                    if asset.is_file():
+                        kind = mimetypes.guess_type(asset.name)[0] or "application/octet-stream"
+                        self._send(200, asset.read_bytes(), {"Content-Type": kind})
+                        return True
+                if path == "/health":
+                    self._send(200, b'{"status":"ok"}')
+                    return True
+                return False
+
+        return Handler
+
+
+def _warm(functions: list[str]) -> int:
+    for function in functions:
+        load_handler(function)
+    return os.getpid()

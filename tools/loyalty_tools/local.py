@@ -1,0 +1,121 @@
+"""`make local`: moto + tables + bus + the real handlers behind the gateway, in the foreground."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from loyalty.settings import Settings
+
+from loyalty_tools.gateway import DEFAULT_API_KEY, REPO_ROOT, Gateway
+from loyalty_tools.localstack import MotoServer, create_resources, local_environment
+
+STATE_FILE = REPO_ROOT / ".loyalty" / "local.json"
+
+
+@dataclass
+class LocalStack:
+    moto: MotoServer
+    gateway: Gateway
+    env: dict[str, str]
+    resources: dict[str, str]
+
+    @property
+    def api_url(self) -> str:
+        return self.gateway.url
+
+    @property
+    def api_key(self) -> str:
+        return self.gateway.api_key
+
+    @property
+    def moto_url(self) -> str:
+        return self.moto.url
+
+    def stop(self) -> None:
+        self.gateway.stop()
+        self.moto.stop()
+
+
+def start_local_stack(
+    port: int | None = None,
+    api_key: str | None = None,
+    moto_port: int = 0,
+    workers: int = 4,
+    programme_path: str | None = None,
+) -> LocalStack:
+    port = int(os.environ.get("LOYALTY_LOCAL_PORT", "3000")) if port is None else port
+    api_key = api_key or os.environ.get("LOYALTY_LOCAL_API_KEY", DEFAULT_API_KEY)
+    if programme_path:
+        os.environ["LOYALTY_PROGRAMME_PATH"] = str(Path(programme_path).resolve())
+    settings = Settings.from_env()
+    moto = MotoServer(port=moto_port).start()
+    env = local_environment(moto.url, settings)
+    os.environ.update(env)
+    resources = create_resources(settings, moto.url)
+    gateway = Gateway(env, api_key=api_key, port=port, workers=workers).start()
+    return LocalStack(moto, gateway, env, resources)
+
+
+@contextmanager
+def local_stack(**kwargs) -> Iterator[LocalStack]:  # type: ignore[no-untyped-def]
+    stack = start_local_stack(**kwargs)
+    try:
+        yield stack
+    finally:
+        stack.stop()
+
+
+def write_state(stack: LocalStack) -> None:
+    STATE_FILE.parent.mkdir(exist_ok=True)
+    STATE_FILE.write_text(
+        json.dumps(
+            {
+                "api_url": stack.api_url,
+                "api_key": stack.api_key,
+                "moto_url": stack.moto_url,
+                "queue_url": stack.resources["queue_url"],
+                "pid": os.getpid(),
+            },
+            indent=2,
+        )
+    )
+
+
+def read_state() -> dict[str, str] | None:
+    """The running local stack's endpoints, if `make local` is up."""
+    try:
+        state = json.loads(STATE_FILE.read_text())
+        os.kill(int(state["pid"]), 0)
+        return state
+    except (OSError, ValueError, KeyError):
+        return None
+
+
+def run_forever(port: int | None = None, workers: int = 4, programme: str | None = None) -> None:
+    stack = start_local_stack(port=port, workers=workers, programme_path=programme)
+    write_state(stack)
+    key = stack.api_key
+    ready = {"api_url": stack.api_url, "api_key": key, "moto_url": stack.moto_url, **stack.resources}
+    print("READY " + json.dumps(ready), flush=True)  # tests and scripts wait for this line
+    print(f"Local stack up. API {stack.api_url}  (x-api-key: {key})")
+    print(f"  moto (AWS) at {stack.moto_url}")
+    print(f"  OpenAPI {stack.api_url}/openapi.json  Swagger UI {stack.api_url}/docs")
+    print(f"  try: curl -s -H 'x-api-key: {key}' {stack.api_url}/v1/customers/C1")
+    print("Ctrl-C stops everything.", flush=True)
+    stopped = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stopped.set())
+    try:
+        stopped.wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        print("stopping...", flush=True)
+        stack.stop()
+        STATE_FILE.unlink(missing_ok=True)
