@@ -1,0 +1,99 @@
+"""The REST API (API Gateway v1): one method per route in loyalty.api.routes.api_routes(), each a
+Lambda proxy integration of the function that serves it, each requiring the API key."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from aws_cdk import RemovalPolicy
+from aws_cdk import aws_apigateway as apigw
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from constructs import Construct
+from loyalty.api.routes import Route
+
+STAGE_NAME = "prod"
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Per-key limits of the usage plan (store systems share one key unless the retailer adds more)."""
+
+    rate_limit: float = 100  # requests per second, steady
+    burst_limit: int = 200
+    quota_per_day: int = 1_000_000
+
+
+class Api(Construct):
+    """`add_routes(routes)` is the extension point: a new function's routes come from api_routes()."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        functions: Mapping[str, lambda_.IFunction],
+        routes: Iterable[Route],
+        limits: Limits = Limits(),
+    ):
+        super().__init__(scope, construct_id)
+        self.functions = functions
+        self.access_logs = logs.LogGroup(
+            self, "AccessLogs", retention=logs.RetentionDays.ONE_YEAR, removal_policy=RemovalPolicy.RETAIN
+        )
+        self.rest_api = apigw.RestApi(
+            self,
+            "RestApi",
+            description="Loyalty API for store systems (x-api-key)",
+            endpoint_types=[apigw.EndpointType.REGIONAL],
+            api_key_source_type=apigw.ApiKeySourceType.HEADER,
+            cloud_watch_role=False,
+            default_method_options=apigw.MethodOptions(api_key_required=True),
+            deploy_options=apigw.StageOptions(
+                stage_name=STAGE_NAME,
+                access_log_destination=apigw.LogGroupLogDestination(self.access_logs),
+                access_log_format=apigw.AccessLogFormat.json_with_standard_fields(
+                    caller=False,
+                    http_method=True,
+                    ip=True,
+                    protocol=True,
+                    request_time=True,
+                    resource_path=True,
+                    response_length=True,
+                    status=True,
+                    user=False,
+                ),
+                throttling_rate_limit=limits.rate_limit,
+                throttling_burst_limit=limits.burst_limit,
+                metrics_enabled=True,
+            ),
+        )
+        # The stack outputs the URL once, as ApiUrl; drop the RestApi's own duplicate output.
+        self.rest_api.node.try_remove_child("Endpoint")
+        self.api_key = apigw.ApiKey(self, "StoreKey", description="Store systems (POS, e-shop, app)")
+        self.usage_plan = self.rest_api.add_usage_plan(
+            "UsagePlan",
+            description="Throttling and daily quota for store systems",
+            throttle=apigw.ThrottleSettings(rate_limit=limits.rate_limit, burst_limit=limits.burst_limit),
+            quota=apigw.QuotaSettings(limit=limits.quota_per_day, period=apigw.Period.DAY),
+            api_stages=[apigw.UsagePlanPerApiStage(api=self.rest_api, stage=self.rest_api.deployment_stage)],
+        )
+        self.usage_plan.add_api_key(self.api_key)
+        self.methods: dict[tuple[str, str], apigw.Method] = {}
+        self.add_routes(routes)
+
+    def add_routes(self, routes: Iterable[Route]) -> None:
+        for route in routes:
+            if route.function not in self.functions:
+                raise KeyError(f"{route.method} {route.path}: no function {route.function!r} in the stack")
+            resource = self.rest_api.root.resource_for_path(route.path)
+            self.methods[(route.method, route.path)] = resource.add_method(
+                route.method,
+                apigw.LambdaIntegration(self.functions[route.function], proxy=True, allow_test_invoke=False),
+                api_key_required=True,
+            )
+
+    @property
+    def url(self) -> str:
+        return self.rest_api.url

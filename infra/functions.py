@@ -1,0 +1,158 @@
+"""The Lambda functions: one FunctionSpec per function, one shared layer, least-privilege roles.
+
+Adding a function is one entry in FUNCTIONS (plus its adapter methods in
+loyalty.adapters.permissions.FUNCTION_USES): its code is functions/<name>/, its environment comes
+from loyalty.settings, its IAM from the permissions declaration, its alarms from observability.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import shutil
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from aws_cdk import Duration, Fn, RemovalPolicy
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from constructs import Construct
+from loyalty.adapters.permissions import Access, accesses_for
+from loyalty.programme import Programme
+from loyalty.settings import INGEST, POINTS, Settings
+
+from infra import ROOT
+from infra.observability import Observability, powertools_env
+
+# The AWS-managed Powertools layer brings aws-lambda-powertools v3 and pydantic v2. Pinned here only.
+POWERTOOLS_LAYER_VERSION = 27
+POWERTOOLS_LAYER_ARN = (
+    "arn:aws:lambda:${AWS::Region}:017000801446:layer:AWSLambdaPowertoolsPythonV3-python312-arm64:"
+    f"{POWERTOOLS_LAYER_VERSION}"
+)
+RUNTIME = lambda_.Runtime.PYTHON_3_12
+ARCHITECTURE = lambda_.Architecture.ARM_64
+LAYER_MOUNT = "/opt/python"  # where Lambda mounts a layer's python/ folder
+LAYER_SOURCE = ROOT / "layers" / "loyalty" / "python" / "loyalty"
+LAYER_PACKAGES = ("pynamodb",)  # pure-Python packages copied from the venv into the layer
+PROGRAMME_IN_LAYER = "loyalty/programme.json"  # settings.py prefers this file when present
+LOG_RETENTION = logs.RetentionDays.ONE_YEAR
+_IGNORE = shutil.ignore_patterns("__pycache__", "*.pyc", "*.pyo")
+
+
+@dataclass(frozen=True)
+class FunctionSpec:
+    name: str  # a loyalty.settings function name; code in functions/<name>/
+    description: str
+    memory_mb: int = 512
+    timeout_s: int = 10
+    handler: str = "handler.handler"
+
+
+FUNCTIONS: tuple[FunctionSpec, ...] = (
+    FunctionSpec(INGEST, "POST /v1/transactions: purchases and returns"),
+    FunctionSpec(POINTS, "GET a customer's card and history"),
+)
+
+
+def stage_layer(target: Path, programme: Programme) -> Path:
+    """Build the layer folder offline, without Docker: the loyalty package, the pure-Python packages it
+    needs beyond the Lambda runtime and the Powertools layer, and the validated programme."""
+    if target.exists():
+        shutil.rmtree(target)
+    python = target / "python"
+    shutil.copytree(LAYER_SOURCE, python / "loyalty", ignore=_IGNORE)
+    for package in LAYER_PACKAGES:
+        spec = importlib.util.find_spec(package)
+        if spec is None or not spec.submodule_search_locations:
+            raise RuntimeError(f"{package} is not installed in this venv: run `make install`")
+        shutil.copytree(Path(next(iter(spec.submodule_search_locations))), python / package, ignore=_IGNORE)
+    (python / PROGRAMME_IN_LAYER).write_text(programme.to_json() + "\n", encoding="utf-8")
+    return target
+
+
+def arn_of(access: Access, arns: Mapping[str, str]) -> str:
+    if access.resource not in arns:
+        raise KeyError(f"{access.resource}: no resource in the stack for this settings field")
+    return f"{arns[access.resource]}/index/{access.index}" if access.index else arns[access.resource]
+
+
+class Functions(Construct):
+    """`functions` maps each function name to its Lambda; `add(spec)` creates one with its env, role,
+    layer and alarms. `arns` maps each settings field naming a resource to that resource's ARN."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        settings: Settings,
+        arns: Mapping[str, str],
+        programme: Programme,
+        layer_build_dir: Path,
+        observability: Observability,
+    ):
+        super().__init__(scope, construct_id)
+        self.settings = settings
+        self.arns = dict(arns)
+        self.observability = observability
+        self.functions: dict[str, lambda_.Function] = {}
+        self.roles: dict[str, iam.Role] = {}
+        staged = stage_layer(layer_build_dir, programme)
+        self.layer = lambda_.LayerVersion(
+            self,
+            "LoyaltyLayer",
+            code=lambda_.Code.from_asset(str(staged)),
+            compatible_runtimes=[RUNTIME],
+            compatible_architectures=[ARCHITECTURE],
+            description="loyalty runtime package, pynamodb and the validated programme",
+        )
+        self.powertools = lambda_.LayerVersion.from_layer_version_arn(
+            self, "PowertoolsLayer", Fn.sub(POWERTOOLS_LAYER_ARN)
+        )
+
+    def environment(self, name: str) -> dict[str, str]:
+        return {**self.settings.env_for(name), **powertools_env(name)}
+
+    def add(self, spec: FunctionSpec) -> lambda_.Function:
+        label = spec.name.capitalize()
+        log_group = logs.LogGroup(
+            self, f"{label}Logs", retention=LOG_RETENTION, removal_policy=RemovalPolicy.RETAIN
+        )
+        role = iam.Role(
+            self,
+            f"{label}Role",
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            description=f"{spec.name}: exactly the calls its adapters declare, and its own log group",
+        )
+        role.add_to_policy(
+            iam.PolicyStatement(
+                actions=["logs:CreateLogStream", "logs:PutLogEvents"], resources=[log_group.log_group_arn]
+            )
+        )
+        for access in accesses_for(spec.name):
+            role.add_to_policy(
+                iam.PolicyStatement(actions=list(access.actions), resources=[arn_of(access, self.arns)])
+            )
+        fn = lambda_.Function(
+            self,
+            label,
+            description=spec.description,
+            runtime=RUNTIME,
+            architecture=ARCHITECTURE,
+            code=lambda_.Code.from_asset(
+                str(ROOT / "functions" / spec.name), exclude=["__pycache__", "*.pyc"]
+            ),
+            handler=spec.handler,
+            layers=[self.powertools, self.layer],
+            environment=self.environment(spec.name),
+            memory_size=spec.memory_mb,
+            timeout=Duration.seconds(spec.timeout_s),
+            role=role,
+            log_group=log_group,
+        )
+        self.functions[spec.name] = fn
+        self.roles[spec.name] = role
+        self.observability.watch_function(spec.name, fn)
+        return fn

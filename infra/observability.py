@@ -1,0 +1,115 @@
+"""Powertools logging/metrics settings, alarms and one dashboard.
+
+Extension points: `watch_function(name, fn)`, `watch_api(api)`, `add_alarm(alarm)`, `add_widgets(...)`
+and `add_alarm_action(action)` (an SNS topic, a chatbot...) which applies to every alarm, present
+and future. A reclassification construct calls these instead of editing this file.
+"""
+
+from __future__ import annotations
+
+from aws_cdk import Duration
+from aws_cdk import aws_apigateway as apigw
+from aws_cdk import aws_cloudwatch as cw
+from aws_cdk import aws_lambda as lambda_
+from constructs import Construct
+
+SERVICE_NAME = "loyalty"
+METRICS_NAMESPACE = "Loyalty"
+PERIOD = Duration.minutes(5)
+
+
+def powertools_env(function: str) -> dict[str, str]:
+    """The Powertools environment of a function: one service, one metrics namespace."""
+    return {
+        "POWERTOOLS_SERVICE_NAME": SERVICE_NAME,
+        "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
+        "POWERTOOLS_METRICS_FUNCTION_NAME": function,
+        "POWERTOOLS_LOG_LEVEL": "INFO",
+    }
+
+
+class Observability(Construct):
+    def __init__(self, scope: Construct, construct_id: str):
+        super().__init__(scope, construct_id)
+        self.alarms: list[cw.Alarm] = []
+        self._actions: list[cw.IAlarmAction] = []
+        self.dashboard = cw.Dashboard(self, "Dashboard", default_interval=Duration.days(1))
+
+    # -- extension points ------------------------------------------------------------------------
+
+    def add_alarm(self, alarm: cw.Alarm) -> cw.Alarm:
+        for action in self._actions:
+            alarm.add_alarm_action(action)
+        self.alarms.append(alarm)
+        return alarm
+
+    def add_alarm_action(self, action: cw.IAlarmAction) -> None:
+        self._actions.append(action)
+        for alarm in self.alarms:
+            alarm.add_alarm_action(action)
+
+    def add_widgets(self, *widgets: cw.IWidget) -> None:
+        self.dashboard.add_widgets(*widgets)
+
+    # -- what the stack watches ------------------------------------------------------------------
+
+    def _any(self, construct_id: str, metric: cw.IMetric, description: str) -> cw.Alarm:
+        return self.add_alarm(
+            cw.Alarm(
+                self,
+                construct_id,
+                metric=metric,
+                threshold=1,
+                evaluation_periods=1,
+                comparison_operator=cw.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+                treat_missing_data=cw.TreatMissingData.NOT_BREACHING,
+                alarm_description=description,
+            )
+        )
+
+    def watch_function(self, name: str, fn: lambda_.IFunction) -> None:
+        label = name.capitalize()
+        errors = fn.metric_errors(period=PERIOD, statistic="Sum")
+        throttles = fn.metric_throttles(period=PERIOD, statistic="Sum")
+        self._any(
+            f"{label}Errors", errors, f"The {name} function failed (uncaught error) in the last 5 minutes"
+        )
+        self._any(f"{label}Throttles", throttles, f"The {name} function was throttled in the last 5 minutes")
+        self.add_widgets(
+            cw.GraphWidget(
+                title=f"{name}: invocations, errors, throttles",
+                left=[fn.metric_invocations(period=PERIOD, statistic="Sum"), errors, throttles],
+                width=12,
+            ),
+            cw.GraphWidget(
+                title=f"{name}: duration p50 / p99",
+                left=[
+                    fn.metric_duration(period=PERIOD, statistic="p50"),
+                    fn.metric_duration(period=PERIOD, statistic="p99"),
+                ],
+                width=12,
+            ),
+        )
+
+    def watch_api(self, api: apigw.RestApi) -> None:
+        server_errors = api.metric_server_error(period=PERIOD, statistic="Sum")
+        self._any("Api5xx", server_errors, "The API answered 5xx in the last 5 minutes")
+        self.add_widgets(
+            cw.GraphWidget(
+                title="API: requests, 4xx, 5xx",
+                left=[
+                    api.metric_count(period=PERIOD, statistic="Sum"),
+                    api.metric_client_error(period=PERIOD, statistic="Sum"),
+                    server_errors,
+                ],
+                width=12,
+            ),
+            cw.GraphWidget(
+                title="API: latency p50 / p99",
+                left=[
+                    api.metric_latency(period=PERIOD, statistic="p50"),
+                    api.metric_latency(period=PERIOD, statistic="p99"),
+                ],
+                width=12,
+            ),
+        )

@@ -1,0 +1,160 @@
+"""LoyaltyStack: the whole system as one deployable stack, and build_app() for app.py and the tests."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from aws_cdk import Acknowledgment, App, CfnOutput, Stack, Validations
+from cdk_nag import AwsSolutionsChecks
+from constructs import Construct
+from loyalty.api.routes import Route, api_routes
+from loyalty.programme import Programme, load_programme
+from loyalty.settings import Settings
+
+from infra import ROOT
+from infra.api import Api
+from infra.events import Events
+from infra.functions import FUNCTIONS, LAYER_MOUNT, PROGRAMME_IN_LAYER, Functions, FunctionSpec
+from infra.observability import Observability
+from infra.storage import Storage, construct_id
+
+STACK_NAME = "LoyaltyStack"
+DEFAULT_PROGRAMME = "programmes/default.json"
+
+
+def programme_path(scope: Construct) -> Path:
+    """`-c programme=...` (relative paths are from the repository root), default programmes/default.json."""
+    path = Path(str(scope.node.try_get_context("programme") or DEFAULT_PROGRAMME))
+    return path if path.is_absolute() else ROOT / path
+
+
+class LoyaltyStack(Stack):
+    """Tables from MODELS, the bus, functions from FUNCTIONS, routes from api_routes().
+
+    Extension points for later issues: `add_function(spec)`, `add_routes(routes)`, `tables`,
+    `bus`, `functions.layer`, `observability` (alarms, widgets, alarm actions)."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id_: str = STACK_NAME,
+        *,
+        functions: tuple[FunctionSpec, ...] = FUNCTIONS,
+        routes: list[Route] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(scope, construct_id_, **kwargs)
+        self.programme_file = programme_path(self)
+        # A bad programme stops the synth here, with the key named (ProgrammeError).
+        self.programme: Programme = load_programme(self.programme_file)
+
+        self.storage = Storage(self, "Storage")
+        self.events = Events(self, "Events")
+        self.observability = Observability(self, "Observability")
+        self.settings = Settings(
+            **{setting: table.table_name for setting, table in self.tables.items()},
+            event_bus_name=self.bus.event_bus_name,
+            programme_path=f"{LAYER_MOUNT}/{PROGRAMME_IN_LAYER}",
+        )
+        arns = {setting: table.table_arn for setting, table in self.tables.items()}
+        arns["event_bus_name"] = self.bus.event_bus_arn
+        self.functions = Functions(
+            self,
+            "Functions",
+            settings=self.settings,
+            arns=arns,
+            programme=self.programme,
+            layer_build_dir=Path(App.of(self).outdir) / ".layer-build",  # type: ignore[union-attr]
+            observability=self.observability,
+        )
+        for spec in functions:
+            self.add_function(spec)
+        self.api = Api(
+            self, "Api", functions=self.functions.functions, routes=api_routes() if routes is None else routes
+        )
+        self.observability.watch_api(self.api.rest_api)
+
+        CfnOutput(self, "ApiUrl", value=self.api.url, description="Base URL (LOYALTY_API_URL)")
+        CfnOutput(
+            self,
+            "ApiKeyId",
+            value=self.api.api_key.key_id,
+            description="aws apigateway get-api-key --include-value",
+        )
+        CfnOutput(
+            self,
+            "EventBusName",
+            value=self.bus.event_bus_name,
+            description="EventBridge bus for marketing tools",
+        )
+        for setting, table in self.tables.items():
+            CfnOutput(self, f"{construct_id(setting)}Name", value=table.table_name, description=setting)
+        CfnOutput(self, "DashboardName", value=self.observability.dashboard.dashboard_name)
+        acknowledge_nag_findings(self)
+
+    @property
+    def tables(self) -> Mapping[str, Any]:
+        return self.storage.tables
+
+    @property
+    def bus(self) -> Any:
+        return self.events.bus
+
+    def add_function(self, spec: FunctionSpec) -> Any:
+        return self.functions.add(spec)
+
+    def add_routes(self, routes: list[Route]) -> None:
+        self.api.add_routes(routes)
+
+
+def acknowledge_nag_findings(stack: LoyaltyStack) -> None:
+    """Every cdk-nag finding we accept, on the narrowest construct, with the reason."""
+    api = stack.api.rest_api
+    Validations.of(api).acknowledge(
+        Acknowledgment(
+            id="AwsSolutions-APIG2",
+            reason="Request validation is done by the Lambdas (pydantic, via Powertools), which answer "
+            "400 with the field named in the error envelope; a second, API Gateway schema would drift "
+            "from the code.",
+        ),
+        Acknowledgment(
+            id="AwsSolutions-APIG3",
+            reason="No WAF web ACL by default: callers are the retailer's own store systems with an API key, "
+            "throttled and capped by the usage plan. Retailers exposing the API publicly attach their WAF.",
+        ),
+        Acknowledgment(
+            id="AwsSolutions-APIG6",
+            reason="Access logs go to a log group (APIG1) and every Lambda logs through Powertools. "
+            "Execution logging needs the region-wide API Gateway account role (AWS::ApiGateway::Account), "
+            "a singleton this stack must not take over in the retailer's account.",
+        ),
+        Acknowledgment(
+            id="AwsSolutions-APIG4",
+            reason="Store systems (machines, not users) authenticate with an API key and usage plan, as the "
+            "product brief specifies; there is no end-user identity to authorise.",
+        ),
+        Acknowledgment(
+            id="AwsSolutions-COG4",
+            reason="No Cognito user pool: callers are store systems authenticated by API key (see APIG4).",
+        ),
+    )
+    for fn in stack.functions.functions.values():
+        Validations.of(fn).acknowledge(
+            Acknowledgment(
+                id="AwsSolutions-L1",
+                reason="Python 3.12 on purpose: the AWS-managed Powertools layer (python312-arm64) pinned in "
+                "infra/functions.py is built for it; move both together.",
+            )
+        )
+
+
+def build_app(
+    context: Mapping[str, Any] | None = None, outdir: str | None = None
+) -> tuple[App, LoyaltyStack]:
+    """The app as `cdk synth` builds it: one stack, checked by cdk-nag (AwsSolutions) at synth."""
+    app = App(context=dict(context or {}), outdir=outdir, analytics_reporting=False)
+    stack = LoyaltyStack(app, STACK_NAME, description="Serverless loyalty and customer-segmentation backend")
+    Validations.of(app).add_plugins(AwsSolutionsChecks(app))
+    return app, stack

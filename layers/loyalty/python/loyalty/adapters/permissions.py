@@ -1,0 +1,94 @@
+"""The AWS calls each adapter method makes, and which adapter methods each function uses.
+
+CDK grants every function exactly the union of what its adapter methods declare here, on the exact
+resources named by settings fields (tables, the bus) and, for queries, the exact index. The infra
+tests check the template against this file, and an integration test records the calls the adapters
+really make under moto and checks them against it, so the declaration cannot drift from the code.
+
+Pure data: no CDK, no boto3. Keys are "AdapterClass.method" as spelled in the adapters modules.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from loyalty.adapters.models import TransactionItem
+from loyalty.settings import INGEST, POINTS
+
+
+@dataclass(frozen=True, order=True)
+class Access:
+    """IAM actions on one resource: a settings field naming a table or the bus (and, for a query on
+    a global secondary index, that index's name)."""
+
+    resource: str  # a Settings field: customers_table, transactions_table, event_bus_name...
+    actions: tuple[str, ...]
+    index: str | None = None
+
+
+# Each adapter method and the calls it makes. TransactGetItems / TransactWriteItems are authorised
+# per item: GetItem for each read, PutItem for each save, UpdateItem for each update, ConditionCheckItem
+# for each condition_check (none used today).
+ADAPTER_CALLS: dict[str, tuple[Access, ...]] = {
+    "DynamoCustomerStore.get": (Access("customers_table", ("dynamodb:GetItem",)),),
+    "DynamoTransactionStore.get": (Access("transactions_table", ("dynamodb:GetItem",)),),
+    "DynamoTransactionStore.get_with_profile": (
+        Access("transactions_table", ("dynamodb:GetItem",)),
+        Access("customers_table", ("dynamodb:GetItem",)),
+    ),
+    "DynamoTransactionStore.record": (
+        Access("transactions_table", ("dynamodb:PutItem", "dynamodb:UpdateItem")),
+        Access("customers_table", ("dynamodb:PutItem",)),
+    ),
+    "DynamoTransactionStore.history": (
+        Access("transactions_table", ("dynamodb:Query",), index=TransactionItem.by_customer.Meta.index_name),
+    ),
+    "EventBridgePublisher.publish": (Access("event_bus_name", ("events:PutEvents",)),),
+}
+
+# Where the adapter classes live (for the tests that check every key names a real method).
+ADAPTER_MODULES: dict[str, str] = {
+    "DynamoCustomerStore": "loyalty.adapters.dynamodb",
+    "DynamoTransactionStore": "loyalty.adapters.dynamodb",
+    "EventBridgePublisher": "loyalty.adapters.eventbridge",
+}
+
+# Each function and the adapter methods its services call. Other issues add their functions here.
+FUNCTION_USES: dict[str, tuple[str, ...]] = {
+    INGEST: (
+        "DynamoCustomerStore.get",
+        "DynamoTransactionStore.get",
+        "DynamoTransactionStore.get_with_profile",
+        "DynamoTransactionStore.record",
+        "EventBridgePublisher.publish",
+    ),
+    POINTS: (
+        "DynamoCustomerStore.get",
+        "DynamoTransactionStore.history",
+    ),
+}
+
+
+def accesses_of(methods: Iterable[str]) -> list[Access]:
+    """The merged accesses of some adapter methods: one entry per (resource, index), actions sorted."""
+    merged: dict[tuple[str, str | None], set[str]] = {}
+    for method in methods:
+        if method not in ADAPTER_CALLS:
+            raise KeyError(f"{method}: not declared in loyalty.adapters.permissions.ADAPTER_CALLS")
+        for access in ADAPTER_CALLS[method]:
+            merged.setdefault((access.resource, access.index), set()).update(access.actions)
+    return sorted(
+        Access(resource, tuple(sorted(actions)), index) for (resource, index), actions in merged.items()
+    )
+
+
+def accesses_for(function: str) -> list[Access]:
+    """Everything a function may call, from the adapter methods it uses."""
+    if function not in FUNCTION_USES:
+        raise KeyError(f"{function}: no entry in loyalty.adapters.permissions.FUNCTION_USES")
+    return accesses_of(FUNCTION_USES[function])
+
+
+def actions_for(function: str) -> set[str]:
+    return {action for access in accesses_for(function) for action in access.actions}

@@ -1,0 +1,78 @@
+"""The REST API: exactly the routes api_routes() derives from the routers, each keyed and throttled."""
+
+from __future__ import annotations
+
+from loyalty.api.routes import api_routes
+
+from infra.api import STAGE_NAME
+
+
+def _paths(synth) -> dict[str, str]:
+    """Logical id of each API Gateway resource -> its full path."""
+    resources = synth.resources("AWS::ApiGateway::Resource")
+    root = {"Fn::GetAtt": [synth.logical_id(synth.stack.api.rest_api), "RootResourceId"]}
+
+    def path_of(logical_id: str) -> str:
+        props = resources[logical_id]["Properties"]
+        parent = props["ParentId"]
+        prefix = "" if parent == root else path_of(parent["Ref"])
+        return f"{prefix}/{props['PathPart']}"
+
+    return {logical_id: path_of(logical_id) for logical_id in resources}
+
+
+def _methods(synth) -> dict[tuple[str, str], dict]:
+    paths = _paths(synth)
+    out = {}
+    for method in synth.resources("AWS::ApiGateway::Method").values():
+        props = method["Properties"]
+        out[(props["HttpMethod"], paths[props["ResourceId"]["Ref"]])] = props
+    return out
+
+
+def test_routes_equal_api_routes(synth):
+    assert set(_methods(synth)) == {(r.method, r.path) for r in api_routes()}
+
+
+def test_each_route_is_a_proxy_integration_of_its_function(synth):
+    methods = _methods(synth)
+    for route in api_routes():
+        integration = methods[(route.method, route.path)]["Integration"]
+        assert integration["Type"] == "AWS_PROXY"
+        fn_id = synth.logical_id(synth.stack.functions.functions[route.function])
+        assert f"${{{fn_id}.Arn}}" in synth.render(integration["Uri"])
+
+
+def test_every_method_requires_the_api_key(synth):
+    for key, props in _methods(synth).items():
+        assert props["ApiKeyRequired"] is True, key
+
+
+def test_usage_plan_throttles_and_caps_the_key(synth):
+    (plan,) = synth.resources("AWS::ApiGateway::UsagePlan").values()
+    props = plan["Properties"]
+    assert props["Throttle"]["RateLimit"] > 0 and props["Throttle"]["BurstLimit"] > 0
+    assert props["Quota"]["Limit"] > 0
+    assert props["ApiStages"][0]["Stage"] == {
+        "Ref": synth.logical_id(synth.stack.api.rest_api.deployment_stage)
+    }
+    (plan_key,) = synth.resources("AWS::ApiGateway::UsagePlanKey").values()
+    assert plan_key["Properties"]["KeyId"] == {"Ref": synth.logical_id(synth.stack.api.api_key)}
+
+
+def test_stage_writes_access_logs(synth):
+    (stage,) = synth.resources("AWS::ApiGateway::Stage").values()
+    props = stage["Properties"]
+    assert props["StageName"] == STAGE_NAME
+    assert props["AccessLogSetting"]["DestinationArn"] == {
+        "Fn::GetAtt": [synth.logical_id(synth.stack.api.access_logs), "Arn"]
+    }
+
+
+def test_outputs(synth):
+    outputs = synth.template["Outputs"]
+    assert {"ApiUrl", "ApiKeyId", "EventBusName"} <= set(outputs)
+    assert outputs["ApiKeyId"]["Value"] == {"Ref": synth.logical_id(synth.stack.api.api_key)}
+    assert outputs["EventBusName"]["Value"] == {"Ref": synth.logical_id(synth.stack.bus)}
+    for setting, table in synth.stack.tables.items():
+        assert {"Ref": synth.logical_id(table)} in [o["Value"] for o in outputs.values()], setting

@@ -1,0 +1,111 @@
+"""Functions: code, runtime, layers and environment, all derived from settings and the function table."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from loyalty.adapters.permissions import FUNCTION_USES
+from loyalty.api.routes import api_routes
+from loyalty.programme import load_programme
+from loyalty.settings import ALL_FUNCTIONS, Settings, env_names_for
+
+from infra import ROOT
+from infra.functions import FUNCTIONS, LAYER_PACKAGES, POWERTOOLS_LAYER_ARN, PROGRAMME_IN_LAYER, RUNTIME
+from infra.observability import METRICS_NAMESPACE, SERVICE_NAME
+
+NAMES = [spec.name for spec in FUNCTIONS]
+
+
+def _function(synth, name):
+    return synth.template["Resources"][synth.logical_id(synth.stack.functions.functions[name])]["Properties"]
+
+
+def test_function_table_is_consistent():
+    assert len(set(NAMES)) == len(NAMES)
+    assert set(NAMES) <= set(ALL_FUNCTIONS)
+    assert {route.function for route in api_routes()} <= set(NAMES), "a route's function is not deployed"
+    assert set(NAMES) <= set(FUNCTION_USES), (
+        "a deployed function declares no adapter methods (permissions.py)"
+    )
+    for name in NAMES:
+        assert "def handler(" in (ROOT / "functions" / name / "handler.py").read_text()
+
+
+def test_one_lambda_per_function(synth):
+    assert len(synth.resources("AWS::Lambda::Function")) == len(FUNCTIONS)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_runtime_and_layers(synth, name):
+    props = _function(synth, name)
+    assert props["Runtime"] == RUNTIME.name
+    assert props["Architectures"] == ["arm64"]
+    assert props["Handler"] == next(s.handler for s in FUNCTIONS if s.name == name)
+    layers = props["Layers"]
+    assert {"Fn::Sub": POWERTOOLS_LAYER_ARN} in layers
+    assert {"Ref": synth.logical_id(synth.stack.functions.layer)} in layers
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_environment_covers_settings(synth, name):
+    env = _function(synth, name)["Environment"]["Variables"]
+    missing = env_names_for(name) - set(env)
+    assert not missing, f"{name} lacks {sorted(missing)}"
+    assert env["POWERTOOLS_SERVICE_NAME"] == SERVICE_NAME
+    assert env["POWERTOOLS_METRICS_NAMESPACE"] == METRICS_NAMESPACE
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_environment_names_the_real_resources(synth, name):
+    """Table and bus variables reference the stack's own resources, not the local defaults."""
+    env = _function(synth, name)["Environment"]["Variables"]
+    names = Settings.__dataclass_fields__
+    for setting, table in synth.stack.tables.items():
+        var = names[setting].metadata["env"]
+        if var in env_names_for(name):
+            assert env[var] == {"Ref": synth.logical_id(table)}, var
+    bus_var = names["event_bus_name"].metadata["env"]
+    if bus_var in env_names_for(name):
+        assert env[bus_var] == {"Ref": synth.logical_id(synth.stack.bus)}
+    assert env[names["programme_path"].metadata["env"]] == f"/opt/python/{PROGRAMME_IN_LAYER}"
+
+
+def _asset_dir(synth, construct) -> Path:
+    code = synth.template["Resources"][synth.logical_id(construct)]["Properties"]
+    code = code.get("Content") or code.get("Code")
+    key = synth.render(code["S3Key"])
+    return synth.outdir / f"asset.{key.split('.')[0]}"
+
+
+def test_layer_holds_runtime_package_pynamodb_and_programme(synth):
+    root = _asset_dir(synth, synth.stack.functions.layer) / "python"
+    assert (root / "loyalty" / "settings.py").is_file()
+    for package in LAYER_PACKAGES:
+        assert (root / package / "__init__.py").is_file()
+    shipped = json.loads((root / PROGRAMME_IN_LAYER).read_text())
+    assert shipped == json.loads(load_programme(synth.stack.programme_file).to_json())
+    assert not (root / "loyalty_tools").exists(), "the tools stay out of the layer"
+    assert not list(root.rglob("__pycache__"))
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_function_code_is_its_folder(synth, name):
+    asset = _asset_dir(synth, synth.stack.functions.functions[name])
+    assert (asset / "handler.py").read_text() == (ROOT / "functions" / name / "handler.py").read_text()
+
+
+def test_bad_programme_fails_synth_naming_the_key(tmp_path, cdk_context):
+    from loyalty.programme import ProgrammeError
+
+    from infra.stack import build_app
+
+    good = json.loads((ROOT / "programmes" / "default.json").read_text())
+    good["currency"] = "euro"
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps(good))
+    with pytest.raises(ProgrammeError) as error:
+        build_app(context=cdk_context(programme=str(bad)), outdir=str(tmp_path / "out"))
+    assert error.value.key == "currency"
+    assert "programme.currency" in str(error.value)
