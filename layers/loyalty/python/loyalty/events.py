@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import Any, Literal
 
 
 class DetailType(StrEnum):
@@ -78,3 +78,195 @@ def tier_changed(
             **(extra or {}),
         },
     )
+
+
+# ---------------------------------------------------------------------------------------------
+# Event details, one dataclass per detail-type: the one truth for what the reclassification puts
+# on the bus. The JSON Schemas in schemas/events/ are generated from these (json_schemas(); the
+# unit tests fail when the files are stale) and registered in the EventBridge schema registry.
+# Money is a decimal string in the programme currency; scores are 1-5; ab_bucket is 0-99.
+
+
+@dataclass(frozen=True)
+class RfmScores:
+    """R (recency), F (frequency), M (monetary) scores, 1 (worst) to 5 (best)."""
+
+    r: int
+    f: int
+    m: int
+
+
+@dataclass(frozen=True)
+class ValueFactsDetail:
+    """The customer's facts over the 12 months of the period (see docs/reclassification.md)."""
+
+    currency: str
+    recency_days: int | None  # last purchase to the day after the period; None: none in 12 months
+    frequency_12m: int
+    monetary_12m: str
+    average_basket: str | None
+    purchase_frequency_per_month: str
+    tenure_days: int | None
+    purchase_days: int
+    average_interval_days: str | None
+    value_estimate: str
+    favourite_category: str | None
+    dormant: bool
+
+
+@dataclass(frozen=True)
+class SegmentState:
+    segment: str | None
+    rfm: RfmScores | None
+    favourite_category: str | None
+
+
+@dataclass(frozen=True)
+class TierState:
+    tier: str
+
+
+@dataclass(frozen=True)
+class PointsState:
+    points_balance: int
+
+
+@dataclass(frozen=True)
+class CustomerSegmentChangedDetail:
+    """A customer's segment, RFM scores or favourite category changed at the monthly run."""
+
+    event_id: str
+    schema_version: str
+    customer_id: str
+    period: str
+    before: SegmentState
+    after: SegmentState
+    scores: RfmScores | None
+    facts: ValueFactsDetail
+    tier: str
+    ab_bucket: int
+
+
+@dataclass(frozen=True)
+class CustomerTierChangedDetail:
+    """A tier change: an upgrade at the purchase that crosses a threshold (cause = its transaction
+    id; no scores or facts), or a downgrade / late upgrade at the monthly run (cause = the period)."""
+
+    event_id: str
+    schema_version: str
+    customer_id: str
+    period: str
+    before: TierState
+    after: TierState
+    direction: Literal["upgrade", "downgrade"]
+    cause: str
+    ab_bucket: int
+    points_balance: int | None = None
+    segment: str | None = None
+    scores: RfmScores | None = None
+    facts: ValueFactsDetail | None = None
+
+
+@dataclass(frozen=True)
+class PointsExpiredDetail:
+    """The whole balance expired after programme.expiry_months months without a purchase."""
+
+    event_id: str
+    schema_version: str
+    customer_id: str
+    period: str
+    points: int
+    before: PointsState
+    after: PointsState
+    last_purchase_at: str | None
+    expiry_months: int
+    tier: str
+    segment: str | None
+    scores: RfmScores | None
+    facts: ValueFactsDetail
+    ab_bucket: int
+
+
+@dataclass(frozen=True)
+class VoucherIssuedDetail:
+    """Points converted to a voucher (POST /v1/customers/{id}/redemptions); event_id from the
+    customer, the period and the redemption id."""
+
+    event_id: str
+    schema_version: str
+    customer_id: str
+    period: str
+    redemption_id: str
+    voucher_id: str
+    points: int
+    value: str
+    currency: str
+    valid_until: str
+    before: PointsState
+    after: PointsState
+    ab_bucket: int
+
+
+@dataclass(frozen=True)
+class PopulationState:
+    segments: dict[str, int]
+    tiers: dict[str, int]
+
+
+@dataclass(frozen=True)
+class ReclassificationCompletedDetail:
+    """One per period: counts per segment and tier before and after, the previous-to-current
+    migration matrices (from -> to -> customers), events published and the scoring cut points."""
+
+    event_id: str
+    schema_version: str
+    period: str
+    as_of: str
+    run_id: str
+    customers: int
+    classified: int
+    changed: int
+    before: PopulationState
+    after: PopulationState
+    migration: dict[str, dict[str, int]]
+    tier_migration: dict[str, dict[str, int]]
+    events: dict[str, int]
+    points_expired: int
+    scores: dict[str, Any]
+
+
+DETAIL_MODELS: dict[DetailType, type] = {
+    DetailType.CUSTOMER_SEGMENT_CHANGED: CustomerSegmentChangedDetail,
+    DetailType.CUSTOMER_TIER_CHANGED: CustomerTierChangedDetail,
+    DetailType.POINTS_EXPIRED: PointsExpiredDetail,
+    DetailType.VOUCHER_ISSUED: VoucherIssuedDetail,
+    DetailType.RECLASSIFICATION_COMPLETED: ReclassificationCompletedDetail,
+}
+
+
+def event_from_detail(detail_type: DetailType, detail: Any) -> DomainEvent:
+    """A DomainEvent from one of the detail dataclasses (event_id and schema_version go in body())."""
+    body = asdict(detail)
+    body.pop("schema_version", None)
+    return DomainEvent(detail_type, body.pop("event_id"), body)
+
+
+def json_schemas() -> dict[str, dict[str, Any]]:
+    """JSON Schema (draft-04, as the EventBridge schema registry takes it) of each detail-type's
+    `detail`, generated from DETAIL_MODELS. pydantic is imported here only (tools, tests, synth)."""
+    from pydantic import TypeAdapter
+
+    schemas: dict[str, dict[str, Any]] = {}
+    for detail_type, model in DETAIL_MODELS.items():
+        schema = TypeAdapter(model).json_schema(ref_template="#/definitions/{model}")
+        definitions = schema.pop("$defs", None)
+        document: dict[str, Any] = {
+            "$schema": "http://json-schema.org/draft-04/schema#",
+            "title": str(detail_type),
+            "description": " ".join((model.__doc__ or "").split()),
+            **{k: v for k, v in schema.items() if k not in ("title", "description")},
+        }
+        if definitions:
+            document["definitions"] = definitions
+        schemas[str(detail_type)] = document
+    return schemas

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import base64
+import hashlib
+import json
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import replace
 
 from loyalty.domain.profile import Profile
@@ -102,3 +104,60 @@ class RecordingPublisher:
 
     def publish(self, events: Sequence[DomainEvent]) -> None:
         self.events.extend(events)
+
+
+# ---------------------------------------------------------------------------------------------
+# The monthly reclassification
+
+
+def scan_segment_of(customer_id: str, total_segments: int) -> int:
+    """Where a parallel scan finds a key in the fake (DynamoDB spreads keys by their hash too)."""
+    digest = hashlib.sha256(customer_id.encode()).digest()
+    return int.from_bytes(digest[:8], "big") % total_segments
+
+
+class InMemoryCustomerScan:
+    """The CustomerScan port over an InMemoryStore (shared with ingest, so both can race)."""
+
+    def __init__(self, store: InMemoryStore, page_size: int = 100) -> None:
+        self.store = store
+        self.page_size = page_size
+        self.writes = 0
+
+    def scan_segment(self, segment: int, total_segments: int) -> Iterator[list[Profile]]:
+        with self.store.lock:
+            ids = sorted(
+                (c for c in self.store.profiles if scan_segment_of(c, total_segments) == segment),
+                key=lambda c: (hashlib.sha256(c.encode()).digest(), c),
+            )
+        for start in range(0, len(ids), self.page_size):
+            self.store.calls.append("Scan")
+            page = [self.store.profiles.get(c) for c in ids[start : start + self.page_size]]
+            yield [p for p in page if p is not None]
+
+    def save_classification(self, profile: Profile, expected_version: int) -> None:
+        self.store.calls.append("UpdateItem")
+        with self.store.lock:
+            current = self.store.profiles.get(profile.customer_id)
+            if current is None or current.version != expected_version:
+                raise VersionConflict(profile.customer_id)
+            self.store.profiles[profile.customer_id] = replace(profile, version=expected_version + 1)
+            self.writes += 1
+
+    def get(self, customer_id: str) -> Profile | None:
+        return self.store.get(customer_id)
+
+
+class InMemoryRunStore:
+    def __init__(self) -> None:
+        self.documents: dict[str, dict] = {}
+
+    def put(self, key: str, document: dict) -> None:
+        self.documents[key] = json.loads(json.dumps(document))  # what S3 would give back
+
+    def get(self, key: str) -> dict | None:
+        document = self.documents.get(key)
+        return None if document is None else json.loads(json.dumps(document))
+
+    def keys(self, prefix: str) -> list[str]:
+        return sorted(k for k in self.documents if k.startswith(prefix))

@@ -3,7 +3,7 @@ and real adapters (adapters/dynamodb.py, adapters/eventbridge.py)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -91,4 +91,39 @@ class TransactionStore(Protocol):
 class EventPublisher(Protocol):
     def publish(self, events: Sequence[DomainEvent]) -> None:
         """Publish all events, resending only failed entries; raises if some never get through."""
+        ...
+
+
+# ---------------------------------------------------------------------------------------------
+# The monthly reclassification (loyalty.service.reclassify)
+
+
+class CustomerScan(Protocol):
+    """Streaming access to every customer for the monthly run, one parallel-scan segment at a time."""
+
+    def scan_segment(self, segment: int, total_segments: int) -> Iterator[list[Profile]]:
+        """The profiles of one scan segment, a page at a time (never the whole segment in memory)."""
+        ...
+
+    def save_classification(self, profile: Profile, expected_version: int) -> None:
+        """Write the classification fields (segment, rfm, favourite_category, classified_period, tier,
+        tier_since, points_balance, points_expired) only if the stored version is still
+        `expected_version`, bumping it. Raises VersionConflict (re-read and recompute) otherwise."""
+        ...
+
+    def get(self, customer_id: str) -> Profile | None:
+        """One strongly consistent read (after a conflict)."""
+        ...
+
+
+class RunStore(Protocol):
+    """Small JSON documents of one run (partial statistics and summaries per scan segment), so that
+    what travels in the Step Functions state stays a few hundred bytes whatever the segment count."""
+
+    def put(self, key: str, document: dict[str, Any]) -> None: ...
+
+    def get(self, key: str) -> dict[str, Any] | None: ...
+
+    def keys(self, prefix: str) -> list[str]:
+        """The keys under a prefix, sorted."""
         ...

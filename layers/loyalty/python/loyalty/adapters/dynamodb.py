@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Iterator
 from typing import Any
 
 from pynamodb.connection import Connection
-from pynamodb.exceptions import TransactWriteError
+from pynamodb.exceptions import TransactWriteError, UpdateError
 from pynamodb.transactions import TransactGet, TransactWrite
 
 from loyalty.adapters.models import CustomerItem, TransactionItem
@@ -210,3 +211,65 @@ def _result_or_none(future: Any) -> Any:
         return future.get()
     except (TransactionItem.DoesNotExist, CustomerItem.DoesNotExist):
         return None
+
+
+# ---------------------------------------------------------------------------------------------
+# The monthly reclassification: a parallel-scan segment page by page, and conditional updates of the
+# classification fields only (UpdateItem: the buckets are never rewritten, ingest's writes are kept).
+
+_CLASSIFICATION_FIELDS = (
+    "segment", "rfm", "favourite_category", "classified_period", "tier", "tier_since", "points_balance",
+    "points_expired",
+)  # fmt: skip
+
+
+class DynamoCustomerScan:
+    """CustomerScan over the customers table. `page_size` None means DynamoDB's 1 MB pages."""
+
+    def __init__(self, page_size: int | None = None) -> None:
+        self.page_size = page_size
+        self.store = DynamoCustomerStore()
+
+    def scan_segment(self, segment: int, total_segments: int) -> Iterator[list[Profile]]:
+        connection = CustomerItem._get_connection()
+        start: dict[str, Any] | None = None
+        while True:
+            data = connection.scan(
+                segment=segment,
+                total_segments=total_segments,
+                limit=self.page_size,
+                exclusive_start_key=start,
+            )
+            yield [profile_from_item(CustomerItem.from_raw_data(raw)) for raw in data.get("Items", [])]
+            start = data.get("LastEvaluatedKey")
+            if not start:
+                return
+
+    def save_classification(self, profile: Profile, expected_version: int) -> None:
+        actions = [CustomerItem.version.set(expected_version + 1)]
+        for name in _CLASSIFICATION_FIELDS:
+            attribute = getattr(CustomerItem, name)
+            value = getattr(profile, name)
+            actions.append(attribute.remove() if value is None else attribute.set(value))
+        try:
+            CustomerItem._get_connection().update_item(
+                profile.customer_id,
+                actions=actions,
+                condition=CustomerItem.version == expected_version,
+            )
+        except UpdateError as exc:
+            if exc.cause_response_code == "ConditionalCheckFailedException":
+                raise VersionConflict(profile.customer_id) from exc
+            if exc.cause_response_code in ("ThrottlingException", "ProvisionedThroughputExceededException"):
+                raise Throttled(str(exc)) from exc
+            raise
+
+    def get(self, customer_id: str) -> Profile | None:
+        return self.store.get(customer_id)
+
+    def approximate_count(self) -> int | None:
+        """DescribeTable's ItemCount (refreshed by DynamoDB about every 6 hours), to size the fan-out."""
+        try:
+            return int(CustomerItem.describe_table().get("ItemCount", 0))
+        except Exception:  # sizing is a hint: without it the run uses the default segment count
+            return None

@@ -1,0 +1,78 @@
+"""Named segments (ordered rules, first match wins), dormancy and the favourite category (pure).
+
+Matching. A rule matches when every condition it states holds:
+- `scored` (default true): the customer is RFM-scored (a purchase in the 12 months) or, for
+  `scored: false`, not scored; unscored customers can only match unscored rules;
+- `r`, `f`, `m`: the score lies in the range;
+- `dormant`: the customer is (or, with false, is not) dormant.
+The first matching rule in programme order wins; no match gives programme.fallback_segment.
+
+Dormancy. Dormant = R days > max(floor_days, k x interval), where interval is the customer's own
+average gap between purchase days, (last - first) / (purchase_days - 1), exact (no rounding), or,
+for a customer with a single purchase day, the programme-wide median of the whole-day intervals of
+the active customers (the statistics pass). Without such a median, the floor alone applies.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from decimal import Decimal
+from fractions import Fraction
+
+from loyalty.domain.profile import OTHER_CATEGORY, Profile
+from loyalty.domain.scoring import CustomerFacts, RunWindow, Scores
+from loyalty.programme import Dormancy, SegmentRule
+
+
+def dormancy_threshold(
+    facts: CustomerFacts, dormancy: Dormancy, median_interval_days: int | None
+) -> Fraction:
+    """Days of silence after which the customer is dormant (exclusive)."""
+    interval = facts.interval
+    if interval is None and median_interval_days is not None:
+        interval = Fraction(median_interval_days)
+    k = Fraction(Decimal(dormancy.k))
+    cycle = k * interval if interval is not None else Fraction(0)
+    return max(Fraction(dormancy.floor_days), cycle)
+
+
+def is_dormant(facts: CustomerFacts, dormancy: Dormancy, median_interval_days: int | None) -> bool:
+    if facts.recency_days is None:
+        return False
+    return facts.recency_days > dormancy_threshold(facts, dormancy, median_interval_days)
+
+
+def rule_matches(rule: SegmentRule, scores: Scores | None, dormant: bool) -> bool:
+    if rule.scored != (scores is not None):
+        return False
+    if rule.dormant is not None and rule.dormant != dormant:
+        return False
+    if scores is None:
+        return True
+    return all(
+        limits is None or value in limits
+        for limits, value in ((rule.r, scores.r), (rule.f, scores.f), (rule.m, scores.m))
+    )
+
+
+def match_segment(rules: Sequence[SegmentRule], fallback: str, scores: Scores | None, dormant: bool) -> str:
+    for rule in rules:
+        if rule_matches(rule, scores, dormant):
+            return rule.name
+    return fallback
+
+
+def favourite_category(profile: Profile, window: RunWindow) -> str | None:
+    """The category with the most spend over the 12 months ('Type' in FRAT). Ties go to the name
+    that sorts first; the '_other' bucket only when no named category has spend."""
+    totals: dict[str, int] = {}
+    for month in window.months:
+        stats = profile.months.get(month)
+        if stats is not None:
+            for category, cents in stats.categories.items():
+                totals[category] = totals.get(category, 0) + cents
+    named = {k: v for k, v in totals.items() if v > 0 and k != OTHER_CATEGORY}
+    pool = named or {k: v for k, v in totals.items() if v > 0}
+    if not pool:
+        return None
+    return min(pool, key=lambda k: (-pool[k], k))

@@ -1,0 +1,445 @@
+"""The monthly reclassification, as the steps Step Functions runs (functions/reclassify/handler.py)
+and the local tool runs in-process (tools/loyalty_tools/reclassify_local.py):
+
+    prepare -> [stats per scan segment -> merge] -> classify per scan segment -> summarize
+
+- prepare: the period and run id, the scan segments to fan out over, whether statistics are needed.
+- stats: one pass over a segment, building mergeable Stats (domain/scoring.py); kept in the RunStore.
+- merge: all segments' Stats -> Cuts (4 cut points per axis, the median purchase interval): small,
+  they travel in the state to every classify worker.
+- classify: one pass over a segment, page by page. For each page: classify every profile (pure),
+  PUBLISH the events of the changed ones (deterministic ids), THEN write each changed profile
+  conditionally on its version (classified_period = the period). A conflict (ingest wrote the
+  customer meanwhile) re-reads, recomputes, publishes any event not yet published, and writes again.
+  The segment's tally (counts, migration) goes to the RunStore; the step returns small counts.
+- summarize: merges the tallies, publishes ReclassificationCompleted once per period (a rerun finds
+  the period's summary and publishes nothing), returns the summary for metrics.
+
+Delivery: a crash after publishing and before writing re-publishes the same ids on the rerun
+(consumers drop duplicates); a crash after writing means the events were already out; a rerun of a
+finished period finds every profile already classified (no change, no write, no event).
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Any
+
+from loyalty.domain.classify import UNCLASSIFIED, Outcome, classify
+from loyalty.domain.scoring import (
+    Cuts,
+    RunWindow,
+    Stats,
+    customer_facts,
+    cuts_for,
+    merge_all,
+    needs_statistics,
+)
+from loyalty.events import (
+    SCHEMA_VERSION,
+    DetailType,
+    DomainEvent,
+    PopulationState,
+    ReclassificationCompletedDetail,
+    event_from_detail,
+    event_id,
+)
+from loyalty.ports import CustomerScan, EventPublisher, RunStore, VersionConflict
+from loyalty.programme import Programme
+
+PREFIX = "reclassification"
+CUSTOMERS_PER_SEGMENT = 100_000  # sizing when the caller gives no segment count (see docs)
+MAX_SEGMENTS = 1_000
+DEFAULT_SEGMENTS = 4
+
+
+class IncompleteRun(RuntimeError):
+    """A merge or summary found fewer segment results than the run has segments."""
+
+
+@dataclass(frozen=True)
+class Run:
+    """What every step gets in its input (the Step Functions state holds this, a few hundred bytes)."""
+
+    period: str
+    as_of: str  # ISO date, programme zone
+    run_id: str
+    total_segments: int
+    needs_stats: bool = True
+
+    @property
+    def window(self) -> RunWindow:
+        return RunWindow.for_period(self.period)
+
+    def key(self, *parts: str) -> str:
+        return "/".join((PREFIX, self.period, self.run_id, *parts))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "period": self.period,
+            "as_of": self.as_of,
+            "run_id": self.run_id,
+            "total_segments": self.total_segments,
+            "needs_stats": self.needs_stats,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Run:
+        return cls(
+            str(data["period"]),
+            str(data["as_of"]),
+            str(data["run_id"]),
+            int(data["total_segments"]),
+            bool(data.get("needs_stats", True)),
+        )
+
+
+def summary_key(period: str) -> str:
+    return f"{PREFIX}/{period}/summary.json"
+
+
+def as_of_date(value: date | str | None, programme: Programme, now: Callable[[], datetime]) -> date:
+    """A date as given, an ISO date, or an ISO instant (the scheduler's scheduled time) read in the
+    programme's time zone; None means now."""
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value
+    if isinstance(value, datetime):
+        return value.astimezone(programme.zone).date()
+    if value:
+        text = str(value).replace("Z", "+00:00")
+        if len(text) == 10:
+            return date.fromisoformat(text)
+        instant = datetime.fromisoformat(text)
+        return (instant if instant.tzinfo else instant.replace(tzinfo=UTC)).astimezone(programme.zone).date()
+    return now().astimezone(programme.zone).date()
+
+
+def segments_for(customers: int | None) -> int:
+    if not customers:
+        return DEFAULT_SEGMENTS
+    return max(1, min(MAX_SEGMENTS, math.ceil(customers / CUSTOMERS_PER_SEGMENT)))
+
+
+def prepare(
+    programme: Programme,
+    as_of: date | str | None,
+    run_id: str,
+    total_segments: int | None = None,
+    estimated_customers: int | None = None,
+    now: Callable[[], datetime] = lambda: datetime.now(UTC),
+) -> dict[str, Any]:
+    day = as_of_date(as_of, programme, now)
+    segments = int(total_segments) if total_segments else segments_for(estimated_customers)
+    if not 1 <= segments <= MAX_SEGMENTS:
+        raise ValueError(f"total_segments must be 1-{MAX_SEGMENTS}, got {segments}")
+    run = Run(RunWindow.as_of(day).period, day.isoformat(), run_id, segments, needs_statistics(programme))
+    return {"run": run.to_dict(), "segments": list(range(segments))}
+
+
+# ---------------------------------------------------------------------------------------------
+# The tally of a classify pass
+
+
+def _nested(counter: Counter[tuple[str, str]]) -> dict[str, dict[str, int]]:
+    out: dict[str, dict[str, int]] = {}
+    for (before, after), count in sorted(counter.items()):
+        out.setdefault(before, {})[after] = count
+    return out
+
+
+def _pairs(nested: Mapping[str, Mapping[str, int]] | None) -> Counter[tuple[str, str]]:
+    return Counter({(a, b): int(n) for a, row in (nested or {}).items() for b, n in row.items()})
+
+
+@dataclass
+class Tally:
+    customers: int = 0  # profiles scanned
+    classified: int = 0  # customers by the end of the period
+    changed: int = 0  # profiles written
+    conflicts: int = 0  # optimistic retries
+    points_expired: int = 0
+    segments_before: Counter[str] = field(default_factory=Counter)
+    segments_after: Counter[str] = field(default_factory=Counter)
+    tiers_before: Counter[str] = field(default_factory=Counter)
+    tiers_after: Counter[str] = field(default_factory=Counter)
+    migration: Counter[tuple[str, str]] = field(default_factory=Counter)
+    tier_migration: Counter[tuple[str, str]] = field(default_factory=Counter)
+    events: Counter[str] = field(default_factory=Counter)
+
+    def add(self, first: Outcome, final: Outcome) -> None:
+        """`first` as scanned (the "before" of the matrices), `final` as written."""
+        before, after = first.before, final.after
+        self.classified += 1
+        self.changed += final.changed
+        self.points_expired += final.classification.expired_points
+        self.segments_before[before.segment or UNCLASSIFIED] += 1
+        self.segments_after[after.segment or UNCLASSIFIED] += 1
+        self.tiers_before[before.tier] += 1
+        self.tiers_after[after.tier] += 1
+        self.migration[(before.segment or UNCLASSIFIED, after.segment or UNCLASSIFIED)] += 1
+        self.tier_migration[(before.tier, after.tier)] += 1
+
+    def merge(self, other: Tally) -> Tally:
+        return Tally(
+            self.customers + other.customers,
+            self.classified + other.classified,
+            self.changed + other.changed,
+            self.conflicts + other.conflicts,
+            self.points_expired + other.points_expired,
+            self.segments_before + other.segments_before,
+            self.segments_after + other.segments_after,
+            self.tiers_before + other.tiers_before,
+            self.tiers_after + other.tiers_after,
+            self.migration + other.migration,
+            self.tier_migration + other.tier_migration,
+            self.events + other.events,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "customers": self.customers,
+            "classified": self.classified,
+            "changed": self.changed,
+            "conflicts": self.conflicts,
+            "points_expired": self.points_expired,
+            "segments_before": dict(sorted(self.segments_before.items())),
+            "segments_after": dict(sorted(self.segments_after.items())),
+            "tiers_before": dict(sorted(self.tiers_before.items())),
+            "tiers_after": dict(sorted(self.tiers_after.items())),
+            "migration": _nested(self.migration),
+            "tier_migration": _nested(self.tier_migration),
+            "events": dict(sorted(self.events.items())),
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Tally:
+        return cls(
+            int(data.get("customers", 0)),
+            int(data.get("classified", 0)),
+            int(data.get("changed", 0)),
+            int(data.get("conflicts", 0)),
+            int(data.get("points_expired", 0)),
+            Counter(data.get("segments_before") or {}),
+            Counter(data.get("segments_after") or {}),
+            Counter(data.get("tiers_before") or {}),
+            Counter(data.get("tiers_after") or {}),
+            _pairs(data.get("migration")),
+            _pairs(data.get("tier_migration")),
+            Counter(data.get("events") or {}),
+        )
+
+
+# ---------------------------------------------------------------------------------------------
+# The worker
+
+
+@dataclass
+class ReclassifyService:
+    store: CustomerScan
+    publisher: EventPublisher
+    programme: Programme
+    runs: RunStore
+    max_attempts: int = 20
+
+    # -- statistics pass -----------------------------------------------------------------------
+
+    def stats(self, run: Run, segment: int) -> dict[str, Any]:
+        window = run.window
+        stats = Stats()
+        for page in self.store.scan_segment(segment, run.total_segments):
+            for profile in page:
+                if profile.erased:
+                    continue
+                facts = customer_facts(profile, window, self.programme)
+                if facts.known:
+                    stats.add(facts)
+        self.runs.put(run.key("stats", f"{segment:05d}.json"), stats.to_dict())
+        return {"segment": segment, "customers": stats.customers, "active": stats.active}
+
+    def merge(self, run: Run) -> dict[str, Any]:
+        """The cut points for every classify worker (also kept in the RunStore, for the record)."""
+        stats = None
+        if run.needs_stats:
+            keys = self.runs.keys(run.key("stats", ""))
+            if len(keys) != run.total_segments:
+                raise IncompleteRun(f"{len(keys)} of {run.total_segments} statistics segments found")
+            stats = merge_all(Stats.from_dict(self.runs.get(k) or {}) for k in keys)
+        cuts = cuts_for(self.programme, stats)
+        self.runs.put(run.key("cuts.json"), cuts.to_dict())
+        return cuts.to_dict()
+
+    # -- classify pass -------------------------------------------------------------------------
+
+    def classify(self, run: Run, cuts: Cuts, segment: int) -> dict[str, Any]:
+        window = run.window
+        tally = Tally()
+        for page in self.store.scan_segment(segment, run.total_segments):
+            tally.customers += len(page)
+            outcomes = [o for o in (classify(p, self.programme, cuts, window) for p in page) if o is not None]
+            events = [e for o in outcomes if o.changed for e in o.events]
+            self._publish(events, tally)
+            for outcome in outcomes:
+                final = self._save(outcome, cuts, window, tally, {e.event_id: e for e in outcome.events})
+                if final is not None:
+                    tally.add(outcome, final)
+        self.runs.put(run.key("classify", f"{segment:05d}.json"), tally.to_dict())
+        return {
+            "segment": segment,
+            "customers": tally.customers,
+            "classified": tally.classified,
+            "changed": tally.changed,
+            "conflicts": tally.conflicts,
+            "events": sum(tally.events.values()),
+        }
+
+    def _publish(self, events: list[DomainEvent], tally: Tally) -> None:
+        if events:
+            self.publisher.publish(events)
+            tally.events.update(str(e.detail_type) for e in events)
+
+    def _save(
+        self, outcome: Outcome, cuts: Cuts, window: RunWindow, tally: Tally, published: dict[str, DomainEvent]
+    ) -> Outcome | None:
+        current = outcome
+        for _ in range(self.max_attempts):
+            if not current.changed:
+                return current
+            try:
+                self.store.save_classification(current.after, current.before.version)
+                return current
+            except VersionConflict:
+                tally.conflicts += 1
+            fresh = self.store.get(current.before.customer_id)
+            recomputed = classify(fresh, self.programme, cuts, window) if fresh is not None else None
+            if recomputed is None:
+                return None
+            # Events already out keep their id; one whose content moved goes out again (same id).
+            due = [e for e in recomputed.events if published.get(e.event_id) != e]
+            self._publish(due, tally)
+            published.update({e.event_id: e for e in due})
+            current = recomputed
+        raise VersionConflict(
+            f"{outcome.before.customer_id}: still conflicting after {self.max_attempts} attempts"
+        )
+
+    # -- summary -------------------------------------------------------------------------------
+
+    def summarize(self, run: Run, cuts: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """Merge the tallies; publish ReclassificationCompleted unless this period already has a summary."""
+        existing = self.runs.get(summary_key(run.period))
+        if existing is not None:
+            return {**existing, "published": False}
+        keys = self.runs.keys(run.key("classify", ""))
+        if len(keys) != run.total_segments:
+            raise IncompleteRun(f"{len(keys)} of {run.total_segments} classify segments found")
+        tally = merge_all_tallies(Tally.from_dict(self.runs.get(k) or {}) for k in keys)
+        detail = completed_detail(run, tally, cuts or self.runs.get(run.key("cuts.json")) or {})
+        event = event_from_detail(DetailType.RECLASSIFICATION_COMPLETED, detail)
+        self.publisher.publish([event])
+        summary = {"event_id": event.event_id, **event.detail, "conflicts": tally.conflicts}
+        self.runs.put(summary_key(run.period), summary)
+        return {**summary, "published": True}
+
+
+def merge_all_tallies(parts: Any) -> Tally:
+    total = Tally()
+    for part in parts:
+        total = total.merge(part)
+    return total
+
+
+def completed_detail(run: Run, tally: Tally, cuts: Mapping[str, Any]) -> ReclassificationCompletedDetail:
+    return ReclassificationCompletedDetail(
+        event_id=event_id("reclassification", run.period, "completed"),
+        schema_version=SCHEMA_VERSION,
+        period=run.period,
+        as_of=run.as_of,
+        run_id=run.run_id,
+        customers=tally.customers,
+        classified=tally.classified,
+        changed=tally.changed,
+        before=PopulationState(
+            dict(sorted(tally.segments_before.items())), dict(sorted(tally.tiers_before.items()))
+        ),
+        after=PopulationState(
+            dict(sorted(tally.segments_after.items())), dict(sorted(tally.tiers_after.items()))
+        ),
+        migration=_nested(tally.migration),
+        tier_migration=_nested(tally.tier_migration),
+        events=dict(sorted(tally.events.items())),
+        points_expired=tally.points_expired,
+        scores=dict(cuts),
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Wiring
+
+RUN_BUCKET_ENV = "LOYALTY_RUN_BUCKET"  # the S3 bucket of the RunStore (set by infra/reclassification.py)
+
+
+def aws_service(settings: Any = None, bucket: str | None = None) -> ReclassifyService:
+    """The service on DynamoDB, EventBridge and S3, from the settings (Lambda and the local runner)."""
+    import os
+
+    from loyalty.adapters.dynamodb import DynamoCustomerScan
+    from loyalty.adapters.eventbridge import EventBridgePublisher
+    from loyalty.adapters.models import bind_models
+    from loyalty.adapters.runstore import S3RunStore
+    from loyalty.programme import load_programme
+    from loyalty.settings import get_settings
+
+    settings = settings or get_settings()
+    bind_models(settings)
+    return ReclassifyService(
+        store=DynamoCustomerScan(),
+        publisher=EventBridgePublisher(settings.event_bus_name, settings.event_source),
+        programme=load_programme(settings.programme_file),
+        runs=S3RunStore(bucket or os.environ[RUN_BUCKET_ENV]),
+    )
+
+
+def run_steps(
+    service: ReclassifyService,
+    as_of: date | str | None,
+    run_id: str,
+    total_segments: int | None = None,
+    step: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """The state machine's path, one step after another in this process: prepare, stats per segment,
+    merge, classify per segment, summarize. `step` receives each state's event (the handler's
+    dispatcher, so the local runner goes through the Lambda code); without it the service is called."""
+
+    def direct(event: dict[str, Any]) -> dict[str, Any]:
+        run = Run.from_dict(event["run"]) if "run" in event else None
+        kind = event["step"]
+        if kind == "prepare":
+            return prepare(service.programme, event["as_of"], event["run_id"], event.get("total_segments"))
+        assert run is not None
+        if kind == "stats":
+            return service.stats(run, event["segment"])
+        if kind == "merge":
+            return service.merge(run)
+        if kind == "classify":
+            return service.classify(run, Cuts.from_dict(event["cuts"]), event["segment"])
+        return service.summarize(run, event.get("cuts"))
+
+    call = step or direct
+    as_of_text = as_of.isoformat() if isinstance(as_of, date) else as_of
+    prepared = call(
+        {"step": "prepare", "as_of": as_of_text, "run_id": run_id, "total_segments": total_segments}
+    )
+    run = prepared["run"]
+    if run["needs_stats"]:
+        for segment in prepared["segments"]:
+            call({"step": "stats", "run": run, "segment": segment})
+    cuts = call({"step": "merge", "run": run})
+    workers = [
+        call({"step": "classify", "run": run, "cuts": cuts, "segment": s}) for s in prepared["segments"]
+    ]
+    summary = call({"step": "summarize", "run": run, "cuts": cuts})
+    return {"run": run, "cuts": cuts, "workers": workers, "summary": summary}
