@@ -10,7 +10,7 @@ from __future__ import annotations
 import importlib.util
 import shutil
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from aws_cdk import Duration, Fn, RemovalPolicy
@@ -46,7 +46,7 @@ class FunctionSpec:
     name: str  # a loyalty.settings function name; code in functions/<name>/
     description: str
     memory_mb: int = 512
-    timeout_s: int = 10
+    timeout: Duration = field(default_factory=lambda: Duration.seconds(10))
     handler: str = "handler.handler"
 
 
@@ -148,7 +148,7 @@ class Functions(Construct):
             layers=[self.powertools, self.layer],
             environment=self.environment(spec.name),
             memory_size=spec.memory_mb,
-            timeout=Duration.seconds(spec.timeout_s),
+            timeout=spec.timeout,
             role=role,
             log_group=log_group,
         )
