@@ -6,10 +6,12 @@ from __future__ import annotations
 import json
 import logging
 import os
+import signal
 import socket
-import threading
+import subprocess
+import sys
+import time
 from dataclasses import dataclass, field
-from typing import Any
 
 from loyalty.settings import Settings
 
@@ -38,7 +40,6 @@ def local_environment(moto_url: str, settings: Settings | None = None) -> dict[s
         {
             "AWS_ENDPOINT_URL": moto_url,
             "MOTO_PORT": moto_url.rsplit(":", 1)[1],
-            "POWERTOOLS_METRICS_DISABLED": "true",
             "POWERTOOLS_METRICS_NAMESPACE": "Loyalty",
             "POWERTOOLS_SERVICE_NAME": "loyalty-local",
             "POWERTOOLS_LOG_LEVEL": os.environ.get("POWERTOOLS_LOG_LEVEL", "WARNING"),
@@ -49,41 +50,62 @@ def local_environment(moto_url: str, settings: Settings | None = None) -> dict[s
 
 @dataclass
 class MotoServer:
-    """moto's WSGI app on a single-threaded werkzeug server: requests run one at a time, so a
-    TransactWriteItems is atomic against concurrent callers, as it is on DynamoDB."""
+    """moto's WSGI app on a single-threaded werkzeug server, in its own process.
+
+    Single-threaded: requests run one at a time, so a TransactWriteItems is atomic against
+    concurrent callers, as it is on DynamoDB. Its own process: it does not share a GIL with the
+    gateway or the tests that drive it.
+    """
 
     host: str = "127.0.0.1"
     port: int = 0
-    _server: Any = field(default=None, repr=False)
-    _thread: threading.Thread | None = field(default=None, repr=False)
+    _process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
 
     @property
     def url(self) -> str:
         return f"http://{self.host}:{self.port}"
 
-    def start(self) -> MotoServer:
-        from moto.moto_server.werkzeug_app import (
-            DomainDispatcherApplication,
-            MotoRequestHandler,
-            create_backend_app,
-        )
-        from werkzeug.serving import make_server
-
-        logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no per-request lines
+    def start(self, timeout: float = 30.0) -> MotoServer:
         self.port = self.port or free_port()
-        app = DomainDispatcherApplication(create_backend_app)
-        self._server = make_server(
-            self.host, self.port, app, threaded=False, request_handler=MotoRequestHandler
+        self._process = subprocess.Popen(
+            [sys.executable, "-m", "loyalty_tools.localstack", self.host, str(self.port)],
+            env={**os.environ, **FAKE_CREDENTIALS},
         )
-        self._thread = threading.Thread(target=self._server.serve_forever, name="moto", daemon=True)
-        self._thread.start()
-        return self
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self._process.poll() is not None:
+                raise RuntimeError(f"moto server exited with {self._process.returncode}")
+            try:
+                with socket.create_connection((self.host, self.port), timeout=0.2):
+                    return self
+            except OSError:
+                time.sleep(0.05)
+        self.stop()
+        raise RuntimeError("moto server did not start")
 
     def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
+        if self._process is not None:
+            self._process.terminate()
+            try:
+                self._process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self._process.kill()
+            self._process = None
+
+
+def serve_moto(host: str, port: int) -> None:
+    from moto.moto_server.werkzeug_app import (
+        DomainDispatcherApplication,
+        MotoRequestHandler,
+        create_backend_app,
+    )
+    from werkzeug.serving import make_server
+
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no per-request lines
+    app = DomainDispatcherApplication(create_backend_app)
+    server = make_server(host, port, app, threaded=False, request_handler=MotoRequestHandler)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    server.serve_forever()
 
 
 def create_resources(settings: Settings, moto_url: str) -> dict[str, str]:
@@ -115,3 +137,7 @@ def create_resources(settings: Settings, moto_url: str) -> dict[str, str]:
         Targets=[{"Id": "marketing", "Arn": queue_arn}],
     )
     return {"bus_arn": bus_arn, "queue_url": queue_url}
+
+
+if __name__ == "__main__":
+    serve_moto(sys.argv[1], int(sys.argv[2]))
