@@ -20,7 +20,7 @@ from aws_cdk import aws_logs as logs
 from constructs import Construct
 from loyalty.adapters.permissions import Access, accesses_for
 from loyalty.programme import Programme
-from loyalty.settings import INGEST, POINTS, Settings
+from loyalty.settings import ERASURE, INGEST, POINTS, REDEMPTIONS, Settings
 
 from infra import ROOT
 from infra.observability import Observability, powertools_env
@@ -53,6 +53,8 @@ class FunctionSpec:
 FUNCTIONS: tuple[FunctionSpec, ...] = (
     FunctionSpec(INGEST, "POST /v1/transactions: purchases and returns"),
     FunctionSpec(POINTS, "GET a customer's card and history"),
+    FunctionSpec(REDEMPTIONS, "Points to vouchers, a customer's vouchers, spending a voucher"),
+    FunctionSpec(ERASURE, "DELETE a customer (GDPR erasure)", timeout=Duration.minutes(5)),
 )
 
 

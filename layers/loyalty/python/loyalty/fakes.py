@@ -161,3 +161,143 @@ class InMemoryRunStore:
 
     def keys(self, prefix: str) -> list[str]:
         return sorted(k for k in self.documents if k.startswith(prefix))
+
+
+# ---------------------------------------------------------------------------------------------
+# Redemptions, vouchers and erasure
+
+
+class InMemoryRedemptions:
+    """RedemptionStore and ErasureStore over an InMemoryStore (shared profiles, lock and calls), with
+    the same conditions as the DynamoDB adapters."""
+
+    def __init__(self, store: InMemoryStore) -> None:
+        from loyalty.ports import ErasureRecord, Redemption, Voucher
+
+        self.store = store
+        self.redemptions: dict[str, Redemption] = {}
+        self.vouchers_by_code: dict[str, Voucher] = {}
+        self.erasures: dict[str, ErasureRecord] = {}
+
+    # RedemptionStore
+    def get_redemption(self, redemption_id: str):  # type: ignore[no-untyped-def]
+        self.store.calls.append("GetItem")
+        return self.redemptions.get(redemption_id)
+
+    def redeem(self, redemption, voucher, expected_version: int) -> None:  # type: ignore[no-untyped-def]
+        from loyalty.ports import DuplicateRedemption
+
+        self.store.calls.append("TransactWriteItems")
+        with self.store.lock:
+            if redemption.redemption_id in self.redemptions:
+                raise DuplicateRedemption(redemption.redemption_id)
+            profile = self.store.profiles.get(redemption.customer_id)
+            if (
+                profile is None
+                or profile.version != expected_version
+                or profile.points_balance < redemption.points
+                or profile.erased
+                or voucher.code in self.vouchers_by_code
+            ):
+                raise VersionConflict(redemption.customer_id)
+            self.redemptions[redemption.redemption_id] = redemption
+            self.store.profiles[profile.customer_id] = replace(
+                profile,
+                points_balance=profile.points_balance - redemption.points,
+                points_redeemed=profile.points_redeemed + redemption.points,
+                version=profile.version + 1,
+            )
+            self.vouchers_by_code[voucher.code] = voucher
+
+    def vouchers(self, customer_id: str, limit: int, cursor: str | None):  # type: ignore[no-untyped-def]
+        from loyalty.ports import VoucherPage
+
+        self.store.calls.append("Query")
+        items = sorted(
+            (v for v in self.vouchers_by_code.values() if v.customer_id == customer_id),
+            key=lambda v: v.issued_key,
+            reverse=True,
+        )
+        if cursor:
+            try:
+                after = base64.urlsafe_b64decode(cursor.encode()).decode()
+            except ValueError as exc:
+                raise ValueError("cursor is not one this API returned") from exc
+            items = [v for v in items if v.issued_key < after]
+        page = items[:limit]
+        more = len(items) > limit
+        next_cursor = base64.urlsafe_b64encode(page[-1].issued_key.encode()).decode() if more else None
+        return VoucherPage(page, next_cursor)
+
+    def use_voucher(self, code: str, used_at: str):  # type: ignore[no-untyped-def]
+        from loyalty.ports import VoucherNotUsable
+
+        self.store.calls.append("UpdateItem")
+        with self.store.lock:
+            voucher = self.vouchers_by_code.get(code)
+            if voucher is None or voucher.status != "issued" or not used_at < voucher.expires_at:
+                raise VoucherNotUsable(code, voucher)
+            used = replace(voucher, status="used", used_at=used_at)
+            self.vouchers_by_code[code] = used
+            return used
+
+    # ErasureStore
+    def mark_erased(self, customer_id: str) -> Profile | None:
+        self.store.calls.append("UpdateItem")
+        with self.store.lock:
+            profile = self.store.profiles.get(customer_id)
+            if profile is None:
+                return None
+            profile = replace(profile, erased=True, version=profile.version + 1)
+            self.store.profiles[customer_id] = profile
+            return profile
+
+    def erasure(self, token: str):  # type: ignore[no-untyped-def]
+        self.store.calls.append("GetItem")
+        return self.erasures.get(token)
+
+    def anonymise_vouchers(self, customer_id: str, token: str) -> int:
+        self.store.calls.append("Query")
+        with self.store.lock:
+            mine = [v for v in self.vouchers_by_code.values() if v.customer_id == customer_id]
+        for voucher in mine:  # the redemption first, then its voucher (as the adapter does)
+            with self.store.lock:
+                redemption = self.redemptions.get(voucher.redemption_id)
+                if redemption is not None and redemption.customer_id == customer_id:
+                    self.redemptions[redemption.redemption_id] = replace(redemption, customer_id=token)
+            with self.store.lock:
+                self.vouchers_by_code[voucher.code] = replace(voucher, customer_id=token)
+        return len(mine)
+
+    def anonymise_transactions(self, customer_id: str, token: str) -> int:
+        self.store.calls.append("Query")
+        done = 0
+        with self.store.lock:
+            for txn in [t for t in self.store.transactions.values() if t.customer_id == customer_id]:
+                response = (
+                    {**txn.response, "customer_id": token} if "customer_id" in txn.response else txn.response
+                )
+                self.store.transactions[txn.transaction_id] = replace(
+                    txn, customer_id=token, body_hash="erased", response=response
+                )
+                done += 1
+        return done
+
+    def finish(self, profile: Profile, profile_key: str, token: str, erased_at: str) -> None:
+        from loyalty.ports import ErasureRecord, ProfileKeyTaken
+
+        self.store.calls.append("TransactWriteItems")
+        with self.store.lock:
+            if profile_key in self.store.profiles:
+                raise ProfileKeyTaken(profile_key)
+            current = self.store.profiles.get(profile.customer_id)
+            if current is None or current.version != profile.version or not current.erased:
+                raise VersionConflict(profile.customer_id)
+            del self.store.profiles[profile.customer_id]
+            self.store.profiles[profile_key] = replace(
+                profile, customer_id=profile_key, erased=True, version=1
+            )
+            before = self.erasures.get(token)
+            self.erasures[token] = ErasureRecord(
+                token, erased_at, profile_key, (before.erasures if before else 0) + 1
+            )

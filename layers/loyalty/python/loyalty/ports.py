@@ -127,3 +127,109 @@ class RunStore(Protocol):
     def keys(self, prefix: str) -> list[str]:
         """The keys under a prefix, sorted."""
         ...
+
+
+# ---------------------------------------------------------------------------------------------
+# Redemptions, vouchers and erasure (loyalty.service.redemptions, loyalty.service.erasure)
+
+
+class DuplicateRedemption(Exception):
+    """A redemption with this id is already stored."""
+
+
+class VoucherNotUsable(Exception):
+    """The conditional use failed: `voucher` is what is stored now (None: no such code)."""
+
+    def __init__(self, code: str, voucher: Voucher | None) -> None:
+        super().__init__(code)
+        self.voucher = voucher
+
+
+class ProfileKeyTaken(Exception):
+    """The anonymous profile's key is already used (the card was erased before, reused, erased again)."""
+
+
+@dataclass(frozen=True)
+class Voucher:
+    code: str
+    customer_id: str
+    redemption_id: str
+    points: int
+    value: int  # minor units
+    currency: str
+    issued_at: str  # UTC ISO instant
+    expires_on: str  # last valid day in the programme time zone (YYYY-MM-DD)
+    expires_at: str  # UTC ISO instant from which the voucher is no longer valid
+    status: str = "issued"  # issued | used (expired is derived from expires_at)
+    used_at: str | None = None
+
+    @property
+    def issued_key(self) -> str:
+        return f"{self.issued_at}#{self.code}"
+
+
+@dataclass(frozen=True)
+class Redemption:
+    redemption_id: str
+    customer_id: str
+    points: int
+    created_at: str  # UTC ISO instant
+    voucher_code: str
+    response: dict[str, Any] = field(default_factory=dict)  # the first answer, without customer_id
+
+
+@dataclass(frozen=True)
+class VoucherPage:
+    items: list[Voucher]
+    next_cursor: str | None
+
+
+@dataclass(frozen=True)
+class ErasureRecord:
+    token: str
+    erased_at: str
+    profile_key: str
+    erasures: int = 1
+
+
+class RedemptionStore(Protocol):
+    def get_redemption(self, redemption_id: str) -> Redemption | None: ...
+
+    def redeem(self, redemption: Redemption, voucher: Voucher, expected_version: int) -> None:
+        """Atomically: store the redemption (only if new: DuplicateRedemption), take its points from the
+        profile (ADD points_balance -p, points_redeemed +p, version +1, only if the version is still
+        `expected_version`, the balance covers it and the profile is not erased: VersionConflict) and
+        store the voucher (only if its code is new: VersionConflict, retried with a new code)."""
+        ...
+
+    def vouchers(self, customer_id: str, limit: int, cursor: str | None) -> VoucherPage:
+        """A customer's vouchers, newest first; ValueError for a cursor this API did not return."""
+        ...
+
+    def use_voucher(self, code: str, used_at: str) -> Voucher:
+        """Mark the voucher used only if it is issued and `used_at` is before it expires; otherwise
+        VoucherNotUsable with the stored voucher (or None for an unknown code)."""
+        ...
+
+
+class ErasureStore(Protocol):
+    def mark_erased(self, customer_id: str) -> Profile | None:
+        """Set erased and bump the version (so concurrent writers re-read); None if no profile."""
+        ...
+
+    def erasure(self, token: str) -> ErasureRecord | None: ...
+
+    def anonymise_vouchers(self, customer_id: str, token: str) -> int:
+        """Replace customer_id by token on every voucher of the customer and, before each voucher, on
+        its redemption (so a crash never leaves a redemption that no voucher leads to any more)."""
+        ...
+
+    def anonymise_transactions(self, customer_id: str, token: str) -> int:
+        """Replace customer_id (and with it the by_customer key) and the stored answer's copy of it."""
+        ...
+
+    def finish(self, profile: Profile, profile_key: str, token: str, erased_at: str) -> None:
+        """Atomically: store the profile's aggregates under `profile_key` (only if new: ProfileKeyTaken),
+        delete the profile under the customer id (only at profile.version: VersionConflict) and
+        record the erasure under the token."""
+        ...

@@ -10,7 +10,8 @@ from pathlib import Path
 
 # Function names used everywhere (CDK construct ids, local gateway, infra tests).
 INGEST, POINTS, REDEMPTIONS, RECLASSIFY = "ingest", "points", "redemptions", "reclassify"
-ALL_FUNCTIONS = (INGEST, POINTS, REDEMPTIONS, RECLASSIFY)
+ERASURE = "erasure"  # DELETE /v1/customers/{id}: its own function, so only it may rewrite every table
+ALL_FUNCTIONS = (INGEST, POINTS, REDEMPTIONS, RECLASSIFY, ERASURE)
 
 _REPO_PROGRAMME = Path(__file__).resolve().parents[4] / "programmes" / "default.json"
 _LAYER_PROGRAMME = Path(__file__).resolve().parent / "programme.json"
@@ -38,10 +39,11 @@ class Settings:
         INGEST,
         POINTS,
         REDEMPTIONS,
+        ERASURE,
         doc="Purchases, returns and redemptions, keyed by the store's id",
     )
     vouchers_table: str = _field(
-        "LOYALTY_VOUCHERS_TABLE", "loyalty-vouchers", POINTS, REDEMPTIONS, doc="Issued vouchers"
+        "LOYALTY_VOUCHERS_TABLE", "loyalty-vouchers", POINTS, REDEMPTIONS, ERASURE, doc="Issued vouchers"
     )
     event_bus_name: str = _field(
         "LOYALTY_EVENT_BUS", "loyalty-events", INGEST, REDEMPTIONS, RECLASSIFY, doc="Custom EventBridge bus"
@@ -53,7 +55,33 @@ class Settings:
         "LOYALTY_EVENT_SOURCE", "loyalty", INGEST, REDEMPTIONS, RECLASSIFY, doc="EventBridge source"
     )
     max_body_bytes: str = _field(
-        "LOYALTY_MAX_BODY_BYTES", "65536", INGEST, POINTS, REDEMPTIONS, doc="Largest accepted request body"
+        "LOYALTY_MAX_BODY_BYTES",
+        "65536",
+        INGEST,
+        POINTS,
+        REDEMPTIONS,
+        ERASURE,
+        doc="Largest accepted request body",
+    )
+    redemptions_table: str = _field(
+        "LOYALTY_REDEMPTIONS_TABLE",
+        "loyalty-redemptions",
+        REDEMPTIONS,
+        ERASURE,
+        doc="One item per redemption_id: the idempotency record and its first answer",
+    )
+    erasures_table: str = _field(
+        "LOYALTY_ERASURES_TABLE",
+        "loyalty-erasures",
+        ERASURE,
+        doc="One item per erased customer, keyed by the token only (no personal data)",
+    )
+    erasure_pepper: str = _field(
+        "LOYALTY_ERASURE_PEPPER",
+        "local-dev-pepper-not-secret",
+        ERASURE,
+        doc="Secret key of the HMAC that replaces an erased customer id. In AWS, inject it from "
+        "Secrets Manager or SSM SecureString; the default is for the local stack only",
     )
 
     @property

@@ -273,3 +273,258 @@ class DynamoCustomerScan:
             return int(CustomerItem.describe_table().get("ItemCount", 0))
         except Exception:  # sizing is a hint: without it the run uses the default segment count
             return None
+
+
+# ---------------------------------------------------------------------------------------------
+# Redemptions, vouchers and erasure
+
+
+def _voucher_from_item(item: Any) -> Any:
+    from loyalty.ports import Voucher
+
+    return Voucher(
+        code=item.code,
+        customer_id=item.customer_id,
+        redemption_id=item.redemption_id,
+        points=int(item.points),
+        value=int(item.value),
+        currency=item.currency,
+        issued_at=item.issued_at,
+        expires_on=item.expires_on,
+        expires_at=item.expires_at,
+        status=item.status,
+        used_at=item.used_at,
+    )
+
+
+def _voucher_to_item(voucher: Any) -> Any:
+    from loyalty.adapters.models import VoucherItem
+
+    return VoucherItem(
+        code=voucher.code,
+        customer_id=voucher.customer_id,
+        issued_key=voucher.issued_key,
+        redemption_id=voucher.redemption_id,
+        points=voucher.points,
+        value=voucher.value,
+        currency=voucher.currency,
+        issued_at=voucher.issued_at,
+        expires_on=voucher.expires_on,
+        expires_at=voucher.expires_at,
+        status=voucher.status,
+        used_at=voucher.used_at,
+    )
+
+
+def _cancel_reasons(exc: TransactWriteError) -> list[str | None]:
+    return [getattr(r, "code", None) for r in (exc.cancellation_reasons or [])]
+
+
+def _throttled(exc: Any, reasons: list[str | None]) -> bool:
+    return exc.cause_response_code in ("ThrottlingException", "ProvisionedThroughputExceededException") or (
+        "ThrottlingError" in reasons or "ProvisionedThroughputExceeded" in reasons
+    )
+
+
+class DynamoRedemptionStore:
+    def _connection(self) -> Connection:
+        return CustomerItem._get_connection().connection
+
+    def get_redemption(self, redemption_id: str) -> Any:
+        from loyalty.adapters.models import RedemptionItem
+        from loyalty.ports import Redemption
+
+        try:
+            item = RedemptionItem.get(redemption_id, consistent_read=True)
+        except RedemptionItem.DoesNotExist:
+            return None
+        response = item.response.as_dict() if hasattr(item.response, "as_dict") else dict(item.response or {})
+        return Redemption(
+            item.redemption_id, item.customer_id, int(item.points), item.created_at, item.voucher_code,
+            _plain(response),
+        )  # fmt: skip
+
+    def redeem(self, redemption: Any, voucher: Any, expected_version: int) -> None:
+        from loyalty.adapters.models import RedemptionItem, VoucherItem
+        from loyalty.ports import DuplicateRedemption
+
+        record = RedemptionItem(
+            redemption_id=redemption.redemption_id,
+            customer_id=redemption.customer_id,
+            points=redemption.points,
+            created_at=redemption.created_at,
+            voucher_code=redemption.voucher_code,
+        )
+        record.response = dict(redemption.response)  # type: ignore[assignment]
+        points = redemption.points
+        try:
+            with TransactWrite(connection=self._connection()) as tw:
+                tw.save(record, condition=RedemptionItem.redemption_id.does_not_exist())
+                tw.update(
+                    CustomerItem(customer_id=redemption.customer_id),
+                    actions=[
+                        CustomerItem.points_balance.add(-points),
+                        CustomerItem.points_redeemed.add(points),
+                        CustomerItem.version.add(1),
+                    ],
+                    condition=(CustomerItem.version == expected_version)
+                    & (CustomerItem.points_balance >= points)
+                    & (CustomerItem.erased == False),  # noqa: E712 (a DynamoDB condition, not a test)
+                )
+                tw.save(_voucher_to_item(voucher), condition=VoucherItem.code.does_not_exist())
+        except TransactWriteError as exc:
+            reasons = _cancel_reasons(exc)
+            if reasons and reasons[0] == "ConditionalCheckFailed":
+                raise DuplicateRedemption(redemption.redemption_id) from exc
+            if "ConditionalCheckFailed" in reasons or "TransactionConflict" in reasons:
+                raise VersionConflict(redemption.customer_id) from exc
+            if _throttled(exc, reasons):
+                raise Throttled(str(exc)) from exc
+            raise
+
+    def vouchers(self, customer_id: str, limit: int, cursor: str | None) -> Any:
+        from loyalty.adapters.models import VoucherItem
+        from loyalty.ports import VoucherPage
+
+        start = None
+        if cursor:
+            try:
+                start = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+            except (ValueError, UnicodeDecodeError) as exc:
+                raise ValueError("cursor is not one this API returned") from exc
+            if not isinstance(start, dict) or start.get("customer_id", {}).get("S") != customer_id:
+                raise ValueError("cursor is not one this API returned for this customer")
+        results = VoucherItem.by_customer.query(
+            customer_id, scan_index_forward=False, limit=limit, page_size=limit, last_evaluated_key=start
+        )
+        items = [_voucher_from_item(item) for item in results]
+        return VoucherPage(items, encode_cursor(results.last_evaluated_key))
+
+    def use_voucher(self, code: str, used_at: str) -> Any:
+        from pynamodb.exceptions import UpdateError
+
+        from loyalty.adapters.models import VoucherItem
+        from loyalty.ports import VoucherNotUsable
+
+        item = VoucherItem(code=code)
+        try:
+            item.update(
+                actions=[VoucherItem.status.set("used"), VoucherItem.used_at.set(used_at)],
+                condition=(VoucherItem.status == "issued") & (VoucherItem.expires_at > used_at),
+            )
+        except UpdateError as exc:
+            if exc.cause_response_code != "ConditionalCheckFailedException":
+                raise
+            try:
+                current = VoucherItem.get(code, consistent_read=True)
+            except VoucherItem.DoesNotExist:
+                raise VoucherNotUsable(code, None) from exc
+            raise VoucherNotUsable(code, _voucher_from_item(current)) from exc
+        return _voucher_from_item(item)
+
+
+class DynamoErasureStore:
+    def _connection(self) -> Connection:
+        return CustomerItem._get_connection().connection
+
+    def mark_erased(self, customer_id: str) -> Profile | None:
+        from pynamodb.exceptions import UpdateError
+
+        item = CustomerItem(customer_id=customer_id)
+        try:
+            item.update(
+                actions=[CustomerItem.erased.set(True), CustomerItem.version.add(1)],
+                condition=CustomerItem.customer_id.exists(),
+            )
+        except UpdateError as exc:
+            if exc.cause_response_code == "ConditionalCheckFailedException":
+                return None
+            raise
+        return profile_from_item(item)
+
+    def erasure(self, token: str) -> Any:
+        from loyalty.adapters.models import ErasureItem
+        from loyalty.ports import ErasureRecord
+
+        try:
+            item = ErasureItem.get(token, consistent_read=True)
+        except ErasureItem.DoesNotExist:
+            return None
+        return ErasureRecord(item.token, item.erased_at, item.profile_key, int(item.erasures or 0))
+
+    def anonymise_vouchers(self, customer_id: str, token: str) -> int:
+        from loyalty.adapters.models import RedemptionItem, VoucherItem
+
+        done = 0
+        for item in VoucherItem.by_customer.query(customer_id):
+            _update_if(
+                RedemptionItem(redemption_id=item.redemption_id),
+                [RedemptionItem.customer_id.set(token)],
+                RedemptionItem.customer_id == customer_id,
+            )
+            done += _update_if(
+                item, [VoucherItem.customer_id.set(token)], VoucherItem.customer_id == customer_id
+            )
+        return done
+
+    def anonymise_transactions(self, customer_id: str, token: str) -> int:
+        done = 0
+        for item in TransactionItem.by_customer.query(customer_id):
+            response = (
+                item.response.as_dict() if hasattr(item.response, "as_dict") else dict(item.response or {})
+            )
+            actions = [
+                TransactionItem.customer_id.set(token),
+                # The body hash was taken over a body holding the customer id: drop it. A retry of the
+                # transaction now answers 409 rather than replaying an answer that named the customer.
+                TransactionItem.body_hash.set("erased"),
+            ]
+            if "customer_id" in response:
+                actions.append(TransactionItem.response["customer_id"].set(token))  # type: ignore[index]
+            done += _update_if(item, actions, TransactionItem.customer_id == customer_id)
+        return done
+
+    def finish(self, profile: Profile, profile_key: str, token: str, erased_at: str) -> None:
+        from dataclasses import replace
+
+        from loyalty.adapters.models import ErasureItem
+        from loyalty.ports import ProfileKeyTaken
+
+        anonymous = profile_to_item(replace(profile, customer_id=profile_key, erased=True), 1)
+        try:
+            with TransactWrite(connection=self._connection()) as tw:
+                tw.save(anonymous, condition=CustomerItem.customer_id.does_not_exist())
+                tw.delete(
+                    CustomerItem(customer_id=profile.customer_id),
+                    condition=(CustomerItem.version == profile.version) & (CustomerItem.erased == True),  # noqa: E712
+                )
+                tw.update(
+                    ErasureItem(token=token),
+                    actions=[
+                        ErasureItem.erased_at.set(erased_at),
+                        ErasureItem.profile_key.set(profile_key),
+                        ErasureItem.erasures.add(1),
+                    ],
+                )
+        except TransactWriteError as exc:
+            reasons = _cancel_reasons(exc)
+            if reasons and reasons[0] == "ConditionalCheckFailed":
+                raise ProfileKeyTaken(profile_key) from exc
+            if "ConditionalCheckFailed" in reasons or "TransactionConflict" in reasons:
+                raise VersionConflict(profile.customer_id) from exc
+            if _throttled(exc, reasons):
+                raise Throttled(str(exc)) from exc
+            raise
+
+
+def _update_if(item: Any, actions: list[Any], condition: Any) -> int:
+    """UpdateItem under a condition; 0 when the condition fails (already done by an earlier pass)."""
+    from pynamodb.exceptions import UpdateError
+
+    try:
+        item.update(actions=actions, condition=condition)
+    except UpdateError as exc:
+        if exc.cause_response_code == "ConditionalCheckFailedException":
+            return 0
+        raise
+    return 1

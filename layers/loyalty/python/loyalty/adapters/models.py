@@ -91,9 +91,74 @@ class TransactionItem(Model):
     by_customer = ByCustomerIndex()
 
 
+class VoucherByCustomerIndex(GlobalSecondaryIndex["VoucherItem"]):
+    """A customer's vouchers, newest first (query with scan_index_forward=False)."""
+
+    class Meta:
+        index_name = "by_customer"
+        projection = AllProjection()
+
+    customer_id = UnicodeAttribute(hash_key=True)
+    issued_key = UnicodeAttribute(range_key=True)
+
+
+class VoucherItem(Model):
+    """One item per voucher, keyed by its unguessable code. `status` is issued or used; expired is
+    derived from `expires_at` when read, and `use` conditions on both."""
+
+    class Meta:
+        table_name = "loyalty-vouchers"
+        billing_mode = "PAY_PER_REQUEST"
+
+    code = UnicodeAttribute(hash_key=True)
+    customer_id = UnicodeAttribute()
+    issued_key = UnicodeAttribute()  # UTC ISO instant + "#" + code: sortable, unique
+    redemption_id = UnicodeAttribute()
+    points = NumberAttribute()
+    value = NumberAttribute()  # minor units
+    currency = UnicodeAttribute()
+    issued_at = UnicodeAttribute()  # UTC ISO instant
+    expires_on = UnicodeAttribute()  # last valid day, programme time zone
+    expires_at = UnicodeAttribute()  # UTC ISO instant the voucher stops being valid
+    status = UnicodeAttribute(default="issued")  # issued | used
+    used_at = UnicodeAttribute(null=True)
+    by_customer = VoucherByCustomerIndex()
+
+
+class RedemptionItem(Model):
+    """One item per redemption_id: a retry can never redeem twice, and replays the first answer."""
+
+    class Meta:
+        table_name = "loyalty-redemptions"
+        billing_mode = "PAY_PER_REQUEST"
+
+    redemption_id = UnicodeAttribute(hash_key=True)
+    customer_id = UnicodeAttribute()
+    points = NumberAttribute()
+    created_at = UnicodeAttribute()  # UTC ISO instant
+    voucher_code = UnicodeAttribute()
+    response = MapAttribute(default=dict)  # the first answer without customer_id, replayed on retries
+
+
+class ErasureItem(Model):
+    """One item per erased customer, keyed by the HMAC token: when, and how many items moved."""
+
+    class Meta:
+        table_name = "loyalty-erasures"
+        billing_mode = "PAY_PER_REQUEST"
+
+    token = UnicodeAttribute(hash_key=True)
+    erased_at = UnicodeAttribute()
+    profile_key = UnicodeAttribute()  # where the anonymous profile now lives in the customers table
+    erasures = NumberAttribute(default=0)  # > 1 when a card number was reused and erased again
+
+
 MODELS: dict[str, type[Model]] = {
     "customers_table": CustomerItem,
     "transactions_table": TransactionItem,
+    "vouchers_table": VoucherItem,
+    "redemptions_table": RedemptionItem,
+    "erasures_table": ErasureItem,
 }
 
 

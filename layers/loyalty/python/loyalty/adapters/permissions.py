@@ -13,8 +13,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from loyalty.adapters.models import TransactionItem
-from loyalty.settings import INGEST, POINTS
+from loyalty.adapters.models import TransactionItem, VoucherItem
+from loyalty.settings import ERASURE, INGEST, POINTS, REDEMPTIONS
 
 
 @dataclass(frozen=True, order=True)
@@ -45,6 +45,33 @@ ADAPTER_CALLS: dict[str, tuple[Access, ...]] = {
         Access("transactions_table", ("dynamodb:Query",), index=TransactionItem.by_customer.Meta.index_name),
     ),
     "EventBridgePublisher.publish": (Access("event_bus_name", ("events:PutEvents",)),),
+    "DynamoRedemptionStore.get_redemption": (Access("redemptions_table", ("dynamodb:GetItem",)),),
+    "DynamoRedemptionStore.redeem": (
+        Access("redemptions_table", ("dynamodb:PutItem",)),
+        Access("customers_table", ("dynamodb:UpdateItem",)),
+        Access("vouchers_table", ("dynamodb:PutItem",)),
+    ),
+    "DynamoRedemptionStore.vouchers": (
+        Access("vouchers_table", ("dynamodb:Query",), index=VoucherItem.by_customer.Meta.index_name),
+    ),
+    "DynamoRedemptionStore.use_voucher": (
+        Access("vouchers_table", ("dynamodb:GetItem", "dynamodb:UpdateItem")),
+    ),
+    "DynamoErasureStore.mark_erased": (Access("customers_table", ("dynamodb:UpdateItem",)),),
+    "DynamoErasureStore.erasure": (Access("erasures_table", ("dynamodb:GetItem",)),),
+    "DynamoErasureStore.anonymise_vouchers": (
+        Access("vouchers_table", ("dynamodb:Query",), index=VoucherItem.by_customer.Meta.index_name),
+        Access("vouchers_table", ("dynamodb:UpdateItem",)),
+        Access("redemptions_table", ("dynamodb:UpdateItem",)),
+    ),
+    "DynamoErasureStore.anonymise_transactions": (
+        Access("transactions_table", ("dynamodb:Query",), index=TransactionItem.by_customer.Meta.index_name),
+        Access("transactions_table", ("dynamodb:UpdateItem",)),
+    ),
+    "DynamoErasureStore.finish": (
+        Access("customers_table", ("dynamodb:PutItem", "dynamodb:DeleteItem")),
+        Access("erasures_table", ("dynamodb:UpdateItem",)),
+    ),
 }
 
 # Where the adapter classes live (for the tests that check every key names a real method).
@@ -52,6 +79,8 @@ ADAPTER_MODULES: dict[str, str] = {
     "DynamoCustomerStore": "loyalty.adapters.dynamodb",
     "DynamoTransactionStore": "loyalty.adapters.dynamodb",
     "EventBridgePublisher": "loyalty.adapters.eventbridge",
+    "DynamoRedemptionStore": "loyalty.adapters.dynamodb",
+    "DynamoErasureStore": "loyalty.adapters.dynamodb",
 }
 
 # Each function and the adapter methods its services call. Other issues add their functions here.
@@ -66,6 +95,21 @@ FUNCTION_USES: dict[str, tuple[str, ...]] = {
     POINTS: (
         "DynamoCustomerStore.get",
         "DynamoTransactionStore.history",
+    ),
+    REDEMPTIONS: (
+        "DynamoCustomerStore.get",
+        "DynamoRedemptionStore.get_redemption",
+        "DynamoRedemptionStore.redeem",
+        "DynamoRedemptionStore.vouchers",
+        "DynamoRedemptionStore.use_voucher",
+        "EventBridgePublisher.publish",
+    ),
+    ERASURE: (
+        "DynamoErasureStore.mark_erased",
+        "DynamoErasureStore.erasure",
+        "DynamoErasureStore.anonymise_vouchers",
+        "DynamoErasureStore.anonymise_transactions",
+        "DynamoErasureStore.finish",
     ),
 }
 

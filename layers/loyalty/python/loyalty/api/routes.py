@@ -8,12 +8,14 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from loyalty.settings import INGEST, POINTS
+from loyalty.settings import ERASURE, INGEST, POINTS, REDEMPTIONS
 
 # Each API function and the router module(s) it serves. Other issues add theirs here.
 FUNCTION_ROUTERS: dict[str, tuple[str, ...]] = {
     INGEST: ("loyalty.api.routes_ingest",),
     POINTS: ("loyalty.api.routes_points",),
+    REDEMPTIONS: ("loyalty.api.routes_redemptions", "loyalty.api.routes_vouchers"),
+    ERASURE: ("loyalty.api.routes_erasure",),
 }
 
 API_TITLE = "Loyalty API"

@@ -1,0 +1,81 @@
+"""POST /v1/customers/{customer_id}/redemptions: points to a voucher (served by the redemptions function,
+with the voucher routes in routes_vouchers.py)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Annotated, Any, Literal
+
+from aws_lambda_powertools.event_handler.openapi.params import Body, Path
+from aws_lambda_powertools.event_handler.router import Router
+from pydantic import BaseModel, Field, StrictInt
+
+from loyalty.api.app import ERROR_RESPONSES, json_response
+from loyalty.api.deps import programme, services
+from loyalty.api.schemas import ID_PATTERN, Strict
+
+router = Router()
+
+CustomerId = Annotated[str, Path(pattern=ID_PATTERN, description="Loyalty card number")]
+
+
+class RedemptionIn(Strict):
+    redemption_id: str = Field(pattern=ID_PATTERN, description="The caller's unique id; retries reuse it")
+    points: StrictInt = Field(gt=0, description="A multiple of the programme's voucher block (default 500)")
+
+
+class VoucherOut(BaseModel):
+    code: str = Field(description="16 characters of Crockford base32 in groups of 4 (80 random bits)")
+    status: Literal["issued", "used", "expired"]
+    value: str = Field(description='Decimal string, e.g. "5.00"')
+    currency: str
+    points: int
+    redemption_id: str
+    issued_at: str
+    expires_on: str = Field(description="Last day of validity, in the programme time zone")
+    used_at: str | None
+
+
+class RedemptionOut(BaseModel):
+    customer_id: str
+    redemption_id: str
+    points_redeemed: int
+    points_balance: int = Field(description="The balance right after this redemption")
+    voucher: VoucherOut
+
+
+@lru_cache(maxsize=1)
+def _aws_redemptions() -> Any:
+    from loyalty.adapters.dynamodb import DynamoCustomerStore, DynamoRedemptionStore
+    from loyalty.adapters.eventbridge import EventBridgePublisher
+    from loyalty.service.redemptions import RedemptionService
+    from loyalty.settings import get_settings
+
+    settings = get_settings()
+    publisher = EventBridgePublisher(settings.event_bus_name, settings.event_source)
+    return RedemptionService(DynamoCustomerStore(), DynamoRedemptionStore(), publisher, programme())
+
+
+def redemption_service() -> Any:
+    """The RedemptionService: injected through deps.Services.extra["redemptions"] (tests, tools) or
+    wired to DynamoDB and EventBridge once per container (deps.services() binds the models)."""
+    return services().extra.get("redemptions") or _aws_redemptions()
+
+
+@router.post(
+    "/v1/customers/<customer_id>/redemptions",
+    summary="Turn points into a voucher",
+    description="One voucher of the whole value per redemption; `points` must be a positive multiple of the "
+    "programme's block (default 500 points = 5.00 EUR), else 400/422. Idempotent by redemption_id: the same "
+    "body again answers as the first time (201), the same id with another body is 409. A balance that "
+    "does not cover `points` (or is negative) is 409, even under concurrent requests. "
+    "Publishes VoucherIssued.",
+    responses={
+        201: {"description": "Redeemed", "content": {"application/json": {"model": RedemptionOut}}},
+        **ERROR_RESPONSES,
+    },
+    tags=["vouchers"],
+)
+def post_redemption(customer_id: CustomerId, body: Annotated[RedemptionIn, Body()]):
+    status, answer = redemption_service().redeem(customer_id, body.redemption_id, body.points)
+    return json_response(status, answer)

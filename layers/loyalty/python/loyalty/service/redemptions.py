@@ -1,0 +1,260 @@
+"""Points to vouchers, and spending vouchers.
+
+A redemption is one GetItem (the profile) and one TransactWriteItems: the redemption record (only if
+its id is new), an UpdateItem of the profile (ADD points_balance -p, points_redeemed +p, version +1,
+only at the version read, only if the balance covers p, only if not erased) and the voucher. Ingest
+writes the profile with a full Put conditioned on `version`, so bumping it here makes a concurrent
+purchase re-read rather than overwrite the redemption. Policies: docs/redemptions.md.
+"""
+
+from __future__ import annotations
+
+import random
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from datetime import time as dtime
+from typing import Any
+
+from loyalty.events import DetailType, DomainEvent, ab_bucket, event_id
+from loyalty.money import format_amount
+from loyalty.ports import (
+    CustomerStore,
+    DuplicateRedemption,
+    EventPublisher,
+    Redemption,
+    RedemptionStore,
+    Throttled,
+    VersionConflict,
+    Voucher,
+    VoucherNotUsable,
+)
+from loyalty.programme import Programme
+from loyalty.service.ingest import ApiError, field_error
+
+# Crockford's base32: no I, L, O or U, so a code read aloud or retyped is not misread.
+CODE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+CODE_LENGTH = 16  # 16 x 5 bits = 80 bits from `secrets`
+CODE_GROUP = 4
+_CONFUSABLE = str.maketrans({"O": "0", "I": "1", "L": "1"})
+MAX_VOUCHER_PAGE = 100
+
+
+def new_voucher_code() -> str:
+    raw = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+    return "-".join(raw[i : i + CODE_GROUP] for i in range(0, CODE_LENGTH, CODE_GROUP))
+
+
+def normalise_code(text: str) -> str | None:
+    """What a till may send (lower case, no dashes, O for 0) -> the stored form, or None if malformed."""
+    raw = text.upper().replace("-", "").replace(" ", "").translate(_CONFUSABLE)
+    if len(raw) != CODE_LENGTH or any(c not in CODE_ALPHABET for c in raw):
+        return None
+    return "-".join(raw[i : i + CODE_GROUP] for i in range(0, CODE_LENGTH, CODE_GROUP))
+
+
+def iso(instant: datetime) -> str:
+    return instant.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def voucher_expiry(issued_at: datetime, programme: Programme) -> tuple[str, str]:
+    """(expires_on, expires_at): valid through the day `valid_days` after the issue day (programme
+    zone), i.e. until the start of the following day there."""
+    issue_day = issued_at.astimezone(programme.zone).date()
+    last_day = issue_day + timedelta(days=programme.vouchers.valid_days)
+    end = datetime.combine(last_day + timedelta(days=1), dtime(0), tzinfo=programme.zone)
+    return last_day.isoformat(), iso(end)
+
+
+def voucher_status(voucher: Voucher, now: datetime) -> str:
+    if voucher.status == "used":
+        return "used"
+    return "expired" if iso(now) >= voucher.expires_at else "issued"
+
+
+def voucher_view(voucher: Voucher, now: datetime) -> dict[str, Any]:
+    return {
+        "code": voucher.code,
+        "status": voucher_status(voucher, now),
+        "value": format_amount(voucher.value, voucher.currency),
+        "currency": voucher.currency,
+        "points": voucher.points,
+        "redemption_id": voucher.redemption_id,
+        "issued_at": voucher.issued_at,
+        "expires_on": voucher.expires_on,
+        "used_at": voucher.used_at,
+    }
+
+
+def voucher_issued(customer_id: str, answer: dict[str, Any], programme: Programme) -> DomainEvent:
+    """VoucherIssued; the id depends only on the customer and the redemption, so a replay republishes
+    the same id and consumers drop the duplicate (fields as events.VoucherIssuedDetail)."""
+    voucher = answer["voucher"]
+    balance = int(answer["points_balance"])
+    points = int(answer["points_redeemed"])
+    return DomainEvent(
+        DetailType.VOUCHER_ISSUED,
+        event_id(customer_id, answer["redemption_id"], "voucher"),
+        {
+            "customer_id": customer_id,
+            "period": programme.month_of(datetime.fromisoformat(voucher["issued_at"])),
+            "redemption_id": answer["redemption_id"],
+            "voucher_id": voucher["code"],
+            "points": points,
+            "value": voucher["value"],
+            "currency": voucher["currency"],
+            "valid_until": voucher["expires_on"],
+            "before": {"points_balance": balance + points},
+            "after": {"points_balance": balance},
+            "ab_bucket": ab_bucket(customer_id),
+        },
+    )
+
+
+def _not_found(customer_id: str) -> ApiError:
+    return ApiError(404, "customer_not_found", f"customer_id: no customer {customer_id!r}")
+
+
+@dataclass
+class RedemptionService:
+    customers: CustomerStore
+    redemptions: RedemptionStore
+    publisher: EventPublisher
+    programme: Programme
+    max_attempts: int = 30
+    sleep: Callable[[float], None] = time.sleep
+    now: Callable[[], datetime] = lambda: datetime.now(UTC)
+    conflicts: int = 0
+
+    # -- redemptions --------------------------------------------------------------------------
+
+    def redeem(self, customer_id: str, redemption_id: str, points: int) -> tuple[int, dict[str, Any]]:
+        """(201, answer). Same redemption again -> the first answer (and its event again); the same id
+        with another customer or amount -> 409; a balance short of `points` -> 409."""
+        block = self.programme.vouchers.block_points
+        if isinstance(points, bool) or not isinstance(points, int) or points <= 0:
+            raise field_error("points", "must be a positive whole number")
+        if points % block:
+            raise field_error("points", f"must be a multiple of {block} (one voucher block)", 422)
+        for attempt in range(self.max_attempts):
+            if attempt:
+                self.conflicts += 1
+                self.sleep(min(0.2, 0.005 * 2 ** min(attempt, 6)) * random.uniform(0.5, 1.5))
+            try:
+                answer = self._try_redeem(customer_id, redemption_id, points)
+            except (VersionConflict, Throttled):
+                continue
+            except DuplicateRedemption:
+                return self._replay(customer_id, redemption_id, points)
+            self.publisher.publish([voucher_issued(customer_id, answer, self.programme)])
+            return 201, {"customer_id": customer_id, **answer}
+        raise ApiError(503, "busy", "too many concurrent updates for this customer; retry shortly")
+
+    def _try_redeem(self, customer_id: str, redemption_id: str, points: int) -> dict[str, Any]:
+        profile = self.customers.get(customer_id)
+        if profile is None or profile.erased:  # erased: even a replay answers 404 (no data kept)
+            raise _not_found(customer_id)
+        if profile.points_balance < points:
+            if profile.points_balance < 0:
+                message = (
+                    f"points: the balance is negative ({profile.points_balance}) after a return of redeemed "
+                    "points; redemptions are blocked until it is positive again"
+                )
+            else:
+                message = f"points: the balance ({profile.points_balance}) does not cover {points}"
+            self._raise_unless_duplicate(
+                redemption_id,
+                ApiError(
+                    409,
+                    "insufficient_points",
+                    message,
+                    [{"field": "points", "message": f"at most {max(profile.points_balance, 0)} available"}],
+                ),
+            )
+        issued = self.now()
+        expires_on, expires_at = voucher_expiry(issued, self.programme)
+        value = points // self.programme.vouchers.block_points * self.programme.vouchers.block_value
+        voucher = Voucher(
+            code=new_voucher_code(),
+            customer_id=customer_id,
+            redemption_id=redemption_id,
+            points=points,
+            value=value,
+            currency=self.programme.currency,
+            issued_at=iso(issued),
+            expires_on=expires_on,
+            expires_at=expires_at,
+        )
+        answer = {
+            "redemption_id": redemption_id,
+            "points_redeemed": points,
+            "points_balance": profile.points_balance - points,
+            "voucher": voucher_view(voucher, issued),
+        }
+        record = Redemption(redemption_id, customer_id, points, iso(issued), voucher.code, answer)
+        self.redemptions.redeem(record, voucher, profile.version)
+        return answer
+
+    def _raise_unless_duplicate(self, redemption_id: str, error: ApiError) -> None:
+        """A retried redemption finds the balance already spent (or the id known): replay it."""
+        if self.redemptions.get_redemption(redemption_id) is not None:
+            raise DuplicateRedemption(redemption_id)
+        raise error
+
+    def _replay(self, customer_id: str, redemption_id: str, points: int) -> tuple[int, dict[str, Any]]:
+        stored = self.redemptions.get_redemption(redemption_id)
+        if stored is None or stored.customer_id != customer_id or stored.points != points:
+            raise ApiError(
+                409,
+                "redemption_conflict",
+                "redemption_id: already used for a different redemption",
+                [{"field": "redemption_id", "message": "already used with other content"}],
+            )
+        answer = dict(stored.response)
+        # At least once: an event lost to a crash after the write goes out on the retry (same id).
+        self.publisher.publish([voucher_issued(customer_id, answer, self.programme)])
+        return 201, {"customer_id": customer_id, **answer}
+
+    # -- vouchers -----------------------------------------------------------------------------
+
+    def list_vouchers(self, customer_id: str, limit: int, cursor: str | None) -> dict[str, Any]:
+        if not 1 <= limit <= MAX_VOUCHER_PAGE:
+            raise field_error("limit", f"must be between 1 and {MAX_VOUCHER_PAGE}")
+        profile = self.customers.get(customer_id)
+        if profile is None or profile.erased:
+            raise _not_found(customer_id)
+        try:
+            page = self.redemptions.vouchers(customer_id, limit, cursor)
+        except ValueError as exc:
+            raise field_error("cursor", str(exc)) from exc
+        now = self.now()
+        return {"items": [voucher_view(v, now) for v in page.items], "next_cursor": page.next_cursor}
+
+    def use_voucher(self, code: str) -> dict[str, Any]:
+        """Spend a voucher exactly once: 404 unknown, 409 already used, 410 expired."""
+        canonical = normalise_code(code)
+        if canonical is None:
+            raise ApiError(404, "voucher_not_found", "code: no such voucher")
+        now = self.now()
+        try:
+            voucher = self.redemptions.use_voucher(canonical, iso(now))
+        except VoucherNotUsable as exc:
+            current = exc.voucher
+            if current is None:
+                raise ApiError(404, "voucher_not_found", "code: no such voucher") from exc
+            if current.status == "used":
+                raise ApiError(
+                    409,
+                    "voucher_used",
+                    f"code: already used at {current.used_at}",
+                    [{"field": "code", "message": "already used"}],
+                ) from exc
+            raise ApiError(
+                410,
+                "voucher_expired",
+                f"code: expired after {current.expires_on}",
+                [{"field": "code", "message": f"valid until {current.expires_on}"}],
+            ) from exc
+        return voucher_view(voucher, now)
