@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from pynamodb.connection import Connection
-from pynamodb.exceptions import TransactWriteError, UpdateError
+from pynamodb.exceptions import GetError, TransactGetError, TransactWriteError, UpdateError
 from pynamodb.transactions import TransactGet, TransactWrite
 
 from loyalty.adapters.models import CustomerItem, TransactionItem
@@ -125,12 +125,24 @@ def decode_cursor(cursor: str) -> dict[str, Any]:
     return key
 
 
+_THROTTLE_CODES = ("ThrottlingException", "ProvisionedThroughputExceededException", "RequestLimitExceeded")
+
+
+def _raise_if_throttled(exc: GetError | TransactGetError) -> None:
+    """A read the SDK could not get through for throttling: Throttled (retried, or a 503), not a 500."""
+    if exc.cause_response_code in _THROTTLE_CODES:
+        raise Throttled(str(exc)) from exc
+
+
 class DynamoCustomerStore:
     def get(self, customer_id: str) -> Profile | None:
         try:
             item = CustomerItem.get(customer_id, consistent_read=True)
         except CustomerItem.DoesNotExist:
             return None
+        except GetError as exc:
+            _raise_if_throttled(exc)
+            raise
         return profile_from_item(item)
 
 
@@ -143,13 +155,20 @@ class DynamoTransactionStore:
             return transaction_from_item(TransactionItem.get(transaction_id, consistent_read=True))
         except TransactionItem.DoesNotExist:
             return None
+        except GetError as exc:
+            _raise_if_throttled(exc)
+            raise
 
     def get_with_profile(
         self, transaction_id: str, customer_id: str
     ) -> tuple[StoredTransaction | None, Profile | None]:
-        with TransactGet(connection=self._connection()) as tg:
-            txn_future = tg.get(TransactionItem, transaction_id)
-            profile_future = tg.get(CustomerItem, customer_id)
+        try:
+            with TransactGet(connection=self._connection()) as tg:
+                txn_future = tg.get(TransactionItem, transaction_id)
+                profile_future = tg.get(CustomerItem, customer_id)
+        except TransactGetError as exc:
+            _raise_if_throttled(exc)
+            raise
         txn = _result_or_none(txn_future)
         profile = _result_or_none(profile_future)
         return (

@@ -11,6 +11,7 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValida
 from aws_lambda_powertools.event_handler.router import Router
 
 from loyalty.api.schemas import ErrorOut
+from loyalty.ports import Throttled
 from loyalty.service.ingest import ApiError
 from loyalty.settings import get_settings
 
@@ -72,6 +73,11 @@ def build_resolver(*routers: Router) -> APIGatewayRestResolver:
     @app.exception_handler(ApiError)
     def _api_error(exc: ApiError) -> Response:
         return error_response(exc.status, exc.code, exc.message, exc.details)
+
+    @app.exception_handler(Throttled)
+    def _throttled(exc: Throttled) -> Response:
+        # DynamoDB kept throttling after the SDK's retries: nothing was written, the caller retries.
+        return error_response(503, "throttled", "the data store is busy; retry shortly")
 
     @app.exception_handler(Exception)
     def _unexpected(exc: Exception) -> Response:
