@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from typing import Any
 
 from aws_lambda_powertools import Logger
@@ -16,6 +17,21 @@ from loyalty.service.ingest import ApiError
 from loyalty.settings import get_settings
 
 logger = Logger(child=True)
+
+
+class _NoRouteArguments(logging.Filter):
+    """Powertools logs every route's parsed arguments (the request body, customer data) at DEBUG:
+    drop that record, so that turning DEBUG on (POWERTOOLS_DEBUG, Lambda log level) cannot leak it."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith("Calling API Route Handler")
+
+
+for _name in (
+    "aws_lambda_powertools.event_handler.api_gateway",
+    "aws_lambda_powertools.event_handler.middlewares.async_utils",
+):
+    logging.getLogger(_name).addFilter(_NoRouteArguments())
 
 
 def _error_doc(description: str) -> dict[str, Any]:
