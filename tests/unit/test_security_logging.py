@@ -169,3 +169,16 @@ def test_bodies_above_the_limit_are_refused_with_413(route: Route) -> None:
         assert invoke(route, raw=small)[0] != 413  # at the limit: parsed (and refused for its content)
     finally:
         deps.use_services(None)
+
+
+@pytest.mark.parametrize("raw", [b"\x80", b"\xff\xfe{}", '{"a": "é"}'.encode("latin-1")])
+@pytest.mark.parametrize("route", POSTS, ids=lambda r: f"{r.method} {r.path}")
+def test_a_body_that_is_not_utf8_is_a_400_not_a_500(route: Route, raw: bytes) -> None:
+    """Found by the fuzzer: API Gateway base64-encodes such a body and Powertools failed decoding it."""
+    deps.use_services(fakes())
+    try:
+        status, answer = invoke(route, raw=raw)
+    finally:
+        deps.use_services(None)
+    assert status == 400, answer
+    assert json.loads(answer)["error"]["code"] == "invalid_json"

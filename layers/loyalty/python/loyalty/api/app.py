@@ -129,13 +129,10 @@ def _handle(app: APIGatewayRestResolver, event: dict[str, Any], context: Any) ->
     body = event.get("body") or ""
     if len(body) > get_settings().max_body:
         limit = get_settings().max_body
-        response = error_response(413, "body_too_large", f"body: larger than {limit} bytes")
-        return {
-            "statusCode": 413,
-            "headers": {"Content-Type": "application/json"},
-            "body": response.body,
-            "isBase64Encoded": False,
-        }
+        return _early(error_response(413, "body_too_large", f"body: larger than {limit} bytes"))
+    if body and event.get("isBase64Encoded") and not _utf8(body):
+        # API Gateway base64-encodes a body that is not text: JSON it cannot be.
+        return _early(error_response(400, "invalid_json", "body: must be a JSON object (UTF-8)"))
     # The API speaks JSON only: a client that forgets the content type (curl -d) still gets
     # its body parsed as JSON rather than as a form.
     headers = event.get("headers") or {}
@@ -147,3 +144,24 @@ def _handle(app: APIGatewayRestResolver, event: dict[str, Any], context: Any) ->
             "multiValueHeaders": None,
         }
     return app.resolve(event, context)
+
+
+def _early(response: Response) -> dict[str, Any]:
+    """A proxy response for a request refused before it reaches the resolver."""
+    return {
+        "statusCode": response.status_code,
+        "headers": {"Content-Type": "application/json"},
+        "body": response.body,
+        "isBase64Encoded": False,
+    }
+
+
+def _utf8(base64_body: str) -> bool:
+    import base64
+    import binascii
+
+    try:
+        base64.b64decode(base64_body, validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError):
+        return False
+    return True

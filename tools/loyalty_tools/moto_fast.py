@@ -1,0 +1,71 @@
+"""moto's TransactWriteItems, at a cost that does not grow with the table.
+
+moto (5.2) deep-copies every table a transaction touches before applying it, to roll back on a failed
+condition: each write costs O(items in the table), about 0.12 ms per item, so the local stack slows to
+0.6 s per purchase at 5,000 transactions. This keeps the same all-or-nothing behaviour by snapshotting
+only the items the transaction touches and putting them back when moto cancels it.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+
+def install() -> None:
+    from moto.dynamodb import models
+
+    backend = models.DynamoDBBackend
+    if getattr(backend.transact_write_items, "_item_snapshots", False):
+        return
+    original = backend.transact_write_items
+
+    class NoTableCopy:
+        """Stands in for the `copy` module inside moto.dynamodb.models during one transaction."""
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(copy, name)
+
+        @staticmethod
+        def deepcopy(value: Any, memo: Any = None) -> Any:
+            return value if isinstance(value, models.Table) else copy.deepcopy(value, memo)
+
+    def transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> None:
+        snapshots = [s for s in (_snapshot(self, entry) for entry in transact_items) if s is not None]
+        saved, models.copy = models.copy, NoTableCopy()  # type: ignore[attr-defined]
+        try:
+            return original(self, transact_items)
+        except Exception:
+            for table_name, key, item in reversed(snapshots):
+                if item is None:
+                    self.delete_item(table_name, key)
+                else:
+                    self.put_item(table_name, item.to_json()["Attributes"])
+            raise
+        finally:
+            models.copy = saved  # type: ignore[attr-defined]
+
+    transact_write_items._item_snapshots = True  # type: ignore[attr-defined]
+    backend.transact_write_items = transact_write_items  # type: ignore[method-assign]
+
+
+def _snapshot(backend: Any, entry: Any) -> tuple[str, dict[str, Any], Any] | None:
+    """(table, key, a copy of the item as it is now or None) for one operation of a transaction."""
+    if not isinstance(entry, dict) or len(entry) != 1:
+        return None
+    op_type, op = next(iter(entry.items()))
+    table = backend.tables.get(op.get("TableName") if isinstance(op, dict) else None)
+    if table is None:
+        return None
+    if op_type == "Put":
+        attrs = op.get("Item") or {}
+        names = [table.hash_key_attr] + ([table.range_key_attr] if table.range_key_attr else [])
+        key = {name: attrs.get(name) for name in names}
+    else:
+        key = op.get("Key") or {}
+    if not key or None in key.values():
+        return None
+    try:
+        return table.name, key, copy.deepcopy(backend.get_item(table.name, key))
+    except Exception:  # an invalid key: moto refuses the whole transaction before writing anything
+        return None
