@@ -117,8 +117,10 @@ class CrashingScan(InMemoryCustomerScan):
         super().__init__(store, page_size=7)
         self.limit = limit
 
-    def save_classification(self, profile: Profile, expected_version: int) -> None:
-        super().save_classification(profile, expected_version)
+    def save_classification(
+        self, profile: Profile, expected_version: int, before: Profile | None = None
+    ) -> None:
+        super().save_classification(profile, expected_version, before)
         if self.writes >= self.limit:
             raise Crash(f"after {self.limit} writes")
 

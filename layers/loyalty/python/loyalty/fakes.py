@@ -135,7 +135,9 @@ class InMemoryCustomerScan:
             page = [self.store.profiles.get(c) for c in ids[start : start + self.page_size]]
             yield [p for p in page if p is not None]
 
-    def save_classification(self, profile: Profile, expected_version: int) -> None:
+    def save_classification(
+        self, profile: Profile, expected_version: int, before: Profile | None = None
+    ) -> None:
         self.store.calls.append("UpdateItem")
         with self.store.lock:
             current = self.store.profiles.get(profile.customer_id)

@@ -105,10 +105,13 @@ class CustomerScan(Protocol):
         """The profiles of one scan segment, a page at a time (never the whole segment in memory)."""
         ...
 
-    def save_classification(self, profile: Profile, expected_version: int) -> None:
+    def save_classification(
+        self, profile: Profile, expected_version: int, before: Profile | None = None
+    ) -> None:
         """Write the classification fields (segment, rfm, favourite_category, classified_period, tier,
-        tier_since, points_balance, points_expired) only if the stored version is still
-        `expected_version`, bumping it. Raises VersionConflict (re-read and recompute) otherwise."""
+        tier_since, points_balance, points_expired; with `before`, only those that differ from it) only
+        if the stored version is still `expected_version`, bumping it. Raises VersionConflict (re-read
+        and recompute) otherwise."""
         ...
 
     def get(self, customer_id: str) -> Profile | None:

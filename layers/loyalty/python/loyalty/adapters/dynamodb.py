@@ -264,11 +264,15 @@ class DynamoCustomerScan:
             if not start:
                 return
 
-    def save_classification(self, profile: Profile, expected_version: int) -> None:
+    def save_classification(
+        self, profile: Profile, expected_version: int, before: Profile | None = None
+    ) -> None:
         actions = [CustomerItem.version.set(expected_version + 1)]
         for name in _CLASSIFICATION_FIELDS:
             attribute = getattr(CustomerItem, name)
             value = getattr(profile, name)
+            if before is not None and getattr(before, name) == value:
+                continue  # unchanged: not in the update expression
             actions.append(attribute.remove() if value is None else attribute.set(value))
         try:
             CustomerItem._get_connection().update_item(

@@ -309,7 +309,7 @@ class ReclassifyService:
             if not current.changed:
                 return current
             try:
-                self.store.save_classification(current.after, current.before.version)
+                self.store.save_classification(current.after, current.before.version, current.before)
                 return current
             except VersionConflict:
                 tally.conflicts += 1

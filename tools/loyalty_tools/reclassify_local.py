@@ -1,0 +1,87 @@
+"""Run the monthly reclassification here, through the same Lambda handler code the state machine calls.
+
+`loyalty reclassify --as-of YYYY-MM-DD` calls run_reclassification(). It goes against whatever AWS
+endpoint boto3 is configured for: the local stack (AWS_ENDPOINT_URL, moto in server mode), moto in
+process in the tests, or a real account. The steps run one after another in this process, in the
+order of the state machine: prepare, stats per scan segment, merge, classify per segment, summarize.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import uuid
+from collections.abc import Callable
+from datetime import date
+from functools import lru_cache
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from loyalty.service.reclassify import RUN_BUCKET_ENV, run_steps
+
+HANDLER = Path(__file__).resolve().parents[2] / "functions" / "reclassify" / "handler.py"
+LOCAL_BUCKET = "loyalty-reclassification-local"
+
+
+@lru_cache(maxsize=1)
+def handler_module() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("reclassify_handler", HANDLER)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def ensure_bucket(name: str) -> None:
+    import boto3
+
+    s3 = boto3.client("s3")
+    try:
+        s3.head_bucket(Bucket=name)
+    except s3.exceptions.ClientError:
+        region = s3.meta.region_name
+        config = (
+            {} if region == "us-east-1" else {"CreateBucketConfiguration": {"LocationConstraint": region}}
+        )
+        s3.create_bucket(Bucket=name, **config)
+
+
+def run_reclassification(
+    as_of: date,
+    *,
+    total_segments: int | None = None,
+    run_id: str | None = None,
+    bucket: str | None = None,
+    on_step: Callable[[dict[str, Any], dict[str, Any]], None] | None = None,
+) -> dict[str, Any]:
+    """Reclassify every customer for the period before `as_of` (see docs/reclassification.md).
+
+    as_of: a date in the programme's time zone; the run classifies the last complete month before it
+        (as of 2026-03-01 or 2026-03-20: period 2026-02).
+    total_segments: DynamoDB parallel-scan segments (default: one per 100,000 items of the table's
+        approximate item count, 4 when the count is unknown; see reclassify.segments_for).
+    run_id: names the run's documents in the run bucket (default: a fresh uuid, like an execution name).
+    bucket: the S3 bucket for the run's partial results (default: $LOYALTY_RUN_BUCKET, else
+        "loyalty-reclassification-local", created if missing).
+    on_step: called with (event, result) after each step (a progress bar, for instance).
+
+    Tables, bus and programme come from loyalty.settings (the LOYALTY_* environment). Returns
+    {"run", "cuts", "workers": [per-segment counts], "summary": ReclassificationCompleted detail +
+    "published"}. A second run for the same period writes nothing and publishes nothing.
+    """
+    bucket = bucket or os.environ.get(RUN_BUCKET_ENV) or LOCAL_BUCKET
+    ensure_bucket(bucket)
+    os.environ[RUN_BUCKET_ENV] = bucket
+    module = handler_module()
+    module.service.cache_clear()  # settings, endpoint or bucket may differ from a previous call
+
+    def step(event: dict[str, Any]) -> dict[str, Any]:
+        result = module.handler(event, None)
+        if on_step is not None:
+            on_step(event, result)
+        return result
+
+    return run_steps(
+        module.service(), as_of, run_id or f"local-{uuid.uuid4().hex[:12]}", total_segments, step
+    )
