@@ -29,6 +29,148 @@ def local(
     run_forever(port=port, workers=workers, programme=programme)
 
 
+# -- demo, import, export, reclassify, report (implementations: demo.py, importer.py, export.py,
+#    reclassify_local.py, report.py; where they point: target.py) ---------------------------------
+
+TARGET_HELP = "auto (a running `make local`, else AWS settings), local, aws (stack outputs), env"
+export_app = typer.Typer(help="Export customer data as CSV.", no_args_is_help=True)
+app.add_typer(export_app, name="export")
+
+
+def _date(value: str, option: str):  # type: ignore[no-untyped-def]
+    from datetime import date
+
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise typer.BadParameter(f"{value!r} is not a date like 2026-03-01", param_hint=option) from None
+
+
+def _fail(exc: Exception) -> None:
+    typer.secho(f"error: {exc}", fg="red", err=True)
+    raise typer.Exit(2)
+
+
+@app.command()
+def demo(
+    customers: int = typer.Option(1200, help="Simulated customers (new joiners included)"),
+    months: int = typer.Option(13, help="Simulated months, each closed by a monthly run"),
+    seed: int = typer.Option(7, help="Random seed: the same seed gives the same traffic"),
+    start_month: str = typer.Option("2025-01", help="First simulated month (YYYY-MM)"),
+    out: str = typer.Option("demo-report", help="Folder for the PNG charts and index.html"),
+    threads: int = typer.Option(12, help="Concurrent HTTP clients"),
+    workers: int = typer.Option(3, help="Gateway worker processes (Lambda containers)"),
+) -> None:
+    """A synthetic retailer's year through the real API, monthly runs, tables and pictures."""
+    from loyalty_tools.demo import run_demo
+
+    result = run_demo(customers, months, seed, start_month, out, threads, workers)
+    if not result.ok:
+        raise typer.Exit(1)
+
+
+@app.command("import")
+def import_(
+    file: str = typer.Argument(..., help="CSV file of transactions"),
+    col_customer_id: str = typer.Option("customer_id", "--col-customer-id"),
+    col_occurred_at: str = typer.Option("occurred_at", "--col-occurred-at"),
+    col_amount: str = typer.Option("amount", "--col-amount"),
+    col_transaction_id: str = typer.Option("transaction_id", "--col-transaction-id"),
+    col_store_id: str = typer.Option("store_id", "--col-store-id"),
+    col_channel: str = typer.Option("channel", "--col-channel"),
+    col_category: str = typer.Option("category", "--col-category"),
+    col_type: str = typer.Option("type", "--col-type", help="purchase/return column (optional)"),
+    col_original: str = typer.Option(
+        "original_transaction_id", "--col-original-transaction-id", help="a return's purchase id"
+    ),
+    date_format: str = typer.Option(None, "--date-format", help="strptime format (default: ISO 8601)"),
+    delimiter: str = typer.Option(",", help="CSV delimiter"),
+    decimal_comma: bool = typer.Option(False, "--decimal-comma", help="amounts written 12,50"),
+    rejects: str = typer.Option(None, help="Rejects CSV (default: FILE.rejects.csv)"),
+    workers: int = typer.Option(8, help="Customers written in parallel"),
+    target: str = typer.Option("auto", help=TARGET_HELP),
+    stack_name: str = typer.Option("LoyaltyStack", help="CloudFormation stack (--target aws)"),
+) -> None:
+    """Backfill a retailer's history from CSV (same rules as the API, batched, idempotent)."""
+    from loyalty_tools.importer import Columns, run_import
+    from loyalty_tools.target import TargetError
+
+    columns = Columns(
+        customer_id=col_customer_id, occurred_at=col_occurred_at, amount=col_amount,
+        transaction_id=col_transaction_id, store_id=col_store_id, channel=col_channel,
+        category=col_category, type=col_type, original_transaction_id=col_original,
+    )  # fmt: skip
+    try:
+        result = run_import(
+            file, columns, date_format, delimiter, decimal_comma, rejects, workers, target, stack_name
+        )
+    except (TargetError, OSError, ValueError) as exc:
+        _fail(exc)
+    if result.failed:
+        raise typer.Exit(1)
+
+
+@export_app.command("segments")
+def export_segments(
+    as_of: str = typer.Option(..., "--as-of", help="Run date YYYY-MM-DD: the window is the 12 months before"),
+    out: str = typer.Option("segments.csv", "--out", "-o", help="CSV file, or - for stdout"),
+    segments: int = typer.Option(4, help="Parallel scan segments"),
+    target: str = typer.Option("auto", help=TARGET_HELP),
+    stack_name: str = typer.Option("LoyaltyStack", help="CloudFormation stack (--target aws)"),
+) -> None:
+    """One row per customer: RFM facts, scores, segment, tier, favourite category, A/B bucket, balance."""
+    from loyalty_tools.export import run_export
+    from loyalty_tools.target import TargetError
+
+    try:
+        run_export(_date(as_of, "--as-of"), out, target, stack_name, segments)
+    except TargetError as exc:
+        _fail(exc)
+
+
+@app.command()
+def reclassify(
+    as_of: str = typer.Option(..., "--as-of", help="Run date YYYY-MM-DD: classifies the month before"),
+    segments: int = typer.Option(None, help="Parallel scan segments (default: from the table size)"),
+    target: str = typer.Option("auto", help=TARGET_HELP),
+    stack_name: str = typer.Option("LoyaltyStack", help="CloudFormation stack (--target aws)"),
+) -> None:
+    """Run the monthly reclassification now, through the same code path as the schedule."""
+    import json
+
+    from loyalty_tools.reclassify_local import run_reclassification
+    from loyalty_tools.target import TargetError, resolve_target
+
+    try:
+        resolved = resolve_target(target, stack_name)
+    except TargetError as exc:
+        _fail(exc)
+    resolved.activate()
+    result = run_reclassification(
+        as_of=_date(as_of, "--as-of"), total_segments=segments, bucket=resolved.run_bucket
+    )
+    summary = result["summary"]
+    keep = ("period", "customers", "classified", "changed", "published", "events", "points_expired")
+    typer.echo(json.dumps({k: summary.get(k) for k in keep}, indent=2, sort_keys=True))
+
+
+@app.command()
+def report(
+    out: str = typer.Option("loyalty-report", help="Folder for the PNG charts and index.html"),
+    segments: int = typer.Option(4, help="Parallel scan segments"),
+    target: str = typer.Option("auto", help=TARGET_HELP),
+    stack_name: str = typer.Option("LoyaltyStack", help="CloudFormation stack (--target aws)"),
+) -> None:
+    """Segment and tier movement, migration and points for any stack: tables and pictures."""
+    from loyalty_tools.report import run_report
+    from loyalty_tools.target import TargetError
+
+    try:
+        run_report(target, out, stack_name, segments)
+    except TargetError as exc:
+        _fail(exc)
+
+
 def main() -> None:
     app()
 

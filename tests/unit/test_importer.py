@@ -1,0 +1,166 @@
+"""The CSV importer's rules without AWS: parsing and rejects, stable derived ids, the same domain
+outcome as the API's rules, chunks within the TransactWriteItems limit, idempotence."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime
+
+import pytest
+from loyalty.domain.earning import Purchase, apply_purchase
+from loyalty.domain.profile import Profile, new_profile
+from loyalty.ports import StoredTransaction
+from loyalty.programme import load_programme
+from loyalty.settings import Settings
+from loyalty_tools.importer import MAX_OPS, Columns, Reject, RowParser, import_customer, plan_customer
+
+PROGRAMME = load_programme(Settings().programme_file)
+NOW = datetime(2026, 1, 15, tzinfo=UTC)
+
+
+def parser(**kw) -> RowParser:
+    return RowParser(Columns(), PROGRAMME, now=lambda: NOW, **kw)
+
+
+def row(p: RowParser, line: int, **values: str):
+    base = {"customer_id": "C1", "occurred_at": "2025-06-01T10:00:00+02:00", "amount": "12.50"}
+    return p.parse(line, {**base, **values})
+
+
+@pytest.mark.parametrize(
+    ("values", "reason"),
+    [
+        ({"customer_id": ""}, "customer_id: missing"),
+        ({"customer_id": "bad id"}, "not a valid id"),
+        ({"occurred_at": "yesterday"}, "does not match"),
+        ({"occurred_at": "2026-03-01T10:00:00+01:00"}, "in the future"),
+        ({"amount": "12.505"}, "decimal places"),
+        ({"amount": "-3.00"}, "return without original_transaction_id"),
+        ({"type": "refund"}, "return without"),
+        ({"type": "gift"}, "neither a purchase nor a return"),
+        ({"channel": "phone"}, "not one of store, web, app"),
+    ],
+)
+def test_bad_rows_are_rejected_with_a_reason(values: dict[str, str], reason: str) -> None:
+    with pytest.raises(Reject, match=reason):
+        row(parser(), 2, **values)
+
+
+def test_naive_dates_are_programme_local_time_and_formats_are_honoured() -> None:
+    r = row(
+        parser(date_format="%d/%m/%Y %H:%M", decimal_comma=True),
+        2,
+        occurred_at="01/07/2025 09:30",
+        amount="1.234,50",
+    )
+    assert r.occurred_at.utcoffset().total_seconds() == 7200  # Paris summer time
+    assert r.amount == 123450
+
+
+def test_derived_ids_do_not_depend_on_row_order_and_identical_rows_stay_distinct() -> None:
+    lines = [{"amount": "5.00"}, {"amount": "7.00"}, {"amount": "5.00"}]
+    first = parser()
+    ids = [row(first, n, **v).transaction_id for n, v in enumerate(lines)]
+    second = parser()
+    reordered = [row(second, n, **v).transaction_id for n, v in enumerate(reversed(lines))]
+    assert len(set(ids)) == 3
+    assert sorted(ids) == sorted(reordered)
+    assert row(parser(), 9, amount="5.00").transaction_id == ids[0]
+
+
+def test_planned_outcome_equals_the_api_rules_applied_one_by_one() -> None:
+    p = parser()
+    rows = [
+        row(p, n, occurred_at=f"2025-{m:02d}-10T12:00:00+01:00", amount="90.00")
+        for n, m in enumerate(range(1, 8))
+    ]
+    chunks, rejected, present = plan_customer(None, list(reversed(rows)), PROGRAMME, {}, lambda _: None)
+    assert not rejected and present == 0 and len(chunks) == 1
+    profile = new_profile("C1", PROGRAMME.base_tier.name)
+    for r in rows:
+        profile, _ = apply_purchase(
+            profile, Purchase(r.transaction_id, "C1", r.occurred_at, r.amount, {}), PROGRAMME
+        )
+    assert chunks[0].profile == profile
+    assert profile.tier == "gold" and profile.points_balance == 90 * 3 + 180 * 4
+
+
+def test_returns_in_the_file_take_points_back_and_update_their_purchase() -> None:
+    p = parser()
+    buy = row(p, 2, transaction_id="T1", amount="40.00")
+    back = row(p, 3, transaction_id="T2", amount="-15.00", original_transaction_id="T1",
+               occurred_at="2025-06-03T10:00:00+02:00")  # fmt: skip
+    too_much = row(p, 4, transaction_id="T3", amount="-30.00", original_transaction_id="T1",
+                   occurred_at="2025-06-04T10:00:00+02:00")  # fmt: skip
+    orphan = row(p, 5, transaction_id="T4", amount="-1.00", original_transaction_id="NOPE")
+    chunks, rejected, _ = plan_customer(None, [back, too_much, buy, orphan], PROGRAMME, {}, lambda _: None)
+    assert {r.transaction_id: reason.split(" (")[0] for r, reason in rejected} == {
+        "T3": "amount: exceeds what is left of the original purchase",
+        "T4": "original_transaction_id: no purchase with this id for this customer",
+    }
+    stored = {t.transaction_id: t for t in chunks[0].transactions}
+    assert stored["T1"].returned == 1500
+    assert chunks[0].profile.points_balance == 40 - 15
+
+
+def test_chunks_stay_within_the_transaction_limit() -> None:
+    p = parser()
+    rows = [
+        row(p, n, amount="1.00", occurred_at=f"2025-05-{1 + n % 28:02d}T10:{n % 60:02d}:00+02:00")
+        for n in range(250)
+    ]
+    chunks, _, _ = plan_customer(None, rows, PROGRAMME, {}, lambda _: None)
+    assert sum(len(c.transactions) for c in chunks) == 250
+    assert all(len(c.transactions) + len(c.returned) <= MAX_OPS - 1 for c in chunks)
+    assert chunks[-1].profile.lifetime_purchases == 250
+
+
+class FakeStore:
+    """Profiles and transactions in memory, with the conditions of the real write."""
+
+    def __init__(self) -> None:
+        self.profiles: dict[str, Profile] = {}
+        self.transactions: dict[str, StoredTransaction] = {}
+        self.writes = 0
+
+    def get_profile(self, customer_id: str) -> Profile | None:
+        return self.profiles.get(customer_id)
+
+    def get_transactions(self, ids):  # type: ignore[no-untyped-def]
+        return {i: self.transactions[i] for i in ids if i in self.transactions}
+
+    def get_transaction(self, transaction_id: str) -> StoredTransaction | None:
+        return self.transactions.get(transaction_id)
+
+    def write(self, chunk, expected_version) -> bool:  # type: ignore[no-untyped-def]
+        current = self.profiles.get(chunk.profile.customer_id)
+        if (current.version if current else None) != expected_version:
+            return False
+        if any(t.transaction_id in self.transactions for t in chunk.transactions):
+            return False
+        self.writes += 1
+        for t in chunk.transactions:
+            self.transactions[t.transaction_id] = t
+        for txn_id, (_, new) in chunk.returned.items():
+            self.transactions[txn_id] = replace(self.transactions[txn_id], returned=new)
+        self.profiles[chunk.profile.customer_id] = replace(chunk.profile, version=(expected_version or 0) + 1)
+        return True
+
+
+def test_importing_twice_changes_nothing_and_a_partial_import_resumes() -> None:
+    p = parser()
+    rows = [
+        row(p, n, amount=f"{n + 1}.00", occurred_at=f"2025-04-{1 + n // 6:02d}T10:{n % 60:02d}:00+02:00")
+        for n in range(150)
+    ]
+    store = FakeStore()
+    assert import_customer(rows, PROGRAMME, store)[:2] == (150, 0)
+    snapshot = dict(store.profiles)
+    assert import_customer(rows, PROGRAMME, store)[:2] == (0, 150)
+    assert store.profiles == snapshot
+
+    partial = FakeStore()
+    import_customer(rows[:40], PROGRAMME, partial)
+    imported, present, rejected = import_customer(rows, PROGRAMME, partial)
+    assert (imported, present, rejected) == (110, 40, [])
+    assert partial.profiles["C1"].points_balance == store.profiles["C1"].points_balance

@@ -1,0 +1,598 @@
+"""`loyalty import FILE.csv`: backfill a retailer's history with the API's own rules, in batches.
+
+Not one HTTP call per row: rows are validated, grouped by customer and sorted by time; then, for
+each customer (customers in parallel), the profile is read once, every row is applied with the
+domain's apply_purchase / apply_return (the same functions the ingest Lambda runs), and the result
+is written atomically in TransactWriteItems of at most 100 operations: the chunk's transactions
+(each conditioned on its id not existing), the `returned` updates of earlier purchases, and the
+profile (conditioned on the version read). A crash between chunks leaves the profile consistent
+with the transactions stored; a rerun skips what is stored and goes on.
+
+Idempotent: ids already stored with the same content are skipped (the file imported twice changes
+nothing); an id stored with other content is rejected. Rows without a transaction id get a
+deterministic one: a hash of the normalized row content plus the occurrence count of identical
+rows, so re-sorting the file does not change the ids.
+
+Every row ends in exactly one count: imported, already present, or rejected (with its reason in
+the rejects CSV). No events are published for historical transactions: the next monthly run
+classifies the imported customers and publishes what changed.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import re
+import threading
+import time
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from loyalty.domain.earning import (
+    Purchase,
+    PurchaseRecord,
+    Return,
+    ReturnExceedsPurchase,
+    apply_purchase,
+    apply_return,
+    iso_utc,
+)
+from loyalty.domain.profile import Profile, new_profile
+from loyalty.money import AmountError, format_amount, parse_amount
+from loyalty.ports import StoredTransaction
+from loyalty.programme import Programme
+
+ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:@/\-]{0,127}$")  # as the API's ID_PATTERN
+CHANNELS = ("store", "web", "app")
+RETURN_TYPES = {"return", "refund", "r"}
+PURCHASE_TYPES = {"purchase", "sale", "p", ""}
+MAX_OPS = 100  # DynamoDB TransactWriteItems limit: 99 transaction operations + the profile
+MAX_FUTURE_SKEW = timedelta(hours=24)
+MAX_ATTEMPTS = 8
+
+
+@dataclass(frozen=True)
+class Columns:
+    customer_id: str = "customer_id"
+    occurred_at: str = "occurred_at"
+    amount: str = "amount"
+    transaction_id: str = "transaction_id"
+    store_id: str = "store_id"
+    channel: str = "channel"
+    category: str = "category"
+    type: str = "type"
+    original_transaction_id: str = "original_transaction_id"
+
+    REQUIRED = ("customer_id", "occurred_at", "amount")
+
+
+@dataclass(frozen=True)
+class Row:
+    line: int
+    transaction_id: str
+    customer_id: str
+    occurred_at: datetime  # aware
+    amount: int  # minor units, > 0
+    kind: str  # purchase | return
+    store_id: str
+    channel: str
+    category: str | None
+    original_transaction_id: str | None
+    content: str  # normalized content (hash input; same id + same content = the same transaction)
+    raw: dict[str, str] = field(compare=False, repr=False, default_factory=dict)
+
+    @property
+    def sort_key(self) -> tuple[str, int, str]:
+        return (iso_utc(self.occurred_at), 0 if self.kind == "purchase" else 1, self.transaction_id)
+
+
+class Reject(ValueError):
+    pass
+
+
+@dataclass
+class ImportResult:
+    rows: int = 0
+    imported: int = 0
+    already_present: int = 0
+    rejected: int = 0
+    customers: int = 0
+    seconds: float = 0.0
+    reasons: Counter[str] = field(default_factory=Counter)
+    rejects_path: str | None = None
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    @property
+    def failed(self) -> bool:
+        return self.rows != self.imported + self.already_present + self.rejected
+
+    @property
+    def rows_per_second(self) -> float:
+        return self.rows / self.seconds if self.seconds else 0.0
+
+
+# ---------------------------------------------------------------------------------------------
+# Parsing: one CSV row -> a validated Row, or a Reject with the reason
+
+
+@dataclass
+class RowParser:
+    columns: Columns
+    programme: Programme
+    date_format: str | None = None
+    decimal_comma: bool = False
+    now: Callable[[], datetime] = lambda: datetime.now(UTC)
+    _occurrences: Counter[str] = field(default_factory=Counter)
+
+    def parse(self, line: int, raw: dict[str, str]) -> Row:
+        c = self.columns
+
+        def get(name: str) -> str:
+            return (raw.get(name) or "").strip()
+
+        customer = get(c.customer_id)
+        if not customer:
+            raise Reject(f"{c.customer_id}: missing")
+        if not ID_PATTERN.match(customer):
+            raise Reject(f"{c.customer_id}: not a valid id (letters, digits, ._:@/- up to 128)")
+        occurred = self._when(get(c.occurred_at))
+        if occurred - self.now() > MAX_FUTURE_SKEW:
+            raise Reject(f"{c.occurred_at}: more than 24 hours in the future")
+        amount_text = get(c.amount)
+        negative = amount_text.startswith("-")
+        amount = self._amount(amount_text.lstrip("-+").strip())
+        kind_text = get(c.type).lower()
+        if kind_text and kind_text not in RETURN_TYPES | PURCHASE_TYPES:
+            raise Reject(f"{c.type}: {kind_text!r} is neither a purchase nor a return")
+        kind = "return" if negative or kind_text in RETURN_TYPES else "purchase"
+        original = get(c.original_transaction_id) or None
+        if kind == "return" and not original:
+            raise Reject(
+                f"return without {c.original_transaction_id}: cannot tell which purchase it takes back"
+            )
+        if kind == "purchase" and original:
+            original = None  # a purchase ignores the column
+        if original and not ID_PATTERN.match(original):
+            raise Reject(f"{c.original_transaction_id}: not a valid id")
+        channel = get(c.channel).lower() or "store"
+        if channel not in CHANNELS:
+            raise Reject(f"{c.channel}: {channel!r} is not one of {', '.join(CHANNELS)}")
+        store = get(c.store_id) or "import"
+        if not ID_PATTERN.match(store):
+            raise Reject(f"{c.store_id}: not a valid id")
+        category = get(c.category)[:32] or None
+        content = json.dumps(
+            [customer, iso_utc(occurred), amount, kind, original, store, channel, category],
+            separators=(",", ":"),
+        )
+        txn_id = get(c.transaction_id)
+        if not txn_id:
+            # Identical rows are distinct transactions (two coffees at the same second): the n-th
+            # occurrence of a content gets its own id, whatever the order of the other rows.
+            self._occurrences[content] += 1
+            digest = hashlib.sha256(f"{content}#{self._occurrences[content]}".encode()).hexdigest()
+            txn_id = f"imp-{digest[:32]}"
+        elif not ID_PATTERN.match(txn_id):
+            raise Reject(f"{c.transaction_id}: not a valid id")
+        if original == txn_id:
+            raise Reject(f"{c.original_transaction_id}: cannot be the row's own transaction id")
+        return Row(
+            line, txn_id, customer, occurred, amount, kind, store, channel, category, original, content, raw
+        )
+
+    def _when(self, text: str) -> datetime:
+        name = self.columns.occurred_at
+        if not text:
+            raise Reject(f"{name}: missing")
+        try:
+            if self.date_format:
+                value = datetime.strptime(text, self.date_format)
+            else:
+                value = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        except ValueError:
+            expected = self.date_format or "ISO 8601, e.g. 2026-03-01T10:15:00+01:00"
+            raise Reject(f"{name}: {text!r} does not match {expected}") from None
+        if value.tzinfo is None or value.utcoffset() is None:
+            value = value.replace(tzinfo=self.programme.zone)  # naive: the programme's local time
+        return value
+
+    def _amount(self, text: str) -> int:
+        name = self.columns.amount
+        if self.decimal_comma:
+            text = text.replace(" ", "").replace(".", "").replace(",", ".")
+        try:
+            return parse_amount(text, self.programme.currency)
+        except AmountError as exc:
+            raise Reject(f"{name}: {exc}") from None
+
+
+# ---------------------------------------------------------------------------------------------
+# Applying one customer's rows: pure planning, then chunked atomic writes
+
+
+@dataclass
+class Planned:
+    stored: StoredTransaction
+    row: Row
+
+
+@dataclass
+class Chunk:
+    transactions: list[StoredTransaction]
+    returned: dict[str, tuple[int, int]]  # purchase id outside the chunk -> (expected, new)
+    profile: Profile
+    rows: list[Row]
+
+
+def body_hash(row: Row) -> str:
+    return hashlib.sha256(("import:" + row.content).encode()).hexdigest()
+
+
+def plan_customer(
+    profile: Profile | None,
+    rows: list[Row],
+    programme: Programme,
+    stored: dict[str, StoredTransaction],
+    originals: Callable[[str], StoredTransaction | None],
+) -> tuple[list[Chunk], list[tuple[Row, str]], int]:
+    """Apply one customer's new rows in time order. `stored`: this customer's rows already in the
+    table (by id). Returns (chunks to write, rejected rows with reasons, rows already present)."""
+    current = profile or new_profile(rows[0].customer_id, programme.base_tier.name)
+    rejected: list[tuple[Row, str]] = []
+    present = 0
+    records: dict[str, PurchaseRecord] = {}  # purchases known in this import (file or table)
+    chunks: list[Chunk] = []
+    chunk = Chunk([], {}, current, [])
+    in_chunk: dict[str, int] = {}  # transaction id -> index in chunk.transactions
+
+    def close() -> None:
+        nonlocal chunk, in_chunk
+        if chunk.transactions:
+            chunks.append(chunk)
+        chunk = Chunk([], {}, current, [])
+        in_chunk = {}
+
+    for row in sorted(rows, key=lambda r: r.sort_key):
+        existing = stored.get(row.transaction_id)
+        if existing is not None:
+            if existing.body_hash == body_hash(row):
+                present += 1
+            else:
+                rejected.append((row, "transaction_id already stored with other content"))
+            continue
+        ops = 1
+        if row.kind == "purchase":
+            updated, outcome = apply_purchase(
+                current,
+                Purchase(
+                    row.transaction_id,
+                    row.customer_id,
+                    row.occurred_at,
+                    row.amount,
+                    {row.category: row.amount} if row.category else {},
+                ),
+                programme,
+            )
+            record = None
+        else:
+            assert row.original_transaction_id is not None
+            record = records.get(row.original_transaction_id)
+            if record is None:
+                original = originals(row.original_transaction_id)
+                if original is None or original.customer_id != row.customer_id:
+                    rejected.append(
+                        (row, "original_transaction_id: no purchase with this id for this customer")
+                    )
+                    continue
+                if original.kind != "purchase":
+                    rejected.append((row, "original_transaction_id: refers to a return, not a purchase"))
+                    continue
+                record = PurchaseRecord(
+                    original.transaction_id,
+                    original.customer_id,
+                    datetime.fromisoformat(original.occurred_at),
+                    original.amount,
+                    original.returned,
+                    original.points_rate,
+                    original.categories,
+                )
+                records[record.transaction_id] = record
+            ret = Return(
+                row.transaction_id,
+                row.customer_id,
+                row.occurred_at,
+                row.amount,
+                record.transaction_id,
+                {row.category: row.amount} if row.category else {},
+            )
+            try:
+                updated, new_record, outcome = apply_return(current, ret, record, programme)
+            except ReturnExceedsPurchase as exc:
+                left = format_amount(exc.remaining, programme.currency)
+                rejected.append((row, f"amount: exceeds what is left of the original purchase ({left})"))
+                continue
+            if record.transaction_id not in in_chunk and record.transaction_id not in chunk.returned:
+                ops += 1
+        if len(chunk.transactions) + len(chunk.returned) + ops > MAX_OPS - 1:
+            close()
+            if row.kind == "return" and record is not None and record.transaction_id not in in_chunk:
+                ops = 2
+        answer = {
+            "transaction_id": row.transaction_id,
+            "customer_id": row.customer_id,
+            "type": row.kind,
+            "amount": format_amount(row.amount, programme.currency),
+            "currency": programme.currency,
+            "points_earned": outcome.points_earned,
+            "points_balance": outcome.points_balance,
+            "tier": updated.tier,
+        }
+        if outcome.upgraded:
+            answer["tier_upgrade"] = {"from": outcome.tier_before, "to": outcome.tier}
+        txn = StoredTransaction(
+            transaction_id=row.transaction_id,
+            customer_id=row.customer_id,
+            kind=row.kind,
+            occurred_at=row.occurred_at.isoformat(),
+            occurred_key=f"{iso_utc(row.occurred_at)}#{row.transaction_id}",
+            currency=programme.currency,
+            amount=row.amount,
+            body_hash=body_hash(row),
+            store_id=row.store_id,
+            channel=row.channel,
+            points_rate=outcome.points_rate,
+            points_earned=outcome.points_earned,
+            categories={row.category: row.amount} if row.category else {},
+            original_transaction_id=row.original_transaction_id,
+            response=answer,
+        )
+        in_chunk[row.transaction_id] = len(chunk.transactions)
+        chunk.transactions.append(txn)
+        chunk.rows.append(row)
+        if row.kind == "purchase":
+            records[row.transaction_id] = PurchaseRecord(
+                row.transaction_id,
+                row.customer_id,
+                row.occurred_at,
+                row.amount,
+                0,
+                outcome.points_rate,
+                dict(txn.categories),
+            )
+        else:
+            assert record is not None
+            records[record.transaction_id] = new_record
+            if record.transaction_id in in_chunk:  # the purchase is written by this chunk: final value
+                index = in_chunk[record.transaction_id]
+                chunk.transactions[index] = replace(chunk.transactions[index], returned=new_record.returned)
+            else:
+                expected = chunk.returned.get(record.transaction_id, (record.returned, 0))[0]
+                chunk.returned[record.transaction_id] = (expected, new_record.returned)
+        current = updated
+        chunk.profile = current
+    close()
+    return chunks, rejected, present
+
+
+# ---------------------------------------------------------------------------------------------
+# DynamoDB
+
+
+class DynamoWriter:
+    """Reads and chunk writes for the importer (pynamodb, the same items the API writes)."""
+
+    def get_profile(self, customer_id: str) -> Profile | None:
+        from loyalty.adapters.dynamodb import DynamoCustomerStore
+
+        return DynamoCustomerStore().get(customer_id)
+
+    def get_transactions(self, ids: Iterable[str]) -> dict[str, StoredTransaction]:
+        from loyalty.adapters.dynamodb import transaction_from_item
+        from loyalty.adapters.models import TransactionItem
+
+        ids = list(dict.fromkeys(ids))
+        out: dict[str, StoredTransaction] = {}
+        for start in range(0, len(ids), 100):
+            for item in TransactionItem.batch_get(ids[start : start + 100], consistent_read=True):
+                out[item.transaction_id] = transaction_from_item(item)
+        return out
+
+    def get_transaction(self, transaction_id: str) -> StoredTransaction | None:
+        from loyalty.adapters.dynamodb import DynamoTransactionStore
+
+        return DynamoTransactionStore().get(transaction_id)
+
+    def write(self, chunk: Chunk, expected_version: int | None) -> bool:
+        """One TransactWriteItems. False when a condition failed (re-read and plan again)."""
+        from loyalty.adapters.dynamodb import profile_to_item, transaction_to_item
+        from loyalty.adapters.models import CustomerItem, TransactionItem
+        from pynamodb.exceptions import TransactWriteError
+        from pynamodb.transactions import TransactWrite
+
+        condition = (
+            CustomerItem.customer_id.does_not_exist()
+            if expected_version is None
+            else CustomerItem.version == expected_version
+        )
+        try:
+            with TransactWrite(connection=CustomerItem._get_connection().connection) as tw:
+                for txn in chunk.transactions:
+                    tw.save(
+                        transaction_to_item(txn), condition=TransactionItem.transaction_id.does_not_exist()
+                    )
+                for txn_id, (expected, new) in chunk.returned.items():
+                    tw.update(
+                        TransactionItem(transaction_id=txn_id),
+                        actions=[TransactionItem.returned.set(new)],
+                        condition=(TransactionItem.returned == expected),
+                    )
+                tw.save(profile_to_item(chunk.profile, (expected_version or 0) + 1), condition=condition)
+        except TransactWriteError as exc:
+            reasons = {getattr(r, "code", None) for r in (exc.cancellation_reasons or [])}
+            if reasons & {"ConditionalCheckFailed", "TransactionConflict", "ThrottlingError"} or (
+                exc.cause_response_code in ("ThrottlingException", "ProvisionedThroughputExceededException")
+            ):
+                return False
+            raise
+        return True
+
+
+def import_customer(
+    rows: list[Row], programme: Programme, store: DynamoWriter
+) -> tuple[int, int, list[tuple[Row, str]]]:
+    """(imported, already present, rejected) for one customer's rows. Retries on conflicts."""
+    rejected: list[tuple[Row, str]] = []
+    written = 0  # rows written by earlier attempts: found stored by the next one, still ours
+    for attempt in range(MAX_ATTEMPTS):
+        if attempt:
+            time.sleep(min(0.5, 0.01 * 2**attempt))
+        profile = store.get_profile(rows[0].customer_id)
+        # A new customer has no stored transactions of its own; otherwise look them up in one batch.
+        fresh = profile is None and attempt == 0
+        stored = {} if fresh else store.get_transactions(r.transaction_id for r in rows)
+        chunks, rejected, present = plan_customer(profile, rows, programme, stored, store.get_transaction)
+        version = profile.version if profile is not None else None
+        for chunk in chunks:
+            if not store.write(chunk, version):
+                break
+            written += len(chunk.transactions)
+            version = (version or 0) + 1
+        else:
+            return written, present - (written - sum(len(c.transactions) for c in chunks)), rejected
+        # A condition failed (another writer, or an id stored meanwhile): re-read and plan again.
+    reason = "could not write after repeated conflicts (the customer was being updated); import again"
+    return 0, 0, [(row, reason) for row in rows]
+
+
+# ---------------------------------------------------------------------------------------------
+# The command
+
+
+def read_rows(
+    path: Path, parser: RowParser, delimiter: str
+) -> tuple[list[str], list[Row], list[tuple[int, dict[str, str], str]]]:
+    rows: list[Row] = []
+    rejected: list[tuple[int, dict[str, str], str]] = []
+    seen: dict[str, Row] = {}
+    with path.open(newline="", encoding="utf-8-sig") as handle:
+        reader = csv.DictReader(handle, delimiter=delimiter)
+        header = list(reader.fieldnames or [])
+        missing = [
+            getattr(parser.columns, n) for n in Columns.REQUIRED if getattr(parser.columns, n) not in header
+        ]
+        if missing:
+            raise ValueError(f"{path}: missing column(s) {', '.join(missing)} (header: {', '.join(header)})")
+        for raw in reader:
+            line = reader.line_num
+            if None in raw:
+                rejected.append((line, raw, "more fields than the header"))
+                continue
+            try:
+                row = parser.parse(line, raw)
+            except Reject as exc:
+                rejected.append((line, raw, str(exc)))
+                continue
+            first = seen.get(row.transaction_id)
+            if first is not None:
+                same = first.content == row.content
+                reason = (
+                    f"duplicate of line {first.line} (same transaction)"
+                    if same
+                    else f"transaction_id already used on line {first.line} with other content"
+                )
+                rejected.append((line, raw, reason))
+                continue
+            seen[row.transaction_id] = row
+            rows.append(row)
+    return header, rows, rejected
+
+
+def run_import(
+    file: str,
+    columns: Columns,
+    date_format: str | None,
+    delimiter: str,
+    decimal_comma: bool,
+    rejects: str | None,
+    workers: int,
+    target_kind: str,
+    stack_name: str,
+) -> ImportResult:
+    from loyalty.programme import load_programme
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from loyalty_tools.target import resolve_target
+
+    console = Console()
+    target = resolve_target(target_kind, stack_name)
+    settings = target.activate()
+    programme = load_programme(settings.programme_file)
+    path = Path(file)
+    started = time.monotonic()
+    parser = RowParser(columns, programme, date_format, decimal_comma)
+    header, rows, early_rejects = read_rows(path, parser, delimiter)
+    result = ImportResult(rows=len(rows) + len(early_rejects))
+    by_customer: dict[str, list[Row]] = defaultdict(list)
+    for row in rows:
+        by_customer[row.customer_id].append(row)
+    result.customers = len(by_customer)
+    console.print(
+        f"Importing {result.rows:,} rows ({len(rows):,} valid, {len(by_customer):,} customers) "
+        f"into {target.description}"
+    )
+    rejects_out: list[tuple[int, dict[str, str], str]] = list(early_rejects)
+    store = DynamoWriter()
+    columns_ = (
+        TextColumn("[bold]import"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("rows"),
+        TimeElapsedColumn(),
+    )
+    with Progress(*columns_, console=console) as progress, ThreadPoolExecutor(workers) as pool:
+        task = progress.add_task("import", total=result.rows)
+        progress.advance(task, len(early_rejects))
+
+        def one(customer_rows: list[Row]) -> None:
+            imported, present, rejected = import_customer(customer_rows, programme, store)
+            with result.lock:
+                result.imported += imported
+                result.already_present += present
+                rejects_out.extend((r.line, r.raw, reason) for r, reason in rejected)
+            progress.advance(task, len(customer_rows))
+
+        for future in [pool.submit(one, rows_) for rows_ in by_customer.values()]:
+            future.result()
+    result.rejected = len(rejects_out)
+    result.reasons = Counter(_reason_kind(reason) for _, _, reason in rejects_out)
+    result.seconds = time.monotonic() - started
+    if rejects_out:
+        out = Path(rejects) if rejects else path.with_suffix(".rejects.csv")
+        with out.open("w", newline="", encoding="utf-8") as handle:
+            writer = csv.writer(handle, delimiter=delimiter)
+            writer.writerow(["line", *header, "reason"])
+            for line, raw, reason in sorted(rejects_out, key=lambda t: t[0]):
+                writer.writerow([line, *(raw.get(h, "") for h in header), reason])
+        result.rejects_path = str(out)
+    console.print(
+        f"rows {result.rows:,}: imported {result.imported:,}, already present {result.already_present:,}, "
+        f"rejected {result.rejected:,} | {result.customers:,} customers in {result.seconds:.1f}s "
+        f"({result.rows_per_second:,.0f} rows/s)"
+    )
+    if result.rejected:
+        console.print(f"rejects (with the reason per row): {result.rejects_path}")
+        for reason, count in result.reasons.most_common(5):
+            console.print(f"  {count:,} x {reason}")
+    if result.failed:
+        console.print("[red]row counts do not add up: some rows were neither imported nor rejected[/red]")
+    return result
+
+
+def _reason_kind(reason: str) -> str:
+    return reason.split(" (", 1)[0].split(": '", 1)[0]

@@ -1,0 +1,259 @@
+"""`loyalty report`: segment and tier movement, migration and points, as terminal tables and pictures.
+
+The numbers come from the monthly runs' ReclassificationCompleted summaries (the run bucket keeps one
+per period: counts per segment and tier after the run, and the migration matrix) and from one
+parallel scan of the customers table (points ledger, points issued per month from the monthly
+buckets, and today's segments and tiers when no summary exists). The demo builds the same ReportData
+from the summaries its own runs return, so both print and draw the same things.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from loyalty.domain.profile import Profile
+from loyalty.programme import Programme
+from rich.console import Console
+from rich.table import Table
+
+UNCLASSIFIED = "(none)"
+
+
+@dataclass
+class ReportData:
+    title: str
+    periods: list[str] = field(default_factory=list)
+    segments: dict[str, dict[str, int]] = field(default_factory=dict)  # period -> segment -> customers
+    tiers: dict[str, dict[str, int]] = field(default_factory=dict)  # period -> tier -> customers
+    migration: dict[str, dict[str, int]] = field(default_factory=dict)  # before -> after -> customers
+    migration_period: str | None = None
+    points_issued: dict[str, int] = field(default_factory=dict)  # month -> points (net of returns)
+    points_redeemed: dict[str, int] | None = None  # month -> points; None when unknown by month
+    ledger: dict[str, int] = field(default_factory=dict)
+    events: dict[str, int] = field(default_factory=dict)  # detail-type -> events consumed
+    facts: dict[str, Any] = field(default_factory=dict)
+    segment_order: list[str] = field(default_factory=list)
+    tier_order: list[str] = field(default_factory=list)
+
+    def _ordered(self, seen: Iterable[str], order: list[str]) -> list[str]:
+        present = set(seen)
+        known = [name for name in order if name in present]
+        return known + sorted(present - set(known))
+
+    def segment_names(self) -> list[str]:
+        return self._ordered((s for c in self.segments.values() for s in c), self.segment_order)
+
+    def tier_names(self) -> list[str]:
+        return self._ordered((t for c in self.tiers.values() for t in c), self.tier_order)
+
+    @staticmethod
+    def share(counts: Mapping[str, int], name: str) -> float:
+        total = sum(counts.values())
+        return 100.0 * counts.get(name, 0) / total if total else 0.0
+
+    def migration_table(self) -> tuple[list[str], list[str], dict[str, dict[str, int]]]:
+        # The same order on both axes, so customers who stayed sit on the diagonal.
+        seen = {*self.migration, *(a for row in self.migration.values() for a in row)} - {UNCLASSIFIED}
+        after = self._ordered(seen, self.segment_order)
+        before = ([UNCLASSIFIED] if UNCLASSIFIED in self.migration else []) + after
+        return before, after, self.migration
+
+    def point_months(self) -> list[str]:
+        months = set(self.points_issued) | set(self.points_redeemed or {})
+        return sorted(months)
+
+    def add_summary(self, summary: Mapping[str, Any]) -> None:
+        """One ReclassificationCompleted detail (or the run bucket's summary.json of a period)."""
+        period = str(summary["period"])
+        after = summary.get("after") or {}
+        if period not in self.periods:
+            self.periods.append(period)
+            self.periods.sort()
+        self.segments[period] = {k: int(v) for k, v in (after.get("segments") or {}).items()}
+        self.tiers[period] = {k: int(v) for k, v in (after.get("tiers") or {}).items()}
+        if self.migration_period is None or period >= self.migration_period:
+            self.migration_period = period
+            self.migration = {
+                b: {a: int(n) for a, n in row.items()} for b, row in (summary.get("migration") or {}).items()
+            }
+
+
+def new_report(title: str, programme: Programme) -> ReportData:
+    return ReportData(
+        title=title,
+        segment_order=[rule.name for rule in programme.segments] + [programme.fallback_segment],
+        tier_order=[tier.name for tier in programme.tiers],
+    )
+
+
+def add_profiles(data: ReportData, profiles: Iterable[Profile], snapshot: bool) -> int:
+    """Ledger totals and points issued per month from the profiles; with `snapshot`, also the
+    current segments and tiers (by classified period) for stacks without run summaries."""
+    ledger: Counter[str] = Counter()
+    issued: Counter[str] = Counter()
+    segments: dict[str, Counter[str]] = {}
+    tiers: dict[str, Counter[str]] = {}
+    count = 0
+    for profile in profiles:
+        count += 1
+        ledger["earned"] += profile.points_earned
+        ledger["redeemed"] += profile.points_redeemed
+        ledger["expired"] += profile.points_expired
+        ledger["balance"] += profile.points_balance
+        for month, stats in profile.months.items():
+            issued[month] += stats.points
+        if snapshot and profile.classified_period:
+            period = profile.classified_period
+            segments.setdefault(period, Counter())[profile.segment or UNCLASSIFIED] += 1
+            tiers.setdefault(period, Counter())[profile.tier] += 1
+    data.ledger = {k: ledger[k] for k in ("earned", "redeemed", "expired", "balance")}
+    if not data.points_issued:
+        data.points_issued = dict(sorted(issued.items()))
+    if snapshot and segments:
+        latest = max(segments)
+        data.periods = sorted({*data.periods, latest})
+        data.segments[latest] = dict(segments[latest])
+        data.tiers[latest] = dict(tiers[latest])
+    data.facts.setdefault("customers", count)
+    return count
+
+
+# ---------------------------------------------------------------------------------------------
+# Terminal tables
+
+
+def _pct(value: float) -> str:
+    return f"{value:4.1f}" if value else "  ."
+
+
+def abbreviation(name: str) -> str:
+    """A short column header: initials of several words (Potential loyalists -> PL), else 3 letters."""
+    if name == UNCLASSIFIED:
+        return "-"
+    words = [w for w in name.replace("'", "").split() if w]
+    return "".join(w[0].upper() for w in words) if len(words) > 1 else name[:3]
+
+
+def print_tables(data: ReportData, console: Console | None = None, periods: int = 13) -> None:
+    console = console or Console()
+    shown = data.periods[-periods:]
+    table = Table(title="Segment shares by month (% of classified customers)", show_lines=False)
+    table.add_column("segment", style="bold")
+    for period in shown:
+        table.add_column(period[2:], justify="right")
+    for name in data.segment_names():
+        table.add_row(name, *(_pct(data.share(data.segments.get(p, {}), name)) for p in shown))
+    table.add_row("customers", *(str(sum(data.segments.get(p, {}).values())) for p in shown), style="dim")
+    console.print(table)
+
+    table = Table(title="Tier shares by month (% of customers)")
+    table.add_column("tier", style="bold")
+    for period in shown:
+        table.add_column(period[2:], justify="right")
+    for name in data.tier_names():
+        table.add_row(name, *(_pct(data.share(data.tiers.get(p, {}), name)) for p in shown))
+    console.print(table)
+
+    before, after, matrix = data.migration_table()
+    if matrix:
+        table = Table(
+            title=f"Migration at the {data.migration_period} run (rows: before, columns: after; customers)"
+        )
+        table.add_column("before \\ after", style="bold", no_wrap=True)
+        for name in after:
+            table.add_column(abbreviation(name), justify="right")
+        for b in before:
+            row = matrix.get(b, {})
+            table.add_row(b, *(str(row.get(a, "")) if row.get(a) else "." for a in after))
+        console.print(table)
+        console.print("columns: " + ", ".join(f"{abbreviation(a)} = {a}" for a in after), style="dim")
+
+    if data.points_issued or data.ledger:
+        table = Table(title="Points")
+        table.add_column("month")
+        table.add_column("issued", justify="right")
+        if data.points_redeemed is not None:
+            table.add_column("redeemed", justify="right")
+        for month in data.point_months()[-periods:]:
+            cells = [month, f"{data.points_issued.get(month, 0):,}"]
+            if data.points_redeemed is not None:
+                cells.append(f"{data.points_redeemed.get(month, 0):,}")
+            table.add_row(*cells)
+        console.print(table)
+        if data.ledger:
+            console.print("Points ledger: " + ", ".join(f"{k} {v:,}" for k, v in data.ledger.items()))
+
+    if data.events:
+        table = Table(title="Events consumed by the marketing queue (deduplicated by event_id)")
+        table.add_column("detail-type")
+        table.add_column("events", justify="right")
+        for name, count in sorted(data.events.items()):
+            table.add_row(name, f"{count:,}")
+        console.print(table)
+
+
+# ---------------------------------------------------------------------------------------------
+# The command
+
+
+def read_summaries(bucket: str | None) -> list[dict[str, Any]]:
+    """Every period's summary.json from the reclassification run bucket, oldest first."""
+    if not bucket:
+        return []
+    import boto3
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    s3 = boto3.client("s3")
+    out = []
+    try:
+        pages = s3.get_paginator("list_objects_v2").paginate(
+            Bucket=bucket, Prefix="reclassification/", Delimiter="/"
+        )
+        prefixes = [p["Prefix"] for page in pages for p in page.get("CommonPrefixes", [])]
+        for prefix in sorted(prefixes):
+            try:
+                body = s3.get_object(Bucket=bucket, Key=prefix + "summary.json")["Body"].read()
+            except s3.exceptions.NoSuchKey:
+                continue
+            import json
+
+            out.append(json.loads(body))
+    except (BotoCoreError, ClientError):
+        return []
+    return out
+
+
+def run_report(target_kind: str, out_dir: str, stack_name: str, segments: int = 4) -> ReportData:
+    from loyalty.programme import load_programme
+
+    from loyalty_tools.charts import write_report
+    from loyalty_tools.export import scan_profiles
+    from loyalty_tools.reclassify_local import LOCAL_BUCKET
+    from loyalty_tools.target import resolve_target
+
+    console = Console()
+    target = resolve_target(target_kind, stack_name)
+    settings = target.activate()
+    programme = load_programme(settings.programme_file)
+    console.print(f"[bold]Report[/bold] for {target.description}")
+    data = new_report(f"Loyalty report ({target.description})", programme)
+    bucket = target.run_bucket or (LOCAL_BUCKET if target.kind != "aws" else None)
+    summaries = read_summaries(bucket)
+    for summary in summaries:
+        data.add_summary(summary)
+    count = add_profiles(data, scan_profiles(segments), snapshot=not summaries)
+    data.facts.update(
+        {
+            "customers": count,
+            "monthly runs found": len(summaries),
+            "source": "run summaries + customers table" if summaries else "customers table only",
+        }
+    )
+    print_tables(data, console)
+    written = write_report(data, out_dir)
+    console.print(f"Wrote {len(written)} files to {Path(out_dir).resolve()} (open index.html)")
+    return data
