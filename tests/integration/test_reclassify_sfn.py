@@ -1,0 +1,126 @@
+"""The state machine's ASL, as CDK synthesizes it, run by moto's Step Functions executor. Lambda tasks
+only return queued answers there (no code runs), so this checks the path through the states: the
+statistics pass only when the run needs it, one worker per scan segment, then merge, classify, summarize."""
+
+from __future__ import annotations
+
+import io
+import json
+import time
+import zipfile
+from typing import Any
+
+import boto3
+import pytest
+import requests
+from moto import mock_aws
+
+from tests.infra.test_reclassification import render
+
+REGION = "eu-west-1"
+
+
+@pytest.fixture(scope="module")
+def asl_template() -> dict[str, Any]:
+    import json as _json
+
+    from aws_cdk import App
+
+    from infra.reclassification import Reclassification
+    from infra.stack import STACK_NAME, LoyaltyStack
+    from tests.helpers import REPO
+
+    app = App(context=_json.loads((REPO / "cdk.json").read_text())["context"])
+    stack = LoyaltyStack(app, STACK_NAME)
+    construct = Reclassification(stack, "Reclassification", stack=stack)
+    template = app.synth().get_stack_by_name(STACK_NAME).template
+    [machine] = [r for r in template["Resources"].values() if r["Type"] == "AWS::StepFunctions::StateMachine"]
+    function_id = stack.resolve(stack.get_logical_id(construct.function.node.default_child))
+    return {"definition": machine["Properties"]["DefinitionString"], "function_id": function_id}
+
+
+def asl_with(definition: Any, function_id: str, function_arn: str) -> str:
+    text = render(definition)
+    assert "${" + function_id + ".Arn}" in text
+    return text.replace("${" + function_id + ".Arn}", function_arn)
+
+
+def queue_answers(answers: list[dict[str, Any]]) -> None:
+    response = requests.post(
+        "http://motoapi.amazonaws.com/moto-api/static/lambda-simple/response",
+        json={"results": [json.dumps(a) for a in answers], "region": REGION},
+        timeout=5,
+    )
+    assert response.status_code == 201
+
+
+def run(
+    definition: str, answers: list[dict[str, Any]], execution_input: dict[str, Any]
+) -> tuple[str, list[str]]:
+    queue_answers(answers)
+    sfn = boto3.client("stepfunctions", region_name=REGION)
+    machine = sfn.create_state_machine(
+        name=f"reclassify-{len(answers)}", definition=definition, roleArn="arn:aws:iam::123456789012:role/sfn"
+    )["stateMachineArn"]
+    execution = sfn.start_execution(stateMachineArn=machine, input=json.dumps(execution_input))[
+        "executionArn"
+    ]
+    for _ in range(200):
+        status = sfn.describe_execution(executionArn=execution)["status"]
+        if status != "RUNNING":
+            break
+        time.sleep(0.05)
+    events = sfn.get_execution_history(executionArn=execution, maxResults=1000)["events"]
+    entered = [e["stateEnteredEventDetails"]["name"] for e in events if "stateEnteredEventDetails" in e]
+    return status, entered
+
+
+def lambda_function() -> str:
+    iam = boto3.client("iam", region_name=REGION)
+    role = iam.create_role(RoleName="reclassify", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+    code = io.BytesIO()
+    with zipfile.ZipFile(code, "w") as archive:
+        archive.writestr("handler.py", "def handler(event, context):\n    return event\n")
+    return boto3.client("lambda", region_name=REGION).create_function(
+        FunctionName="reclassify", Runtime="python3.12", Role=role, Handler="handler.handler",
+        Code={"ZipFile": code.getvalue()},
+    )["FunctionArn"]  # fmt: skip
+
+
+RUN = {"period": "2026-02", "as_of": "2026-03-01", "run_id": "x", "total_segments": 3}
+CUTS = {"method": "quintiles", "recency": [1, 2, 3, 4], "frequency": [], "monetary": [], "active": 0}
+WORKER = {"segment": 0, "customers": 10, "classified": 10, "changed": 3, "conflicts": 0, "events": 4}
+SUMMARY = {"period": "2026-02", "customers": 30, "changed": 9, "events": {}, "published": True}
+
+
+@pytest.fixture
+def moto_sfn() -> Any:
+    with mock_aws(config={"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}):
+        yield
+
+
+def test_quintiles_run_the_statistics_pass_then_classify_every_segment(
+    moto_sfn: Any, asl_template: dict
+) -> None:
+    definition = asl_with(asl_template["definition"], asl_template["function_id"], lambda_function())
+    prepared = {"run": {**RUN, "needs_stats": True}, "segments": [0, 1, 2]}
+    stats = {"segment": 0, "customers": 10, "active": 9}
+    answers = [prepared, stats, stats, stats, CUTS, WORKER, WORKER, WORKER, SUMMARY]
+    status, entered = run(definition, answers, {"as_of": "2026-03-01T03:00:00+01:00"})
+    assert status == "SUCCEEDED", entered
+    assert [s for s in entered if not s.endswith("Worker")] == [
+        "Defaults", "Prepare", "NeedsStatistics", "Statistics", "Merge", "Classify", "Summarize", "Done",
+    ]  # fmt: skip
+    assert entered.count("StatisticsWorker") == 3
+    assert entered.count("ClassifyWorker") == 3
+
+
+def test_fixed_scoring_without_dormancy_skips_the_statistics_pass(moto_sfn: Any, asl_template: dict) -> None:
+    definition = asl_with(asl_template["definition"], asl_template["function_id"], lambda_function())
+    prepared = {"run": {**RUN, "needs_stats": False, "total_segments": 2}, "segments": [0, 1]}
+    answers = [prepared, {**CUTS, "method": "fixed"}, WORKER, WORKER, SUMMARY]
+    status, entered = run(definition, answers, {})  # a manual start without input: defaults apply
+    assert status == "SUCCEEDED", entered
+    assert "Statistics" not in entered and "StatisticsWorker" not in entered
+    assert entered.count("ClassifyWorker") == 2
+    assert entered[-2:] == ["Summarize", "Done"]
