@@ -78,6 +78,7 @@ class ClientResult:
     latencies: list[float] = field(default_factory=list)
     expected: Expected | None = None
     mismatches: list[str] = field(default_factory=list)
+    resends: int = 0  # requests sent again after a connection error (no HTTP answer)
 
 
 def amount_text(cents: int) -> str:
@@ -108,7 +109,17 @@ def run_client(
                 "amount": amount_text(cents),
             }
             started = time.perf_counter()
-            response = session.post(api_url + "/v1/transactions", data=json.dumps(body), timeout=120)
+            for attempt in range(5):
+                try:
+                    response = session.post(api_url + "/v1/transactions", data=json.dumps(body), timeout=120)
+                    break
+                except requests.ConnectionError:
+                    # No answer at all (the connection was refused or reset): a till resends the same
+                    # transaction_id, which the API answers as the first time and counts once.
+                    if attempt == 4:
+                        raise
+                    result.resends += 1
+                    time.sleep(0.05 * 2**attempt)
             result.latencies.append(time.perf_counter() - started)
             result.statuses[response.status_code] += 1
             if response.status_code != 201:
@@ -171,6 +182,7 @@ class LoadReport:
             f"{total / self.elapsed:.0f} purchases/s; latency p50 {self.percentile(50) * 1000:.0f} ms, "
             f"p99 {self.percentile(99) * 1000:.0f} ms, max {self.latencies[-1] * 1000:.0f} ms; "
             f"statuses {dict(sorted(self.statuses.items()))}; "
+            f"{sum(c.resends for c in self.clients)} resend(s) after connection errors; "
             f"{len(self.problems())} problem(s)"
         )
 
