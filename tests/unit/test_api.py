@@ -124,3 +124,25 @@ def test_openapi_document_is_generated_from_the_routes():
     assert documented == {(r.method, r.path) for r in api_routes()}
     assert "TransactionIn" in doc["components"]["schemas"]
     assert doc["components"]["securitySchemes"]["apiKey"]["name"] == "x-api-key"
+
+
+def test_events_that_fail_after_the_write_answer_503_and_the_retry_delivers_them(api):
+    from loyalty.ports import PublishFailed
+
+    publisher = deps.services().ingest.publisher
+    delivered = []
+    failures = iter([True, False])
+
+    def flaky_publish(events):
+        if next(failures):
+            raise PublishFailed("bus unavailable")
+        delivered.extend(events)
+
+    publisher.publish = flaky_publish
+    body = purchase_body(amount="300.00")
+    status, answer = api("POST", "/v1/transactions", body)
+    assert status == 503 and answer["error"]["code"] == "events_pending"
+    status, answer = api("POST", "/v1/transactions", body)  # the client's retry
+    assert status == 201 and answer["tier_upgrade"] == {"from": "member", "to": "silver"}
+    assert [e.detail_type for e in delivered] == ["CustomerTierChanged"]
+    assert api("GET", "/v1/customers/C1")[1]["points_balance"] == 300  # counted once

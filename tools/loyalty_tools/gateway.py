@@ -89,6 +89,11 @@ def _swagger_html() -> str:
 <script>SwaggerUIBundle({url: "/openapi.json", dom_id: "#ui"});</script></body></html>"""
 
 
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 256  # the default backlog of 5 resets connections in a burst of clients
+
+
 class Gateway:
     def __init__(
         self,
@@ -111,7 +116,7 @@ class Gateway:
         # Warm every worker with every handler so the first requests are not cold starts.
         functions = sorted({r.function for r in self.routes})
         list(self.pool.map(_warm, [functions] * workers))
-        self.server = ThreadingHTTPServer((host, port), self._handler_class())
+        self.server = _Server((host, port), self._handler_class())
         self.server.daemon_threads = True
         self.thread: threading.Thread | None = None
 

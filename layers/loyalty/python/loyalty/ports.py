@@ -19,6 +19,11 @@ class DuplicateTransaction(Exception):
     """A transaction with this id is already stored."""
 
 
+class PublishFailed(RuntimeError):
+    """Some events could not be published after retries. Raised after the write they follow
+    committed: the caller retries the same request, which replays the answer and republishes."""
+
+
 class Throttled(Exception):
     """The store asked us to slow down (throttling or a transient transaction conflict)."""
 

@@ -8,11 +8,12 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from loyalty.events import DomainEvent
+from loyalty.ports import PublishFailed
 
 BATCH_SIZE = 10  # PutEvents' limit per call
 
 
-class PublishError(RuntimeError):
+class PublishError(PublishFailed):
     def __init__(self, failed: list[dict[str, Any]]) -> None:
         codes = sorted({str(f.get("ErrorCode")) for f in failed})
         super().__init__(f"{len(failed)} event(s) not delivered after retries: {', '.join(codes)}")

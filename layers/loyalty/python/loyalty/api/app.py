@@ -12,7 +12,7 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValida
 from aws_lambda_powertools.event_handler.router import Router
 
 from loyalty.api.schemas import ErrorOut
-from loyalty.ports import Throttled
+from loyalty.ports import PublishFailed, Throttled
 from loyalty.service.ingest import ApiError
 from loyalty.settings import get_settings
 
@@ -94,6 +94,17 @@ def build_resolver(*routers: Router) -> APIGatewayRestResolver:
     def _throttled(exc: Throttled) -> Response:
         # DynamoDB kept throttling after the SDK's retries: nothing was written, the caller retries.
         return error_response(503, "throttled", "the data store is busy; retry shortly")
+
+    @app.exception_handler(PublishFailed)
+    def _publish_failed(exc: PublishFailed) -> Response:
+        # The write committed but its events did not all reach the bus. A retry of the same
+        # request answers as the first time and publishes them again (same event ids).
+        logger.warning("events not delivered after retries; the caller's retry will republish")
+        return error_response(
+            503,
+            "events_pending",
+            "the request was recorded but its events are not yet delivered; retry the same request",
+        )
 
     @app.exception_handler(Exception)
     def _unexpected(exc: Exception) -> Response:
