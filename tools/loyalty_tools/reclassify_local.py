@@ -59,7 +59,7 @@ def run_reclassification(
 
     as_of: a date in the programme's time zone; the run classifies the last complete month before it
         (as of 2026-03-01 or 2026-03-20: period 2026-02).
-    total_segments: DynamoDB parallel-scan segments (default: one per 100,000 items of the table's
+    total_segments: DynamoDB parallel-scan segments (default: one per 50,000 items of the table's
         approximate item count, 4 when the count is unknown; see reclassify.segments_for).
     run_id: names the run's documents in the run bucket (default: a fresh uuid, like an execution name).
     bucket: the S3 bucket for the run's partial results (default: $LOYALTY_RUN_BUCKET, else

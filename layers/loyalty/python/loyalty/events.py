@@ -189,8 +189,8 @@ class PointsExpiredDetail:
 
 @dataclass(frozen=True)
 class VoucherIssuedDetail:
-    """Points converted to a voucher (POST /v1/customers/{id}/redemptions); event_id from the
-    customer, the period and the redemption id."""
+    """Points converted to a voucher (POST /v1/customers/{id}/redemptions); event_id =
+    event_id(customer_id, redemption_id, "voucher")."""
 
     event_id: str
     schema_version: str

@@ -52,7 +52,7 @@ from loyalty.ports import CustomerScan, EventPublisher, RunStore, VersionConflic
 from loyalty.programme import Programme
 
 PREFIX = "reclassification"
-CUSTOMERS_PER_SEGMENT = 100_000  # sizing when the caller gives no segment count (see docs)
+CUSTOMERS_PER_SEGMENT = 50_000  # sizing when the caller gives no segment count (see docs)
 MAX_SEGMENTS = 1_000
 DEFAULT_SEGMENTS = 4
 

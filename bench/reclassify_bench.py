@@ -1,0 +1,372 @@
+"""Reclassification bench: one worker against a raw boto3 scan of the same moto table, the worker's peak
+memory at 20k and 200k customers, capacity units per customer, and the 10-million-customer month model.
+
+    python -m bench.reclassify_bench            # 20k customers on moto, memory at 20k and 200k
+    python -m bench.reclassify_bench --quick    # 1k on moto, memory at 2k and 20k
+
+Throughput: both sides read the same in-process moto table as one scan segment; the worker runs the
+classify step of the *next* month (customers already classified the month before, so only those whose
+segment, scores, tier or balance move are written and announced: the steady state of a monthly run).
+moto's per-item cost dominates both sides, so the ratio, not the absolute rate, is what carries over.
+
+Memory: a worker streaming generated profiles page by page through the real service code (statistics
+then classify), with writes and events counted, not kept: tracemalloc's peak must not grow with the
+segment size. bench/reclassify_rows.py turns throughput_row / memory_row / capacity_row into table rows.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import random
+import time
+import tracemalloc
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from loyalty.domain.earning import Purchase, apply_purchase
+from loyalty.domain.profile import Profile, new_profile
+from loyalty.domain.scoring import Cuts
+from loyalty.programme import Programme, load_programme
+from loyalty.service.reclassify import ReclassifyService, Run, prepare
+
+AS_OF = date(2026, 3, 1)  # period 2026-02; the "next month" run is as of 2026-04-01 (period 2026-03)
+NEXT = date(2026, 4, 1)
+PAGE = 1000
+TEMPLATES = 400
+
+
+def programme() -> Programme:
+    from pathlib import Path
+
+    return load_programme(Path(__file__).resolve().parents[1] / "programmes" / "default.json")
+
+
+def templates(prog: Programme, seed: int = 11) -> list[Profile]:
+    """Varied purchase histories through the real earning rules (weekly to yearly shoppers)."""
+    rng = random.Random(seed)
+    out = []
+    for index in range(TEMPLATES):
+        profile = new_profile(f"T{index}", prog.base_tier.name)
+        gap = rng.choice([3, 7, 14, 30, 60, 120, 200])
+        day = datetime(2025, 1, 1, 11, tzinfo=UTC) + timedelta(days=rng.randint(0, 420))
+        for k in range(rng.randint(1, 40)):
+            if day >= datetime(2026, 3, 31, tzinfo=UTC):
+                break
+            cents = rng.randint(500, 25000)
+            category = rng.choice(["beauty", "food", "home", "toys", "fashion"])
+            purchase = Purchase(f"T{index}-{k}", profile.customer_id, day, cents, {category: cents})
+            profile, _ = apply_purchase(profile, purchase, prog)
+            day += timedelta(days=max(1, int(rng.expovariate(1 / gap))))
+        out.append(profile)
+    return out
+
+
+def customers(count: int, base: list[Profile]) -> Iterator[Profile]:
+    for index in range(count):
+        yield replace(base[index % len(base)], customer_id=f"C{index:09d}", version=1)
+
+
+# -- memory: a streaming worker on generated profiles -------------------------------------------------
+
+
+class GeneratedScan:
+    """The CustomerScan port over generated profiles: pages made on the fly, writes counted only."""
+
+    def __init__(self, count: int, base: list[Profile]) -> None:
+        self.count, self.base, self.writes = count, base, 0
+
+    def scan_segment(self, segment: int, total_segments: int) -> Iterator[list[Profile]]:
+        page: list[Profile] = []
+        for profile in customers(self.count, self.base):
+            page.append(profile)
+            if len(page) == PAGE:
+                yield page
+                page = []
+        if page:
+            yield page
+
+    def save_classification(
+        self, profile: Profile, expected_version: int, before: Profile | None = None
+    ) -> None:
+        self.writes += 1
+
+    def get(self, customer_id: str) -> Profile | None:
+        raise AssertionError("no conflicts here")
+
+
+class CountingPublisher:
+    def __init__(self) -> None:
+        self.count = 0
+
+    def publish(self, events: Any) -> None:
+        self.count += len(events)
+
+
+def worker_memory(count: int, base: list[Profile], prog: Programme) -> tuple[int, float]:
+    """(peak bytes, seconds) of one worker doing statistics then classify over `count` customers."""
+    from loyalty.fakes import InMemoryRunStore
+
+    service = ReclassifyService(GeneratedScan(count, base), CountingPublisher(), prog, InMemoryRunStore())
+    run = Run.from_dict(prepare(prog, AS_OF, "mem", 1)["run"])
+    tracemalloc.start()
+    started = time.perf_counter()
+    service.stats(run, 0)
+    cuts = Cuts.from_dict(service.merge(run))
+    service.classify(run, cuts, 0)
+    elapsed = time.perf_counter() - started
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    return peak, elapsed
+
+
+# -- throughput and capacity on moto ------------------------------------------------------------------
+
+
+@dataclass
+class MotoResult:
+    customers: int
+    raw_rate: float
+    stats_rate: float
+    worker_rate: float
+    first_rate: float
+    changed: int
+    events: int
+    rru: float
+    wru: float
+
+
+def moto_run(count: int, base: list[Profile], prog: Programme) -> MotoResult:
+    os.environ.update(
+        {k: "testing" for k in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")}
+        | {"AWS_DEFAULT_REGION": "eu-west-1", "AWS_REGION": "eu-west-1"}
+    )
+    os.environ.pop("AWS_ENDPOINT_URL", None)
+    import boto3
+    import botocore.client
+    from loyalty.adapters.dynamodb import DynamoCustomerScan, profile_to_item
+    from loyalty.adapters.eventbridge import EventBridgePublisher
+    from loyalty.adapters.item_size import item_size
+    from loyalty.adapters.models import CustomerItem, bind_models
+    from loyalty.adapters.runstore import S3RunStore
+    from loyalty.settings import Settings
+    from moto import mock_aws
+
+    with mock_aws():
+        settings = Settings()
+        bind_models(settings)
+        CustomerItem.create_table(billing_mode="PAY_PER_REQUEST", wait=True)
+        boto3.client("events").create_event_bus(Name=settings.event_bus_name)
+        s3 = boto3.client("s3")
+        s3.create_bucket(Bucket="bench-runs", CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
+        with CustomerItem.batch_write() as batch:
+            for profile in customers(count, base):
+                batch.save(profile_to_item(profile, 1))
+        service = ReclassifyService(
+            DynamoCustomerScan(),
+            EventBridgePublisher(settings.event_bus_name, settings.event_source),
+            prog,
+            S3RunStore("bench-runs"),
+        )
+
+        def one_month(as_of: date, run_id: str) -> tuple[float, float, dict[str, Any]]:
+            run = Run.from_dict(prepare(prog, as_of, run_id, 1)["run"])
+            started = time.perf_counter()
+            service.stats(run, 0)
+            stats_seconds = time.perf_counter() - started
+            cuts = Cuts.from_dict(service.merge(run))
+            started = time.perf_counter()
+            counts = service.classify(run, cuts, 0)
+            return stats_seconds, time.perf_counter() - started, counts
+
+        _, first_seconds, _ = one_month(AS_OF, "first")  # everyone gets a segment: a write each
+
+        client = boto3.client("dynamodb")
+
+        def raw_scan() -> float:
+            started = time.perf_counter()
+            seen = 0
+            for page in client.get_paginator("scan").paginate(
+                TableName=settings.customers_table, Segment=0, TotalSegments=1
+            ):
+                seen += len(page["Items"])
+            assert seen == count
+            return time.perf_counter() - started
+
+        raw_seconds = raw_scan()
+        recorded: list[tuple[str, dict, dict]] = []
+        real = botocore.client.BaseClient._make_api_call
+
+        def recording(self, operation, params):  # type: ignore[no-untyped-def]
+            response = real(self, operation, params)
+            recorded.append((operation, params, response))
+            return response
+
+        botocore.client.BaseClient._make_api_call = recording
+        try:
+            stats_seconds, classify_seconds, counts = one_month(NEXT, "next")
+        finally:
+            botocore.client.BaseClient._make_api_call = real
+        raw_seconds = min(raw_seconds, raw_scan())
+        rru = sum(
+            0.5 * math.ceil(sum(item_size(i) for i in r.get("Items", [])) / 4096)
+            for op, _, r in recorded
+            if op == "Scan"
+        )
+        sizes = {}
+        for op, params, _ in recorded:
+            if op == "UpdateItem":
+                sizes[params["Key"]["customer_id"]["S"]] = 1
+        item_kb = [
+            math.ceil(item_size(i) / 1024) for op, _, r in recorded if op == "Scan" for i in r["Items"]
+        ]
+        average_wru = sum(item_kb) / max(1, len(item_kb))
+        return MotoResult(
+            customers=count,
+            raw_rate=count / raw_seconds,
+            stats_rate=count / stats_seconds,
+            worker_rate=count / classify_seconds,
+            first_rate=count / first_seconds,
+            changed=counts["changed"],
+            events=counts["events"],
+            rru=rru,
+            wru=len(sizes) * average_wru,
+        )
+
+
+# -- the 10-million-customer month --------------------------------------------------------------------
+
+# On-demand prices (USD, us-east-1, as published by AWS in 2025): DynamoDB $0.125 per million read
+# request units and $0.625 per million write request units; EventBridge custom events $1.00 per million;
+# Lambda arm64 $0.0000133334 per GB-second and $0.20 per million requests; Step Functions standard
+# $0.025 per 1,000 state transitions; S3 $0.005 per 1,000 PUT/LIST and $0.0004 per 1,000 GET.
+PRICES = {
+    "rru": 0.125 / 1e6,
+    "wru": 0.625 / 1e6,
+    "event": 1.00 / 1e6,
+    "gb_second": 0.0000133334,
+    "request": 0.20 / 1e6,
+    "transition": 0.025 / 1000,
+    "s3_put": 0.005 / 1000,
+    "s3_get": 0.0004 / 1000,
+}
+
+
+def month_model(
+    customers: int = 10_000_000,
+    item_bytes: int = 1_150,
+    changed_share: float = 0.65,  # measured by this bench month over month (RFM codes move)
+    events_per_changed: float = 1.08,
+    per_segment: int = 50_000,  # loyalty.service.reclassify.CUSTOMERS_PER_SEGMENT
+    scan_items_per_second: float = 4_000,
+    write_ms: float = 8.0,
+    put_events_ms: float = 30.0,
+    memory_gb: float = 1.769,
+) -> dict[str, Any]:
+    """Cost and time of one monthly run (both passes) on real AWS, with the stated assumptions."""
+    segments = math.ceil(customers / per_segment)
+    scanned_kb = customers * item_bytes / 1024
+    rru = 2 * 0.5 * math.ceil(scanned_kb / 4)  # two passes, eventually consistent: 0.5 RRU per 4 KB
+    changed = int(customers * changed_share)
+    wru = changed * math.ceil(item_bytes / 1024)  # UpdateItem: 1 WRU per KB of the (larger) item
+    events = int(changed * events_per_changed) + 1
+    per_worker_changed = changed / segments
+    stats_s = per_segment / scan_items_per_second
+    classify_s = (
+        stats_s
+        + per_worker_changed * write_ms / 1000
+        + per_worker_changed * events_per_changed / 10 * put_events_ms / 1000
+    )
+    gb_s = segments * (stats_s + classify_s) * memory_gb
+    transitions = 2 * segments * 3 + 12
+    cost = {
+        "dynamodb_reads": rru * PRICES["rru"],
+        "dynamodb_writes": wru * PRICES["wru"],
+        "eventbridge": events * PRICES["event"],
+        "lambda": gb_s * PRICES["gb_second"] + (2 * segments + 3) * PRICES["request"],
+        "step_functions": transitions * PRICES["transition"],
+        "s3": 2 * segments * (PRICES["s3_put"] + PRICES["s3_get"]),
+    }
+    return {
+        "segments": segments,
+        "rru": rru,
+        "wru": wru,
+        "events": events,
+        "stats_minutes_per_worker": stats_s / 60,
+        "classify_minutes_per_worker": classify_s / 60,
+        "wall_minutes_at_40_concurrent": math.ceil(segments / 40) * (stats_s + classify_s) / 60,
+        "cost_usd": {k: round(v, 2) for k, v in cost.items()},
+        "total_usd": round(sum(cost.values()), 2),
+    }
+
+
+# -- rows for bench/__main__ (bench/reclassify_rows.py) -------------------------------------------------
+
+_cache: dict[str, Any] = {}
+
+
+def _moto(quick: bool) -> MotoResult:
+    key = f"moto-{quick}"
+    if key not in _cache:
+        prog = programme()
+        _cache[key] = moto_run(1_000 if quick else 20_000, templates(prog), prog)
+    return _cache[key]
+
+
+def _memory(quick: bool) -> tuple[tuple[int, float], tuple[int, float], int, int]:
+    key = f"mem-{quick}"
+    if key not in _cache:
+        prog = programme()
+        base = templates(prog)
+        small, large = (2_000, 20_000) if quick else (20_000, 200_000)
+        _cache[key] = (worker_memory(small, base, prog), worker_memory(large, base, prog), small, large)
+    return _cache[key]
+
+
+def throughput_row(quick: bool = False) -> dict[str, Any]:
+    r = _moto(quick)
+    raw = (
+        f"worker {r.worker_rate:,.0f}/s vs raw scan {r.raw_rate:,.0f}/s on {r.customers:,} customers "
+        f"(next month: {r.changed:,} written, {r.events:,} events; statistics pass {r.stats_rate:,.0f}/s; "
+        f"first classification, all written: {r.first_rate:,.0f}/s)"
+    )
+    return {"ratio": r.worker_rate / r.raw_rate, "raw": raw}
+
+
+def memory_row(quick: bool = False) -> dict[str, Any]:
+    (small_peak, _), (large_peak, large_s), small, large = _memory(quick)
+    raw = (
+        f"peak {large_peak / 2**20:.1f} MiB at {large:,} vs {small_peak / 2**20:.1f} MiB at {small:,} "
+        f"({large / large_s:,.0f} customers/s of pure compute)"
+    )
+    return {"ratio": large_peak / small_peak, "raw": raw}
+
+
+def capacity_row(quick: bool = False) -> dict[str, Any]:
+    r = _moto(quick)
+    return {
+        "ratio": None,
+        "raw": f"{(r.rru + r.wru) / r.customers:.3f} ({r.rru / r.customers:.3f} RRU read + "
+        f"{r.wru / r.customers:.3f} WRU written per customer, next-month run)",
+    }
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="1k customers on moto, memory at 2k and 20k")
+    quick = parser.parse_args(argv).quick
+    for name, row in (("throughput", throughput_row), ("memory", memory_row), ("capacity", capacity_row)):
+        result = row(quick)
+        ratio = "-" if result["ratio"] is None else f"{result['ratio']:.2f}"
+        print(f"{name:<11} {ratio:>6}  {result['raw']}")
+    model = month_model()
+    print("\n10 million customers, one month (assumptions in bench/reclassify_bench.py month_model):")
+    for key, value in model.items():
+        print(f"  {key}: {value}")
+
+
+if __name__ == "__main__":
+    main()
