@@ -1,7 +1,7 @@
 """Write schemas/events/<DetailType>.json from loyalty.events.DETAIL_MODELS (the one truth).
 
-    .venv/bin/python schemas/events/generate.py          # rewrite the files
-    .venv/bin/python schemas/events/generate.py --check  # exit 1 if a file is stale
+.venv/bin/python schemas/events/generate.py          # rewrite the files
+.venv/bin/python schemas/events/generate.py --check  # exit 1 if a file is stale
 """
 
 from __future__ import annotations
