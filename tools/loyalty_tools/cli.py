@@ -53,7 +53,7 @@ def _fail(exc: Exception) -> None:
 
 @app.command()
 def demo(
-    customers: int = typer.Option(1200, help="Simulated customers (new joiners included)"),
+    customers: int = typer.Option(400, help="Simulated customers (new joiners included)"),
     months: int = typer.Option(13, help="Simulated months, each closed by a monthly run"),
     seed: int = typer.Option(7, help="Random seed: the same seed gives the same traffic"),
     start_month: str = typer.Option("2025-01", help="First simulated month (YYYY-MM)"),
