@@ -17,6 +17,7 @@ from typing import Any
 
 from loyalty.domain.profile import Profile
 from loyalty.programme import Programme
+from rich import box
 from rich.console import Console
 from rich.table import Table
 
@@ -138,30 +139,44 @@ def abbreviation(name: str) -> str:
     return "".join(w[0].upper() for w in words) if len(words) > 1 else name[:3]
 
 
+def _whole_pct(value: float) -> str:
+    return f"{value:.0f}" if value >= 0.5 else ("<1" if value else ".")
+
+
 def print_tables(data: ReportData, console: Console | None = None, periods: int = 13) -> None:
+    """Months as rows and segments (or tiers) as abbreviated columns, so the tables fit 80 columns."""
     console = console or Console()
     shown = data.periods[-periods:]
-    table = Table(title="Segment shares by month (% of classified customers)", show_lines=False)
-    table.add_column("segment", style="bold")
+    names = data.segment_names()
+    table = Table(
+        title="Segment shares by month (% of classified customers)", box=box.SIMPLE_HEAD, padding=(0, 1)
+    )
+    table.add_column("month", style="bold", no_wrap=True)
+    for name in names:
+        table.add_column(abbreviation(name), justify="right", no_wrap=True)
+    table.add_column("customers", justify="right", style="dim")
     for period in shown:
-        table.add_column(period[2:], justify="right")
-    for name in data.segment_names():
-        table.add_row(name, *(_pct(data.share(data.segments.get(p, {}), name)) for p in shown))
-    table.add_row("customers", *(str(sum(data.segments.get(p, {}).values())) for p in shown), style="dim")
+        counts = data.segments.get(period, {})
+        table.add_row(period, *(_whole_pct(data.share(counts, n)) for n in names), str(sum(counts.values())))
     console.print(table)
+    console.print("columns: " + ", ".join(f"{abbreviation(n)} = {n}" for n in names), style="dim")
 
-    table = Table(title="Tier shares by month (% of customers)")
-    table.add_column("tier", style="bold")
+    tiers = data.tier_names()
+    table = Table(title="Tier shares by month (% of customers)", box=box.SIMPLE_HEAD, padding=(0, 1))
+    table.add_column("month", style="bold", no_wrap=True)
+    for name in tiers:
+        table.add_column(name, justify="right")
     for period in shown:
-        table.add_column(period[2:], justify="right")
-    for name in data.tier_names():
-        table.add_row(name, *(_pct(data.share(data.tiers.get(p, {}), name)) for p in shown))
+        counts = data.tiers.get(period, {})
+        table.add_row(period, *(_pct(data.share(counts, n)) for n in tiers))
     console.print(table)
 
     before, after, matrix = data.migration_table()
     if matrix:
         table = Table(
-            title=f"Migration at the {data.migration_period} run (rows: before, columns: after; customers)"
+            title=f"Migration at the {data.migration_period} run (rows: before, columns: after; customers)",
+            box=box.SIMPLE_HEAD,
+            padding=(0, 1),
         )
         table.add_column("before \\ after", style="bold", no_wrap=True)
         for name in after:
