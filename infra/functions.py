@@ -20,7 +20,7 @@ from aws_cdk import aws_logs as logs
 from constructs import Construct
 from loyalty.adapters.permissions import Access, accesses_for
 from loyalty.programme import Programme
-from loyalty.settings import ERASURE, INGEST, POINTS, REDEMPTIONS, Settings
+from loyalty.settings import ERASURE, INGEST, POINTS, RECLASSIFY, REDEMPTIONS, Settings
 
 from infra import ROOT
 from infra.observability import Observability, powertools_env
@@ -55,6 +55,13 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
     FunctionSpec(POINTS, "GET a customer's card and history"),
     FunctionSpec(REDEMPTIONS, "Points to vouchers, a customer's vouchers, spending a voucher"),
     FunctionSpec(ERASURE, "DELETE a customer (GDPR erasure)", timeout=Duration.minutes(5)),
+    # One handler per Step Functions state (infra/reclassification.py); a worker scans one segment.
+    FunctionSpec(
+        RECLASSIFY,
+        "Monthly reclassification steps (prepare, stats, merge, classify, summarize)",
+        memory_mb=1769,  # one full vCPU
+        timeout=Duration.minutes(15),
+    ),
 )
 
 
@@ -75,9 +82,13 @@ def stage_layer(target: Path, programme: Programme) -> Path:
 
 
 def arn_of(access: Access, arns: Mapping[str, str]) -> str:
+    """The exact ARN: a table's index for a query on it, a bucket's objects for S3 object actions."""
     if access.resource not in arns:
         raise KeyError(f"{access.resource}: no resource in the stack for this settings field")
-    return f"{arns[access.resource]}/index/{access.index}" if access.index else arns[access.resource]
+    arn = arns[access.resource]
+    if access.index:
+        return f"{arn}/index/{access.index}"
+    return f"{arn}/*" if access.objects else arn
 
 
 class Functions(Construct):

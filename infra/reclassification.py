@@ -1,6 +1,8 @@
-"""The monthly reclassification: one Lambda (functions/reclassify, a handler per step), a Step Functions
-state machine that fans it out over DynamoDB parallel-scan segments, an EventBridge Scheduler
-schedule in the programme's time zone, the run bucket, and the event schema registry.
+"""The monthly reclassification: a Step Functions state machine that fans the reclassify function
+(functions/reclassify, a handler per step; its FunctionSpec is in infra/functions.FUNCTIONS) out over
+DynamoDB parallel-scan segments, an EventBridge Scheduler schedule in the programme's time zone, the
+event schema registry, and a failure alarm. The run bucket is a storage bucket (infra/storage.BUCKETS,
+settings.run_bucket); the stack's acknowledge_nag_findings covers this construct's findings.
 
     Defaults -> Prepare -> NeedsStatistics? -> Statistics (Map over segments) -> Merge
              -> Classify (Map over segments) -> Summarize (ReclassificationCompleted + EMF) -> Done
@@ -14,52 +16,23 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from aws_cdk import Acknowledgment, Duration, RemovalPolicy, Stack, Validations
+from aws_cdk import Duration, RemovalPolicy, Stack
 from aws_cdk import aws_cloudwatch as cw
 from aws_cdk import aws_eventschemas as eventschemas
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
-from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_scheduler as scheduler
 from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
-from loyalty.adapters.permissions import ADAPTER_CALLS, ADAPTER_MODULES, FUNCTION_USES, Access
 from loyalty.programme import Programme
-from loyalty.service.reclassify import RUN_BUCKET_ENV
 from loyalty.settings import RECLASSIFY
 
 from infra import ROOT
-from infra.functions import FunctionSpec
 
 SCHEMAS = ROOT / "schemas" / "events"
 DEFAULT_INPUT = '{"as_of":null,"total_segments":null}'  # a manual start may give either or none
 MAX_CONCURRENCY = 40  # workers at a time per Map (DynamoDB on-demand absorbs 40 parallel scans)
-RUN_RETENTION_DAYS = 400  # the run documents (statistics, tallies, summaries) are kept 13 months
-SPEC = FunctionSpec(
-    RECLASSIFY,
-    "Monthly reclassification steps (prepare, stats, merge, classify, summarize)",
-    memory_mb=1769,  # one full vCPU
-    timeout=Duration.minutes(15),
-)
-
-# The adapter methods the reclassify function uses and the calls they make (the same declaration
-# format as loyalty.adapters.permissions, which builds the function's IAM from it).
-ADAPTER_DECLARATIONS: dict[str, tuple[Access, ...]] = {
-    "DynamoCustomerScan.scan_segment": (Access("customers_table", ("dynamodb:Scan",)),),
-    "DynamoCustomerScan.save_classification": (Access("customers_table", ("dynamodb:UpdateItem",)),),
-    "DynamoCustomerScan.get": (Access("customers_table", ("dynamodb:GetItem",)),),
-    "DynamoCustomerScan.approximate_count": (Access("customers_table", ("dynamodb:DescribeTable",)),),
-}
-USES = (*ADAPTER_DECLARATIONS, "EventBridgePublisher.publish")
-
-
-def declare_permissions() -> None:
-    """Register the reclassify function's adapter calls (idempotent). S3 on the run bucket is granted
-    by this construct, on that bucket only."""
-    ADAPTER_CALLS.update(ADAPTER_DECLARATIONS)
-    ADAPTER_MODULES.setdefault("DynamoCustomerScan", "loyalty.adapters.dynamodb")
-    FUNCTION_USES[RECLASSIFY] = USES
 
 
 def schedule_expression(programme: Programme) -> str:
@@ -72,30 +45,20 @@ def schema_documents() -> dict[str, str]:
 
 
 class Reclassification(Construct):
+    """`function` (the stack's reclassify Lambda), `bucket` (the run bucket), `state_machine`,
+    `scheduler_role`, `schedule`, `registry` and `schemas`, `alarm`."""
+
     def __init__(self, scope: Construct, construct_id: str, *, stack: Any) -> None:
-        """`stack` is the LoyaltyStack: its functions, tables, bus, programme and observability."""
+        """`stack` is the LoyaltyStack: its functions, buckets, programme and observability."""
         super().__init__(scope, construct_id)
         programme: Programme = stack.programme
-        declare_permissions()
-
-        self.bucket = s3.Bucket(
-            self,
-            "Runs",
-            encryption=s3.BucketEncryption.S3_MANAGED,
-            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
-            enforce_ssl=True,
-            lifecycle_rules=[s3.LifecycleRule(expiration=Duration.days(RUN_RETENTION_DAYS))],
-            removal_policy=RemovalPolicy.RETAIN,
-        )
-        self.function = stack.add_function(SPEC)
-        self.function.add_environment(RUN_BUCKET_ENV, self.bucket.bucket_name)
-        self.bucket.grant_read_write(self.function)
+        self.function = stack.functions.functions[RECLASSIFY]
+        self.bucket = stack.buckets["run_bucket"]
 
         self.state_machine = self._state_machine()
-        self.schedule = self._schedule(programme)
+        self.scheduler_role, self.schedule = self._schedule(programme)
         self.registry, self.schemas = self._schemas()
-        self._observe(stack)
-        self._acknowledge()
+        self.alarm = self._observe(stack)
 
     # -- the state machine ---------------------------------------------------------------------
 
@@ -188,7 +151,7 @@ class Reclassification(Construct):
 
     # -- schedule, schemas, observability --------------------------------------------------------
 
-    def _schedule(self, programme: Programme) -> scheduler.CfnSchedule:
+    def _schedule(self, programme: Programme) -> tuple[iam.Role, scheduler.CfnSchedule]:
         role = iam.Role(
             self,
             "SchedulerRole",
@@ -196,7 +159,7 @@ class Reclassification(Construct):
             description="EventBridge Scheduler: start the monthly reclassification",
         )
         self.state_machine.grant_start_execution(role)
-        return scheduler.CfnSchedule(
+        return role, scheduler.CfnSchedule(
             self,
             "Monthly",
             description=f"Monthly reclassification ({programme.name})",
@@ -232,9 +195,9 @@ class Reclassification(Construct):
             schemas.append(schema)
         return registry, schemas
 
-    def _observe(self, stack: Any) -> None:
+    def _observe(self, stack: Any) -> cw.Alarm:
         failed = self.state_machine.metric_failed(period=Duration.hours(1), statistic="Sum")
-        stack.observability.add_alarm(
+        alarm = stack.observability.add_alarm(
             cw.Alarm(
                 self,
                 "RunFailed",
@@ -256,53 +219,7 @@ class Reclassification(Construct):
                 width=12,
             )
         )
-
-    def _acknowledge(self) -> None:
-        """Findings accepted on this construct's own resources (granular cdk-nag ids)."""
-        bucket = Stack.of(self).get_logical_id(self.bucket.node.default_child)  # type: ignore[arg-type]
-        function = Stack.of(self).get_logical_id(self.function.node.default_child)  # type: ignore[arg-type]
-        bucket, function = Stack.of(self).resolve(bucket), Stack.of(self).resolve(function)
-        run_objects = "The run bucket's objects are written per period, run and segment (bucket/*) by this "
-        Validations.of(self.bucket).acknowledge(
-            Acknowledgment(
-                id="AwsSolutions-S1",
-                reason="The run bucket holds only the reclassification's intermediate JSON (statistics and "
-                "counts per scan segment), written and read by one function; CloudTrail logs its API use.",
-            )
-        )
-        s3_actions = ("s3:GetObject*", "s3:GetBucket*", "s3:List*", "s3:DeleteObject*", "s3:Abort*")
-        Validations.of(self.function.role).acknowledge(  # the role lives under Functions
-            *[
-                Acknowledgment(
-                    id=f"AwsSolutions-IAM5[Action::{action}]",
-                    reason=run_objects + "function only: grant_read_write on that one bucket, nothing else.",
-                )
-                for action in s3_actions
-            ],
-            Acknowledgment(
-                id=f"AwsSolutions-IAM5[Resource::<{bucket}.Arn>/*]",
-                reason=run_objects + "function only; the bucket is private to this construct.",
-            ),
-        )
-        Validations.of(self.function).acknowledge(
-            Acknowledgment(
-                id="AwsSolutions-L1",
-                reason="Python 3.12 on purpose: the AWS-managed Powertools layer pinned in "
-                "infra/functions.py is built for it; move both together.",
-            )
-        )
-        Validations.of(self.state_machine).acknowledge(
-            Acknowledgment(
-                id=f"AwsSolutions-IAM5[Resource::<{function}.Arn>:*]",
-                reason="Step Functions invokes the reclassify function of this stack, any of its versions "
-                "(LambdaInvoke grants function:* for qualified calls).",
-            ),
-            Acknowledgment(
-                id="AwsSolutions-IAM5[Resource::*]",
-                reason="X-Ray tracing and CloudWatch Logs delivery for the state machine: these actions "
-                "take no resource ARN (AWS requires Resource *).",
-            ),
-        )
+        return alarm
 
 
 def _worker(extra: dict[str, Any]) -> dict[str, Any]:

@@ -9,6 +9,7 @@ from typing import Any
 from aws_cdk import Acknowledgment, App, CfnOutput, Stack, Validations
 from cdk_nag import AwsSolutionsChecks
 from constructs import Construct
+from loyalty.adapters.permissions import accesses_for
 from loyalty.api.routes import Route, api_routes
 from loyalty.programme import Programme, load_programme
 from loyalty.settings import Settings
@@ -18,6 +19,7 @@ from infra.api import Api
 from infra.events import Events
 from infra.functions import FUNCTIONS, LAYER_MOUNT, PROGRAMME_IN_LAYER, Functions, FunctionSpec
 from infra.observability import Observability
+from infra.reclassification import Reclassification
 from infra.storage import Storage, construct_id
 
 STACK_NAME = "LoyaltyStack"
@@ -31,10 +33,11 @@ def programme_path(scope: Construct) -> Path:
 
 
 class LoyaltyStack(Stack):
-    """Tables from MODELS, the bus, functions from FUNCTIONS, routes from api_routes().
+    """Tables from MODELS, buckets from BUCKETS, the bus, functions from FUNCTIONS, routes from
+    api_routes(), and the monthly reclassification (state machine, schedule, schema registry).
 
     Extension points for later issues: `add_function(spec)`, `add_routes(routes)`, `tables`,
-    `bus`, `functions.layer`, `observability` (alarms, widgets, alarm actions)."""
+    `buckets`, `bus`, `functions.layer`, `observability` (alarms, widgets, alarm actions)."""
 
     def __init__(
         self,
@@ -55,10 +58,12 @@ class LoyaltyStack(Stack):
         self.observability = Observability(self, "Observability")
         self.settings = Settings(
             **{setting: table.table_name for setting, table in self.tables.items()},
+            **{setting: bucket.bucket_name for setting, bucket in self.buckets.items()},
             event_bus_name=self.bus.event_bus_name,
             programme_path=f"{LAYER_MOUNT}/{PROGRAMME_IN_LAYER}",
         )
         arns = {setting: table.table_arn for setting, table in self.tables.items()}
+        arns |= {setting: bucket.bucket_arn for setting, bucket in self.buckets.items()}
         arns["event_bus_name"] = self.bus.event_bus_arn
         self.functions = Functions(
             self,
@@ -75,6 +80,7 @@ class LoyaltyStack(Stack):
             self, "Api", functions=self.functions.functions, routes=api_routes() if routes is None else routes
         )
         self.observability.watch_api(self.api.rest_api)
+        self.reclassification = Reclassification(self, "Reclassification", stack=self)
 
         CfnOutput(self, "ApiUrl", value=self.api.url, description="Base URL (LOYALTY_API_URL)")
         CfnOutput(
@@ -91,12 +97,24 @@ class LoyaltyStack(Stack):
         )
         for setting, table in self.tables.items():
             CfnOutput(self, f"{construct_id(setting)}Name", value=table.table_name, description=setting)
+        for setting, bucket in self.buckets.items():
+            CfnOutput(self, f"{construct_id(setting)}Name", value=bucket.bucket_name, description=setting)
+        CfnOutput(
+            self,
+            "ReclassificationStateMachineArn",
+            value=self.reclassification.state_machine.state_machine_arn,
+            description="Start a reclassification by hand: aws stepfunctions start-execution",
+        )
         CfnOutput(self, "DashboardName", value=self.observability.dashboard.dashboard_name)
         acknowledge_nag_findings(self)
 
     @property
     def tables(self) -> Mapping[str, Any]:
         return self.storage.tables
+
+    @property
+    def buckets(self) -> Mapping[str, Any]:
+        return self.storage.buckets
 
     @property
     def bus(self) -> Any:
@@ -148,6 +166,47 @@ def acknowledge_nag_findings(stack: LoyaltyStack) -> None:
                 "infra/functions.py is built for it; move both together.",
             )
         )
+    for bucket in stack.buckets.values():
+        Validations.of(bucket).acknowledge(
+            Acknowledgment(
+                id="AwsSolutions-S1",
+                reason="No server access logs (they would need a second bucket): the bucket is private, "
+                "TLS only, and read and written by one function's least-privilege role; CloudTrail data "
+                "events record object access where a retailer needs it.",
+            )
+        )
+    # S3 object actions are granted on `<bucket arn>/*` (permissions.py, objects=True): the objects of
+    # that one bucket, the narrowest resource S3 allows for them.
+    for name, role in stack.functions.roles.items():
+        for access in accesses_for(name):
+            if access.objects:
+                bucket = logical_id(stack, stack.buckets[access.resource])
+                Validations.of(role).acknowledge(
+                    Acknowledgment(
+                        id=f"AwsSolutions-IAM5[Resource::<{bucket}.Arn>/*]",
+                        reason=f"{name} reads and writes objects of the one bucket named by "
+                        f"settings.{access.resource}, only {', '.join(access.actions)}; S3 object "
+                        "permissions take the bucket's objects (bucket/*), not a single key.",
+                    )
+                )
+    reclassification = stack.reclassification
+    Validations.of(reclassification.state_machine).acknowledge(
+        Acknowledgment(
+            id=f"AwsSolutions-IAM5[Resource::<{logical_id(stack, reclassification.function)}.Arn>:*]",
+            reason="Step Functions invokes this stack's reclassify function only; the LambdaInvoke task "
+            "grants function:* too, so that a qualified (version or alias) invocation is allowed.",
+        ),
+        Acknowledgment(
+            id="AwsSolutions-IAM5[Resource::*]",
+            reason="X-Ray tracing and CloudWatch Logs delivery of the state machine: these actions "
+            "accept no resource ARN, AWS requires Resource * for them.",
+        ),
+    )
+
+
+def logical_id(stack: Stack, construct: Construct) -> str:
+    """The logical id of a construct's CloudFormation resource, as cdk-nag prints it in finding ids."""
+    return str(stack.resolve(stack.get_logical_id(construct.node.default_child)))  # type: ignore[arg-type]
 
 
 def build_app(

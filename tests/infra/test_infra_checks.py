@@ -31,7 +31,7 @@ def test_cdk_nag_has_no_unacknowledged_findings(synth):
 
 def test_every_acknowledgment_has_a_reason(synth):
     acks = _acknowledgments(synth.stack)
-    assert acks, "expected the documented acknowledgments (APIG2/3/4/6, COG4, L1)"
+    assert acks, "expected the documented acknowledgments (APIG2/3/4/6, COG4, L1, S1, IAM5)"
     for rule, reason in acks.items():
         assert len(reason.split()) >= 8, f"{rule}: a reason must say why"
 
@@ -45,8 +45,24 @@ def test_every_acknowledgment_is_still_needed(synth, cdk_context, tmp_path, monk
     app, _ = stack_module.build_app(context=cdk_context(), outdir=str(tmp_path))
     report = AwsSolutionsChecks(app).validate_scope(app)
     fired = {v.rule_name for v in report.violations}
-    acknowledged = {rule.split("::")[-1] for rule in _acknowledgments(synth.stack)}
+    acknowledged = {_rule_id(key) for key in _acknowledgments(synth.stack)}
     assert fired == acknowledged
+
+
+def _rule_id(key: str) -> str:
+    """The metadata key is "Annotation::<rule id>"; a granular id has its own "::" inside, as in
+    "AwsSolutions-IAM5[Resource::<Bucket.Arn>/*]", so only the first separator is the prefix's."""
+    prefix, separator, rule = key.partition("::")
+    assert separator and prefix == "Annotation", key
+    return rule
+
+
+def test_granular_acknowledgments_keep_their_resource():
+    assert _rule_id("Annotation::AwsSolutions-L1") == "AwsSolutions-L1"
+    assert (
+        _rule_id("Annotation::AwsSolutions-IAM5[Resource::<RunBucket1234.Arn>/*]")
+        == "AwsSolutions-IAM5[Resource::<RunBucket1234.Arn>/*]"
+    )
 
 
 def test_cfn_lint_passes(synth):

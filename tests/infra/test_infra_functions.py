@@ -66,6 +66,10 @@ def test_environment_names_the_real_resources(synth, name):
         var = names[setting].metadata["env"]
         if var in env_names_for(name):
             assert env[var] == {"Ref": synth.logical_id(table)}, var
+    for setting, bucket in synth.stack.buckets.items():
+        var = names[setting].metadata["env"]
+        if var in env_names_for(name):
+            assert env[var] == {"Ref": synth.logical_id(bucket)}, var
     bus_var = names["event_bus_name"].metadata["env"]
     if bus_var in env_names_for(name):
         assert env[bus_var] == {"Ref": synth.logical_id(synth.stack.bus)}

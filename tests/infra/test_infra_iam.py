@@ -1,5 +1,7 @@
 """Each function's role grants exactly what its adapter methods declare (permissions.py), on exact
-resources, plus writing to its own log group; nothing else, no wildcards."""
+resources, plus writing to its own log group; nothing else, no wildcards (bar `<bucket arn>/*` for S3
+object actions, the narrowest resource S3 has for them). The only other roles are the reclassification's
+service roles (Step Functions, EventBridge Scheduler), each granted exactly what it needs."""
 
 from __future__ import annotations
 
@@ -17,11 +19,16 @@ from infra.functions import FUNCTIONS
 
 NAMES = [spec.name for spec in FUNCTIONS]
 LOG_ACTIONS = {"logs:CreateLogStream", "logs:PutLogEvents"}
+S3_OBJECT_ACTIONS = {"s3:GetObject", "s3:PutObject", "s3:DeleteObject"}  # the ones with a key in the ARN
 
 
 def _grants(synth, name) -> set[tuple[str, str]]:
     """(action, resource) pairs of every policy attached to the function's role."""
-    role_id = synth.logical_id(synth.stack.functions.roles[name])
+    return _role_grants(synth, synth.stack.functions.roles[name])
+
+
+def _role_grants(synth, role) -> set[tuple[str, str]]:
+    role_id = synth.logical_id(role)
     pairs = set()
     for policy in synth.resources("AWS::IAM::Policy").values():
         if {"Ref": role_id} not in policy["Properties"]["Roles"]:
@@ -39,10 +46,12 @@ def _grants(synth, name) -> set[tuple[str, str]]:
 
 def _expected(synth, name) -> set[tuple[str, str]]:
     arn = {setting: f"${{{synth.logical_id(table)}.Arn}}" for setting, table in synth.stack.tables.items()}
+    arn |= {setting: f"${{{synth.logical_id(b)}.Arn}}" for setting, b in synth.stack.buckets.items()}
     arn["event_bus_name"] = f"${{{synth.logical_id(synth.stack.bus)}.Arn}}"
     pairs = set()
     for access in accesses_for(name):
         resource = arn[access.resource] + (f"/index/{access.index}" if access.index else "")
+        resource += "/*" if access.objects else ""
         pairs |= {(action, resource) for action in access.actions}
     log_group = synth.stack.functions.functions[name].log_group
     pairs |= {(action, f"${{{synth.logical_id(log_group)}.Arn}}") for action in LOG_ACTIONS}
@@ -56,16 +65,72 @@ def test_role_grants_exactly_the_declared_calls(synth, name):
 
 @pytest.mark.parametrize("name", NAMES)
 def test_role_has_no_wildcards_and_no_managed_policies(synth, name):
+    buckets = {f"${{{synth.logical_id(bucket)}.Arn}}" for bucket in synth.stack.buckets.values()}
     for action, resource in _grants(synth, name):
         assert "*" not in action, action
+        if resource.endswith("/*") and resource[:-2] in buckets:  # the objects of one bucket
+            assert action in S3_OBJECT_ACTIONS, (action, resource)
+            resource = resource[:-2]
         assert "*" not in resource, resource
     role = synth.template["Resources"][synth.logical_id(synth.stack.functions.roles[name])]["Properties"]
     assert not role.get("ManagedPolicyArns")
     assert not role.get("Policies")
 
 
-def test_every_role_belongs_to_a_function(synth):
-    assert len(synth.resources("AWS::IAM::Role")) == len(FUNCTIONS)
+def test_every_role_belongs_to_a_function_or_the_reclassification(synth):
+    """One role per function, plus the reclassification's two service roles; nothing else."""
+    function_roles = {synth.logical_id(role) for role in synth.stack.functions.roles.values()}
+    assert len(function_roles) == len(FUNCTIONS)
+    reclassification = synth.stack.reclassification
+    service_roles = {
+        synth.logical_id(reclassification.state_machine.role): "states.amazonaws.com",
+        synth.logical_id(reclassification.scheduler_role): "scheduler.amazonaws.com",
+    }
+    roles = synth.resources("AWS::IAM::Role")
+    assert set(roles) == function_roles | set(service_roles)
+    for role_id, props in roles.items():
+        principal = service_roles.get(role_id, "lambda.amazonaws.com")
+        statements = props["Properties"]["AssumeRolePolicyDocument"]["Statement"]
+        assert [s["Principal"] for s in statements] == [{"Service": principal}], role_id
+
+
+def test_scheduler_may_only_start_the_state_machine(synth):
+    reclassification = synth.stack.reclassification
+    machine = f"${{{synth.logical_id(reclassification.state_machine)}}}"
+    assert _role_grants(synth, reclassification.scheduler_role) == {("states:StartExecution", machine)}
+
+
+def test_state_machine_may_only_invoke_the_reclassify_function(synth):
+    """lambda:InvokeFunction on the reclassify function (and its versions); the Resource * grants are
+    X-Ray and log delivery, which take no resource ARN (acknowledged as IAM5 with that reason)."""
+    reclassification = synth.stack.reclassification
+    fn = f"${{{synth.logical_id(reclassification.function)}.Arn}}"
+    grants = _role_grants(synth, reclassification.state_machine.role)
+    assert {(a, r) for a, r in grants if a.startswith("lambda:")} == {
+        ("lambda:InvokeFunction", fn),
+        ("lambda:InvokeFunction", f"{fn}:*"),
+    }
+    anywhere = {a for a, r in grants if r == "*"}
+    assert anywhere == STATE_MACHINE_UNSCOPED
+    assert {a for a, r in grants} == anywhere | {"lambda:InvokeFunction"}
+
+
+# What CDK grants a state machine with tracing and a log group: X-Ray, and CloudWatch Logs' vended log
+# delivery (which AWS authorises on Resource "*" only).
+STATE_MACHINE_UNSCOPED = {
+    "xray:PutTraceSegments",
+    "xray:PutTelemetryRecords",
+    "xray:GetSamplingRules",
+    "xray:GetSamplingTargets",
+    "logs:CreateLogDelivery",
+    "logs:GetLogDelivery",
+    "logs:UpdateLogDelivery",
+    "logs:DeleteLogDelivery",
+    "logs:ListLogDeliveries",
+    "logs:PutResourcePolicy",
+    "logs:DescribeResourcePolicies",
+    "logs:DescribeLogGroups",
+}
 
 
 # -- the declaration itself -----------------------------------------------------------------------
@@ -114,6 +179,11 @@ def test_declared_resources_are_settings_fields_and_indexes_exist():
         for access in accesses:
             assert access.resource in settings_fields, method
             assert access.actions and all(":" in a and "*" not in a for a in access.actions), method
+            if access.objects:
+                assert set(access.actions) <= S3_OBJECT_ACTIONS, method
+                assert access.index is None, method
+            else:
+                assert not set(access.actions) & S3_OBJECT_ACTIONS, f"{method}: objects=True for these"
             if access.index is not None:
                 schema = MODELS[access.resource]._get_schema()
                 names = {ix["index_name"] for ix in schema.get("global_secondary_indexes", [])}

@@ -1,6 +1,7 @@
 """The real handlers under moto: every AWS call they make is recorded, attributed to the adapter method
 that made it, and checked against loyalty.adapters.permissions. So the IAM grants in the template
-(which come from that declaration) are what the code really needs: no more, no less."""
+(which come from that declaration) are what the code really needs: no more, no less. Covers the API
+functions (ingest, points) and every step of the monthly reclassification (DynamoDB, EventBridge, S3)."""
 
 from __future__ import annotations
 
@@ -8,36 +9,50 @@ import contextvars
 import functools
 import importlib
 import importlib.util
+import inspect
 import json
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from types import SimpleNamespace
 from unittest import mock
 
 import botocore.client
 import pytest
 from loyalty.adapters.permissions import ADAPTER_CALLS, ADAPTER_MODULES, FUNCTION_USES, accesses_of
-from loyalty.settings import INGEST, POINTS, Settings
+from loyalty.settings import INGEST, POINTS, RECLASSIFY, Settings
 
 from infra import ROOT
 
 _real_call = botocore.client.BaseClient._make_api_call
 _current = contextvars.ContextVar("adapter_method", default=None)
+SETUP = "test setup"  # calls the test itself makes (not recorded)
 _TRANSACT = {"Get": "GetItem", "Put": "PutItem", "Update": "UpdateItem", "Delete": "DeleteItem",
              "ConditionCheck": "ConditionCheckItem"}  # fmt: skip
 
 
-def _accesses(operation: str, params: dict, resource_of: dict[str, str]) -> list[tuple[str, str, str | None]]:
-    """IAM (action, settings field, index) an API call needs."""
+def _accesses(
+    service: str, operation: str, params: dict, resource_of: dict[str, str]
+) -> list[tuple[str, str, str | None, bool]]:
+    """IAM (action, settings field, index, on the bucket's objects) an API call needs."""
+    if service == "s3":
+        bucket = resource_of[params["Bucket"]]
+        if operation == "ListObjectsV2":
+            return [("s3:ListBucket", bucket, None, False)]
+        if operation == "GetObject":
+            # A missing key answers NoSuchKey only to a caller allowed s3:ListBucket (else 403).
+            return [("s3:GetObject", bucket, None, True), ("s3:ListBucket", bucket, None, False)]
+        assert operation == "PutObject", f"s3:{operation}: add its IAM action here"
+        return [("s3:PutObject", bucket, None, True)]
     if operation == "PutEvents":
-        return [("events:PutEvents", resource_of[e["EventBusName"]], None) for e in params["Entries"]]
+        return [("events:PutEvents", resource_of[e["EventBusName"]], None, False) for e in params["Entries"]]
+    assert service == "dynamodb", f"{service}:{operation}: add its IAM action here"
     if operation in ("TransactGetItems", "TransactWriteItems"):
         out = []
         for item in params["TransactItems"]:
             ((kind, body),) = item.items()
-            out.append((f"dynamodb:{_TRANSACT[kind]}", resource_of[body["TableName"]], None))
+            out.append((f"dynamodb:{_TRANSACT[kind]}", resource_of[body["TableName"]], None, False))
         return out
-    return [(f"dynamodb:{operation}", resource_of[params["TableName"]], params.get("IndexName"))]
+    return [(f"dynamodb:{operation}", resource_of[params["TableName"]], params.get("IndexName"), False)]
 
 
 @pytest.fixture
@@ -49,13 +64,17 @@ def recorded(monkeypatch) -> Iterator[list]:
 
     settings = Settings()
     resource_of = {getattr(settings, field): field for field in MODELS} | {
-        settings.event_bus_name: "event_bus_name"
+        settings.event_bus_name: "event_bus_name",
+        settings.run_bucket: "run_bucket",
     }
     calls: list = []
 
     def recording(self, operation_name, api_params):  # type: ignore[no-untyped-def]
-        for access in _accesses(operation_name, api_params, resource_of):
-            calls.append((_current.get(), *access))
+        method = _current.get()
+        if method != SETUP:
+            service = self.meta.service_model.service_name
+            for access in _accesses(service, operation_name, api_params, resource_of):
+                calls.append((method, *access))
         return _real_call(self, operation_name, api_params)
 
     for method in ADAPTER_CALLS:
@@ -63,6 +82,23 @@ def recorded(monkeypatch) -> Iterator[list]:
         cls = getattr(importlib.import_module(ADAPTER_MODULES[cls_name]), cls_name)
 
         def wrap(fn, method=method):  # type: ignore[no-untyped-def]
+            if inspect.isgeneratorfunction(fn):  # its calls happen while it is iterated (scan_segment)
+
+                @functools.wraps(fn)
+                def generator(*args, **kwargs):  # type: ignore[no-untyped-def]
+                    inner = fn(*args, **kwargs)
+                    while True:
+                        token = _current.set(_current.get() or method)
+                        try:
+                            item = next(inner)
+                        except StopIteration:
+                            return
+                        finally:
+                            _current.reset(token)
+                        yield item
+
+                return generator
+
             @functools.wraps(fn)
             def inner(*args, **kwargs):  # type: ignore[no-untyped-def]
                 token = _current.set(_current.get() or method)
@@ -82,6 +118,10 @@ def recorded(monkeypatch) -> Iterator[list]:
         for model in MODELS.values():
             model.create_table(billing_mode="PAY_PER_REQUEST", wait=True)
         boto3.client("events").create_event_bus(Name=settings.event_bus_name)
+        boto3.client("s3").create_bucket(
+            Bucket=settings.run_bucket,
+            CreateBucketConfiguration={"LocationConstraint": boto3.session.Session().region_name},
+        )
         get_settings.cache_clear()
         deps._aws_services.cache_clear()
         deps.use_services(None)
@@ -90,11 +130,15 @@ def recorded(monkeypatch) -> Iterator[list]:
         deps._aws_services.cache_clear()
 
 
-def _handler(name: str):  # type: ignore[no-untyped-def]
+def _handler_module(name: str):  # type: ignore[no-untyped-def]
     spec = importlib.util.spec_from_file_location(f"handler_{name}", ROOT / "functions" / name / "handler.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)  # type: ignore[union-attr]
-    return module.handler
+    return module
+
+
+def _handler(name: str):  # type: ignore[no-untyped-def]
+    return _handler_module(name).handler
 
 
 def _event(method: str, path: str, body: dict | None = None, query: dict | None = None) -> dict:
@@ -145,16 +189,54 @@ def test_handlers_make_exactly_the_declared_calls(recorded):
     points_calls = list(recorded)
 
     for function, calls in ((INGEST, ingest_calls), (POINTS, points_calls)):
-        assert all(method is not None for method, *_ in calls), (
-            f"{function}: an AWS call outside the adapters"
-        )
-        used = {method for method, *_ in calls}
-        assert used == set(FUNCTION_USES[function]), f"{function}: FUNCTION_USES differs from what it calls"
-        for method in used:
-            made = {(action, resource, index) for m, action, resource, index in calls if m == method}
-            declared = {
-                (action, access.resource, access.index)
-                for access in accesses_of([method])
-                for action in access.actions
-            }
-            assert made == declared, method
+        _check(function, calls)
+
+
+def _check(function: str, calls: list) -> None:
+    outside = [c for c in calls if c[0] is None]
+    assert not outside, f"{function}: AWS calls outside the adapters: {outside}"
+    used = {method for method, *_ in calls}
+    assert used == set(FUNCTION_USES[function]), f"{function}: FUNCTION_USES differs from what it calls"
+    for method in used:
+        made = {tuple(access) for m, *access in calls if m == method}
+        declared = {
+            (action, access.resource, access.index, access.objects)
+            for access in accesses_of([method])
+            for action in access.actions
+        }
+        assert made == declared, method
+
+
+def test_the_reclassification_makes_exactly_the_declared_calls(recorded, monkeypatch):
+    """Every step (prepare, stats, merge, classify, summarize) through the Lambda handler, with one
+    version conflict on a save so the re-read path runs too."""
+    from loyalty.adapters.dynamodb import DynamoCustomerScan
+    from loyalty.adapters.models import CustomerItem
+    from loyalty.service.reclassify import run_steps
+
+    ingest = _handler(INGEST)
+    for n in range(3):
+        body = {**_purchase(f"T{n}", "30.00"), "customer_id": f"C{n}"}
+        assert ingest(_event("POST", "/v1/transactions", body), _CONTEXT)["statusCode"] == 201
+    recorded.clear()
+
+    save = DynamoCustomerScan.save_classification  # the recording wrapper
+    conflicts: list[str] = []
+
+    def save_after_a_concurrent_write(self, profile, expected_version, before=None):  # type: ignore[no-untyped-def]
+        if not conflicts:  # someone else writes this customer between the scan and the save
+            conflicts.append(profile.customer_id)
+            token = _current.set(SETUP)
+            try:
+                CustomerItem.get(profile.customer_id).update(actions=[CustomerItem.version.add(1)])
+            finally:
+                _current.reset(token)
+        return save(self, profile, expected_version, before)
+
+    monkeypatch.setattr(DynamoCustomerScan, "save_classification", save_after_a_concurrent_write)
+    module = _handler_module(RECLASSIFY)
+    as_of = (date.today().replace(day=1) + timedelta(days=32)).replace(day=1)
+    result = run_steps(module.service(), as_of, "recorded", 2, step=lambda event: module.handler(event, None))
+    assert conflicts and result["summary"]["conflicts"] == 1
+    assert result["summary"]["changed"] == 3 and result["summary"]["published"] is True
+    _check(RECLASSIFY, list(recorded))

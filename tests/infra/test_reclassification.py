@@ -1,33 +1,20 @@
-"""The reclassification construct on a LoyaltyStack: the state machine's path, the monthly schedule in
-the programme's time zone, the schema registry from schemas/events, the function's environment, cdk-nag."""
+"""The reclassification as LoyaltyStack deploys it (the session's synthesized template): the state
+machine's path, the monthly schedule in the programme's time zone, the schema registry from
+schemas/events, the run bucket, the function's environment and the failure alarm. cdk-nag, cfn-lint and
+the IAM of its roles are checked with the rest of the stack (test_infra_checks, test_infra_iam)."""
 
 from __future__ import annotations
 
 import json
 from typing import Any
 
-import pytest
-from aws_cdk import App, Validations
-from cdk_nag import AwsSolutionsChecks
 from loyalty.events import json_schemas
-from loyalty.service.reclassify import RUN_BUCKET_ENV
+from loyalty.settings import RECLASSIFY, env_name
 
-from infra.reclassification import Reclassification, schedule_expression
-from infra.stack import STACK_NAME, LoyaltyStack
-from tests.helpers import REPO, default_programme
-
-
-@pytest.fixture(scope="module")
-def built(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    outdir = tmp_path_factory.mktemp("cdk.out")
-    context = json.loads((REPO / "cdk.json").read_text())["context"]
-    app = App(context=context, outdir=str(outdir))
-    stack = LoyaltyStack(app, STACK_NAME)
-    construct = Reclassification(stack, "Reclassification", stack=stack)
-    Validations.of(app).add_plugins(AwsSolutionsChecks(app))
-    assembly = app.synth()  # fails on any unacknowledged cdk-nag finding
-    template = assembly.get_stack_by_name(STACK_NAME).template
-    return {"app": app, "stack": stack, "construct": construct, "template": template}
+from infra.functions import FUNCTIONS
+from infra.reclassification import MAX_CONCURRENCY, SCHEMAS, schedule_expression
+from infra.storage import RUN_BUCKET
+from tests.helpers import default_programme
 
 
 def resources(template: dict[str, Any], kind: str) -> dict[str, Any]:
@@ -52,8 +39,19 @@ def definition(template: dict[str, Any]) -> dict[str, Any]:
     return json.loads(render(machine["Properties"]["DefinitionString"]))
 
 
-def test_the_state_machine_path(built: dict[str, Any]) -> None:
-    asl = definition(built["template"])
+def test_the_stack_has_one_state_machine_invoking_its_reclassify_function(synth) -> None:
+    construct = synth.stack.reclassification
+    assert construct.function is synth.stack.functions.functions[RECLASSIFY]
+    [(machine_id, machine)] = resources(synth.template, "AWS::StepFunctions::StateMachine").items()
+    assert machine_id == synth.logical_id(construct.state_machine)
+    text = render(machine["Properties"]["DefinitionString"])
+    assert f"${{{synth.logical_id(construct.function)}.Arn}}" in text
+    assert machine["Properties"]["TracingConfiguration"] == {"Enabled": True}
+    assert machine["Properties"]["LoggingConfiguration"]["Level"] == "ALL"
+
+
+def test_the_state_machine_path(synth) -> None:
+    asl = definition(synth.template)
     states = asl["States"]
     assert asl["StartAt"] == "Defaults"
     assert states["Defaults"]["Next"] == "Prepare"
@@ -68,7 +66,7 @@ def test_the_state_machine_path(built: dict[str, Any]) -> None:
     for name in ("Statistics", "Classify"):
         fan_out = states[name]
         assert fan_out["ItemsPath"] == "$.prepared.segments"
-        assert fan_out["MaxConcurrency"] == 40
+        assert fan_out["MaxConcurrency"] == MAX_CONCURRENCY == 40
         assert fan_out["ResultPath"] is None  # the workers' results stay out of the state
     worker = states["Classify"]["ItemProcessor"]["States"]["ClassifyWorker"]
     assert worker["Parameters"] == {
@@ -82,38 +80,79 @@ def test_the_state_machine_path(built: dict[str, Any]) -> None:
     assert all(s["Retry"] for s in (states["Prepare"], states["Merge"], states["Summarize"]))
 
 
-def test_the_schedule_runs_monthly_in_the_programme_time_zone(built: dict[str, Any]) -> None:
+def test_the_schedule_runs_monthly_in_the_programme_time_zone(synth) -> None:
     programme = default_programme()
-    [schedule] = resources(built["template"], "AWS::Scheduler::Schedule").values()
+    [schedule] = resources(synth.template, "AWS::Scheduler::Schedule").values()
     props = schedule["Properties"]
     assert props["ScheduleExpression"] == schedule_expression(programme) == "cron(0 3 1 * ? *)"
-    assert props["ScheduleExpressionTimezone"] == "Europe/Paris"
+    assert props["ScheduleExpressionTimezone"] == programme.timezone == "Europe/Paris"
+    assert props.get("State", "ENABLED") == "ENABLED"
+    assert props["FlexibleTimeWindow"] == {"Mode": "OFF"}
     assert json.loads(props["Target"]["Input"]) == {"as_of": "<aws.scheduler.scheduled-time>"}
-    assert props["Target"]["Arn"] == {
-        "Ref": built["stack"].get_logical_id(built["construct"].state_machine.node.default_child)
-    }
+    construct = synth.stack.reclassification
+    assert props["Target"]["Arn"] == {"Ref": synth.logical_id(construct.state_machine)}
+    assert props["Target"]["RoleArn"] == {"Fn::GetAtt": [synth.logical_id(construct.scheduler_role), "Arn"]}
 
 
-def test_every_event_schema_is_registered(built: dict[str, Any]) -> None:
-    schemas = resources(built["template"], "AWS::EventSchemas::Schema")
+def test_every_event_schema_is_registered(synth) -> None:
+    schemas = resources(synth.template, "AWS::EventSchemas::Schema")
     registered = {
         s["Properties"]["SchemaName"]: json.loads(s["Properties"]["Content"]) for s in schemas.values()
     }
-    assert registered == {f"loyalty@{name}": schema for name, schema in json_schemas().items()}
+    files = {path.stem: json.loads(path.read_text()) for path in SCHEMAS.glob("*.json")}
+    assert files, "schemas/events/*.json"
+    assert registered == {f"loyalty@{name}": schema for name, schema in files.items()}
+    assert files == json_schemas()  # the files are the ones loyalty.events generates
     assert {s["Properties"]["Type"] for s in schemas.values()} == {"JSONSchemaDraft4"}
-    assert len(resources(built["template"], "AWS::EventSchemas::Registry")) == 1
-
-
-def test_the_function_gets_the_settings_and_the_run_bucket(built: dict[str, Any]) -> None:
-    fn = built["construct"].function
-    props = built["template"]["Resources"][built["stack"].get_logical_id(fn.node.default_child)]["Properties"]
-    env = props["Environment"]["Variables"]
-    assert {"LOYALTY_CUSTOMERS_TABLE", "LOYALTY_EVENT_BUS", "LOYALTY_PROGRAMME_PATH", RUN_BUCKET_ENV} <= set(
-        env
+    [registry_id] = resources(synth.template, "AWS::EventSchemas::Registry")
+    assert all(
+        s["Properties"]["RegistryName"] == {"Fn::GetAtt": [registry_id, "RegistryName"]}
+        for s in schemas.values()
     )
-    assert props["Timeout"] == 900 and props["Handler"] == "handler.handler"
 
 
-def test_cdk_nag_passes(built: dict[str, Any]) -> None:
-    report = AwsSolutionsChecks(built["app"]).validate_scope(built["app"])
-    assert report.success, [v.rule_name for v in report.violations]
+def test_the_run_bucket_is_private_encrypted_tls_only_and_expires(synth) -> None:
+    bucket = synth.stack.buckets[RUN_BUCKET.setting]
+    assert synth.stack.reclassification.bucket is bucket
+    [bucket_id] = resources(synth.template, "AWS::S3::Bucket")
+    assert bucket_id == synth.logical_id(bucket)
+    resource = synth.template["Resources"][bucket_id]
+    props = resource["Properties"]
+    assert resource["DeletionPolicy"] == "Retain"
+    assert props["PublicAccessBlockConfiguration"] == dict.fromkeys(
+        ("BlockPublicAcls", "BlockPublicPolicy", "IgnorePublicAcls", "RestrictPublicBuckets"), True
+    )
+    [encryption] = props["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+    assert encryption["ServerSideEncryptionByDefault"]["SSEAlgorithm"] == "AES256"
+    [rule] = props["LifecycleConfiguration"]["Rules"]
+    assert rule["ExpirationInDays"] == RUN_BUCKET.expiration_days and rule["Status"] == "Enabled"
+    assert "BucketName" not in props, "named by CloudFormation, passed through settings"
+    [policy] = resources(synth.template, "AWS::S3::BucketPolicy").values()
+    [deny] = policy["Properties"]["PolicyDocument"]["Statement"]
+    assert deny["Effect"] == "Deny" and deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    output = synth.template["Outputs"]["RunBucketName"]  # loyalty_tools.target reads it
+    assert output["Value"] == {"Ref": bucket_id}
+
+
+def test_the_function_gets_the_settings_and_the_run_bucket(synth) -> None:
+    fn = synth.stack.reclassification.function
+    props = synth.template["Resources"][synth.logical_id(fn)]["Properties"]
+    env = props["Environment"]["Variables"]
+    bucket = synth.stack.buckets[RUN_BUCKET.setting]
+    assert env[env_name("run_bucket")] == {"Ref": synth.logical_id(bucket)}
+    assert {"LOYALTY_CUSTOMERS_TABLE", "LOYALTY_EVENT_BUS", "LOYALTY_PROGRAMME_PATH"} <= set(env)
+    spec = next(s for s in FUNCTIONS if s.name == RECLASSIFY)
+    assert props["Timeout"] == spec.timeout.to_seconds() == 900
+    assert props["MemorySize"] == spec.memory_mb
+    assert props["Handler"] == "handler.handler"
+
+
+def test_a_failed_run_raises_an_alarm(synth) -> None:
+    construct = synth.stack.reclassification
+    alarm = synth.template["Resources"][synth.logical_id(construct.alarm)]["Properties"]
+    assert alarm["MetricName"] == "ExecutionsFailed" and alarm["Namespace"] == "AWS/States"
+    assert alarm["Dimensions"] == [
+        {"Name": "StateMachineArn", "Value": {"Ref": synth.logical_id(construct.state_machine)}}
+    ]
+    assert alarm["Threshold"] == 1
+    assert construct.alarm in synth.stack.observability.alarms

@@ -26,13 +26,12 @@ def asl_template() -> dict[str, Any]:
 
     from aws_cdk import App
 
-    from infra.reclassification import Reclassification
     from infra.stack import STACK_NAME, LoyaltyStack
     from tests.helpers import REPO
 
     app = App(context=_json.loads((REPO / "cdk.json").read_text())["context"])
     stack = LoyaltyStack(app, STACK_NAME)
-    construct = Reclassification(stack, "Reclassification", stack=stack)
+    construct = stack.reclassification  # the stack wires it in
     template = app.synth().get_stack_by_name(STACK_NAME).template
     [machine] = [r for r in template["Resources"].values() if r["Type"] == "AWS::StepFunctions::StateMachine"]
     function_id = stack.resolve(stack.get_logical_id(construct.function.node.default_child))

@@ -112,7 +112,8 @@ def serve_moto(host: str, port: int) -> None:
 
 
 def create_resources(settings: Settings, moto_url: str) -> dict[str, str]:
-    """Tables from the pynamodb models, the event bus, and an SQS queue subscribed to the bus."""
+    """Tables from the pynamodb models, the event bus, the run bucket (settings.run_bucket) and an SQS
+    queue subscribed to the bus."""
     import boto3
     from loyalty.adapters.models import MODELS, bind_models
 
@@ -124,6 +125,8 @@ def create_resources(settings: Settings, moto_url: str) -> dict[str, str]:
 
     events = boto3.client("events", endpoint_url=moto_url, region_name=REGION)
     sqs = boto3.client("sqs", endpoint_url=moto_url, region_name=REGION)
+    s3 = boto3.client("s3", endpoint_url=moto_url, region_name=REGION)
+    s3.create_bucket(Bucket=settings.run_bucket, CreateBucketConfiguration={"LocationConstraint": REGION})
     bus_arn = events.create_event_bus(Name=settings.event_bus_name)["EventBusArn"]
     queue_url = sqs.create_queue(QueueName=MARKETING_QUEUE)["QueueUrl"]
     queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"][
@@ -139,7 +142,7 @@ def create_resources(settings: Settings, moto_url: str) -> dict[str, str]:
         EventBusName=settings.event_bus_name,
         Targets=[{"Id": "marketing", "Arn": queue_arn}],
     )
-    return {"bus_arn": bus_arn, "queue_url": queue_url}
+    return {"bus_arn": bus_arn, "queue_url": queue_url, "run_bucket": settings.run_bucket}
 
 
 if __name__ == "__main__":

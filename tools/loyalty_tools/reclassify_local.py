@@ -18,10 +18,11 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from loyalty.service.reclassify import RUN_BUCKET_ENV, run_steps
+from loyalty.service.reclassify import run_steps
+from loyalty.settings import Settings, env_name, get_settings
 
 HANDLER = Path(__file__).resolve().parents[2] / "functions" / "reclassify" / "handler.py"
-LOCAL_BUCKET = "loyalty-reclassification-local"
+LOCAL_BUCKET = Settings().run_bucket  # the settings default: the bucket the local stack creates
 
 
 @lru_cache(maxsize=1)
@@ -62,17 +63,18 @@ def run_reclassification(
     total_segments: DynamoDB parallel-scan segments (default: one per 50,000 items of the table's
         approximate item count, 4 when the count is unknown; see reclassify.segments_for).
     run_id: names the run's documents in the run bucket (default: a fresh uuid, like an execution name).
-    bucket: the S3 bucket for the run's partial results (default: $LOYALTY_RUN_BUCKET, else
-        "loyalty-reclassification-local", created if missing).
+    bucket: the S3 bucket for the run's partial results (default: settings.run_bucket, i.e.
+        $LOYALTY_RUN_BUCKET, else "loyalty-runs"; created if missing).
     on_step: called with (event, result) after each step (a progress bar, for instance).
 
     Tables, bus and programme come from loyalty.settings (the LOYALTY_* environment). Returns
     {"run", "cuts", "workers": [per-segment counts], "summary": ReclassificationCompleted detail +
     "published"}. A second run for the same period writes nothing and publishes nothing.
     """
-    bucket = bucket or os.environ.get(RUN_BUCKET_ENV) or LOCAL_BUCKET
+    bucket = bucket or Settings.from_env().run_bucket
     ensure_bucket(bucket)
-    os.environ[RUN_BUCKET_ENV] = bucket
+    os.environ[env_name("run_bucket")] = bucket
+    get_settings.cache_clear()  # the handler's service reads the bucket from the settings
     module = handler_module()
     module.service.cache_clear()  # settings, endpoint or bucket may differ from a previous call
 

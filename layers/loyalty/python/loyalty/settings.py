@@ -83,6 +83,13 @@ class Settings:
         doc="Secret key of the HMAC that replaces an erased customer id. In AWS, inject it from "
         "Secrets Manager or SSM SecureString; the default is for the local stack only",
     )
+    run_bucket: str = _field(
+        "LOYALTY_RUN_BUCKET",
+        "loyalty-runs",
+        RECLASSIFY,
+        doc="S3 bucket of the monthly reclassification's run documents (per-segment statistics and "
+        "tallies, cut points, the period's summary)",
+    )
 
     @property
     def programme_file(self) -> str:
@@ -108,6 +115,11 @@ class Settings:
 
     def as_env(self) -> dict[str, str]:
         return {f.metadata["env"]: getattr(self, f.name) for f in fields(self) if getattr(self, f.name)}
+
+
+def env_name(setting: str) -> str:
+    """The environment variable of a Settings field: env_name("run_bucket") == "LOYALTY_RUN_BUCKET"."""
+    return str(Settings.__dataclass_fields__[setting].metadata["env"])
 
 
 def env_names_for(function: str) -> set[str]:

@@ -1,7 +1,8 @@
 """The AWS calls each adapter method makes, and which adapter methods each function uses.
 
 CDK grants every function exactly the union of what its adapter methods declare here, on the exact
-resources named by settings fields (tables, the bus) and, for queries, the exact index. The infra
+resources named by settings fields (tables, the bus, buckets) and, for queries, the exact index; for
+S3 object calls, the objects of that one bucket (`<bucket arn>/*`). The infra
 tests check the template against this file, and an integration test records the calls the adapters
 really make under moto and checks them against it, so the declaration cannot drift from the code.
 
@@ -14,17 +15,19 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from loyalty.adapters.models import TransactionItem, VoucherItem
-from loyalty.settings import ERASURE, INGEST, POINTS, REDEMPTIONS
+from loyalty.settings import ERASURE, INGEST, POINTS, RECLASSIFY, REDEMPTIONS
 
 
 @dataclass(frozen=True, order=True)
 class Access:
-    """IAM actions on one resource: a settings field naming a table or the bus (and, for a query on
-    a global secondary index, that index's name)."""
+    """IAM actions on one resource: a settings field naming a table, the bus or a bucket (and, for a
+    query on a global secondary index, that index's name; for S3 object actions, objects=True: the
+    bucket's objects, `<bucket arn>/*`, rather than the bucket)."""
 
-    resource: str  # a Settings field: customers_table, transactions_table, event_bus_name...
+    resource: str  # a Settings field: customers_table, transactions_table, event_bus_name, run_bucket...
     actions: tuple[str, ...]
     index: str | None = None
+    objects: bool = False
 
 
 # Each adapter method and the calls it makes. TransactGetItems / TransactWriteItems are authorised
@@ -72,6 +75,19 @@ ADAPTER_CALLS: dict[str, tuple[Access, ...]] = {
         Access("customers_table", ("dynamodb:PutItem", "dynamodb:DeleteItem")),
         Access("erasures_table", ("dynamodb:UpdateItem",)),
     ),
+    # The monthly reclassification: one pass over the customers, writes only for those that changed.
+    "DynamoCustomerScan.scan_segment": (Access("customers_table", ("dynamodb:Scan",)),),
+    "DynamoCustomerScan.save_classification": (Access("customers_table", ("dynamodb:UpdateItem",)),),
+    "DynamoCustomerScan.get": (Access("customers_table", ("dynamodb:GetItem",)),),
+    "DynamoCustomerScan.approximate_count": (Access("customers_table", ("dynamodb:DescribeTable",)),),
+    # The run documents. get() answers None for a missing key only if S3 says NoSuchKey, which it does
+    # only to a caller allowed s3:ListBucket (otherwise 403 AccessDenied): so get needs both.
+    "S3RunStore.put": (Access("run_bucket", ("s3:PutObject",), objects=True),),
+    "S3RunStore.get": (
+        Access("run_bucket", ("s3:GetObject",), objects=True),
+        Access("run_bucket", ("s3:ListBucket",)),
+    ),
+    "S3RunStore.keys": (Access("run_bucket", ("s3:ListBucket",)),),
 }
 
 # Where the adapter classes live (for the tests that check every key names a real method).
@@ -81,6 +97,8 @@ ADAPTER_MODULES: dict[str, str] = {
     "EventBridgePublisher": "loyalty.adapters.eventbridge",
     "DynamoRedemptionStore": "loyalty.adapters.dynamodb",
     "DynamoErasureStore": "loyalty.adapters.dynamodb",
+    "DynamoCustomerScan": "loyalty.adapters.dynamodb",
+    "S3RunStore": "loyalty.adapters.runstore",
 }
 
 # Each function and the adapter methods its services call. Other issues add their functions here.
@@ -111,20 +129,33 @@ FUNCTION_USES: dict[str, tuple[str, ...]] = {
         "DynamoErasureStore.anonymise_transactions",
         "DynamoErasureStore.finish",
     ),
+    RECLASSIFY: (
+        "DynamoCustomerScan.scan_segment",
+        "DynamoCustomerScan.save_classification",
+        "DynamoCustomerScan.get",
+        "DynamoCustomerScan.approximate_count",
+        "EventBridgePublisher.publish",
+        "S3RunStore.put",
+        "S3RunStore.get",
+        "S3RunStore.keys",
+    ),
 }
 
 
 def accesses_of(methods: Iterable[str]) -> list[Access]:
-    """The merged accesses of some adapter methods: one entry per (resource, index), actions sorted."""
-    merged: dict[tuple[str, str | None], set[str]] = {}
+    """The merged accesses of some adapter methods: one entry per (resource, index, objects), actions
+    sorted."""
+    merged: dict[tuple[str, str, bool], set[str]] = {}
     for method in methods:
         if method not in ADAPTER_CALLS:
             raise KeyError(f"{method}: not declared in loyalty.adapters.permissions.ADAPTER_CALLS")
         for access in ADAPTER_CALLS[method]:
-            merged.setdefault((access.resource, access.index), set()).update(access.actions)
-    return sorted(
-        Access(resource, tuple(sorted(actions)), index) for (resource, index), actions in merged.items()
-    )
+            key = (access.resource, access.index or "", access.objects)
+            merged.setdefault(key, set()).update(access.actions)
+    return [
+        Access(resource, tuple(sorted(actions)), index or None, objects)
+        for (resource, index, objects), actions in sorted(merged.items())
+    ]
 
 
 def accesses_for(function: str) -> list[Access]:

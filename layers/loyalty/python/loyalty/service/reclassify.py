@@ -379,13 +379,10 @@ def completed_detail(run: Run, tally: Tally, cuts: Mapping[str, Any]) -> Reclass
 # ---------------------------------------------------------------------------------------------
 # Wiring
 
-RUN_BUCKET_ENV = "LOYALTY_RUN_BUCKET"  # the S3 bucket of the RunStore (set by infra/reclassification.py)
-
 
 def aws_service(settings: Any = None, bucket: str | None = None) -> ReclassifyService:
-    """The service on DynamoDB, EventBridge and S3, from the settings (Lambda and the local runner)."""
-    import os
-
+    """The service on DynamoDB, EventBridge and S3 (settings.run_bucket), from the settings (Lambda and
+    the local runner)."""
     from loyalty.adapters.dynamodb import DynamoCustomerScan
     from loyalty.adapters.eventbridge import EventBridgePublisher
     from loyalty.adapters.models import bind_models
@@ -399,7 +396,7 @@ def aws_service(settings: Any = None, bucket: str | None = None) -> ReclassifySe
         store=DynamoCustomerScan(),
         publisher=EventBridgePublisher(settings.event_bus_name, settings.event_source),
         programme=load_programme(settings.programme_file),
-        runs=S3RunStore(bucket or os.environ[RUN_BUCKET_ENV]),
+        runs=S3RunStore(bucket or settings.run_bucket),
     )
 
 
