@@ -44,7 +44,7 @@ from loyalty.domain.earning import (
 )
 from loyalty.domain.profile import Profile, new_profile
 from loyalty.money import AmountError, format_amount, parse_amount
-from loyalty.ports import StoredTransaction
+from loyalty.ports import StoredTransaction, purchase_record
 from loyalty.programme import Programme
 
 ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:@/\-]{0,127}$")  # as the API's ID_PATTERN
@@ -292,15 +292,7 @@ def plan_customer(
                 if original.kind != "purchase":
                     rejected.append((row, "original_transaction_id: refers to a return, not a purchase"))
                     continue
-                record = PurchaseRecord(
-                    original.transaction_id,
-                    original.customer_id,
-                    datetime.fromisoformat(original.occurred_at),
-                    original.amount,
-                    original.returned,
-                    original.points_rate,
-                    original.categories,
-                )
+                record = purchase_record(original)
                 records[record.transaction_id] = record
             ret = Return(
                 row.transaction_id,

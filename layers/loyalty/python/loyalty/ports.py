@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Protocol
 
+from loyalty.domain.earning import PurchaseRecord
 from loyalty.domain.profile import Profile
 from loyalty.events import DomainEvent
 
@@ -46,6 +48,19 @@ class StoredTransaction:
     categories: dict[str, int] = field(default_factory=dict)
     original_transaction_id: str | None = None
     response: dict[str, Any] = field(default_factory=dict)
+
+
+def purchase_record(stored: StoredTransaction) -> PurchaseRecord:
+    """What the return rules need of a stored purchase."""
+    return PurchaseRecord(
+        stored.transaction_id,
+        stored.customer_id,
+        datetime.fromisoformat(stored.occurred_at),
+        stored.amount,
+        stored.returned,
+        stored.points_rate,
+        stored.categories,
+    )
 
 
 @dataclass(frozen=True)

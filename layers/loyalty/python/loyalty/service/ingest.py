@@ -13,7 +13,6 @@ from typing import Any
 
 from loyalty.domain.earning import (
     Purchase,
-    PurchaseRecord,
     Return,
     ReturnExceedsPurchase,
     apply_purchase,
@@ -32,6 +31,7 @@ from loyalty.ports import (
     Throttled,
     TransactionStore,
     VersionConflict,
+    purchase_record,
 )
 from loyalty.programme import Programme
 
@@ -155,15 +155,7 @@ class IngestService:
                 request, problem or field_error("customer_id", "unknown customer", 404)
             )
             raise AssertionError("unreachable")
-        record = PurchaseRecord(
-            original.transaction_id,
-            original.customer_id,
-            datetime.fromisoformat(original.occurred_at),
-            original.amount,
-            original.returned,
-            original.points_rate,
-            original.categories,
-        )
+        record = purchase_record(original)
         ret = Return(
             request.transaction_id,
             request.customer_id,
