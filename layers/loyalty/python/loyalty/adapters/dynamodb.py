@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Iterator
+from decimal import Decimal
 from typing import Any
 
 from pynamodb.connection import Connection
@@ -242,6 +243,51 @@ _CLASSIFICATION_FIELDS = (
 )  # fmt: skip
 
 
+_INT_FIELDS = (
+    "version", "points_balance", "points_earned", "points_redeemed", "points_expired", "folded_purchase_days",
+    "lifetime_spend", "lifetime_purchases",
+)  # fmt: skip
+_TEXT_FIELDS = (
+    "customer_id", "tier", "tier_since", "first_purchase_at", "last_purchase_at", "segment", "rfm",
+    "favourite_category", "classified_period",
+)  # fmt: skip
+
+
+def _number(value: dict[str, Any] | None) -> int:
+    if not value or "N" not in value:
+        return 0
+    text = value["N"]
+    try:
+        return int(text)
+    except ValueError:  # "12.0", "1E+3": still a whole number in this table
+        return int(Decimal(text))
+
+
+def _text(value: dict[str, Any] | None) -> str | None:
+    return value.get("S") if value else None
+
+
+def profile_from_raw(raw: dict[str, Any]) -> Profile:
+    """A Profile straight from a scan's low-level item (the reclassification's hot loop: no pynamodb
+    model per item). Same result as profile_from_item(CustomerItem.from_raw_data(raw))."""
+    values: dict[str, Any] = {name: _text(raw.get(name)) for name in _TEXT_FIELDS}
+    values.update({name: _number(raw.get(name)) for name in _INT_FIELDS})
+    erased = raw.get("erased")
+    values["erased"] = bool(erased.get("BOOL")) if erased else False
+    months: dict[str, MonthStats] = {}
+    for month, wrapped in ((raw.get("months") or {}).get("M") or {}).items():
+        bucket = wrapped.get("M") or {}
+        categories = (bucket.get("c") or {}).get("M") or {}
+        months[month] = MonthStats(
+            spend=_number(bucket.get("s")),
+            visits=_number(bucket.get("v")),
+            points=_number(bucket.get("p")),
+            days=_number(bucket.get("d")),
+            categories={k: _number(v) for k, v in categories.items()},
+        )
+    return Profile(months=months, **values)
+
+
 class DynamoCustomerScan:
     """CustomerScan over the customers table. `page_size` None means DynamoDB's 1 MB pages."""
 
@@ -259,7 +305,7 @@ class DynamoCustomerScan:
                 limit=self.page_size,
                 exclusive_start_key=start,
             )
-            yield [profile_from_item(CustomerItem.from_raw_data(raw)) for raw in data.get("Items", [])]
+            yield [profile_from_raw(raw) for raw in data.get("Items", [])]
             start = data.get("LastEvaluatedKey")
             if not start:
                 return

@@ -8,10 +8,14 @@ and the local tool runs in-process (tools/loyalty_tools/reclassify_local.py):
 - merge: all segments' Stats -> Cuts (4 cut points per axis, the median purchase interval): small,
   they travel in the state to every classify worker.
 - classify: one pass over a segment, page by page. For each page: classify every profile (pure),
-  PUBLISH the events of the changed ones (deterministic ids), THEN write each changed profile
-  conditionally on its version (classified_period = the period). A conflict (ingest wrote the
-  customer meanwhile) re-reads, recomputes, publishes any event not yet published, and writes again.
-  The segment's tally (counts, migration) goes to the RunStore; the step returns small counts.
+  PUBLISH the events of the changed ones (deterministic ids; PutEvents batches of up to 10, a
+  customer's events never split, sent concurrently) and wait until every batch of the page is
+  accepted, THEN write the changed profiles (concurrently, `threads` at a time), each conditionally
+  on its version (classified_period = the period). A conflict (ingest wrote the customer meanwhile)
+  re-reads, recomputes, publishes any event not yet published, and writes again. A failure anywhere
+  in a page stops the pass after the calls in flight: no profile is written before its events are
+  out, and no later page is read. The segment's tally (counts, migration) goes to the RunStore; the
+  step returns small counts. Memory: one page and its outcomes at a time.
 - summarize: merges the tallies, publishes ReclassificationCompleted once per period (a rerun finds
   the period's summary and publishes nothing), returns the summary for metrics.
 
@@ -24,7 +28,8 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import FIRST_EXCEPTION, Executor, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
@@ -55,6 +60,8 @@ PREFIX = "reclassification"
 CUSTOMERS_PER_SEGMENT = 50_000  # sizing when the caller gives no segment count (see docs)
 MAX_SEGMENTS = 1_000
 DEFAULT_SEGMENTS = 4
+WORKER_THREADS = 16  # concurrent UpdateItems and PutEvents per page (boto3 clients are thread-safe)
+PUBLISH_BATCH = 10  # PutEvents' limit per call
 
 
 class IncompleteRun(RuntimeError):
@@ -244,6 +251,8 @@ class ReclassifyService:
     programme: Programme
     runs: RunStore
     max_attempts: int = 20
+    threads: int = WORKER_THREADS  # 1: every call in the calling thread, one after another
+    _publisher_warm: bool = field(default=False, init=False, repr=False)
 
     # -- statistics pass -----------------------------------------------------------------------
 
@@ -277,15 +286,27 @@ class ReclassifyService:
     def classify(self, run: Run, cuts: Cuts, segment: int) -> dict[str, Any]:
         window = run.window
         tally = Tally()
-        for page in self.store.scan_segment(segment, run.total_segments):
-            tally.customers += len(page)
-            outcomes = [o for o in (classify(p, self.programme, cuts, window) for p in page) if o is not None]
-            events = [e for o in outcomes if o.changed for e in o.events]
-            self._publish(events, tally)
-            for outcome in outcomes:
-                final = self._save(outcome, cuts, window, tally, {e.event_id: e for e in outcome.events})
-                if final is not None:
-                    tally.add(outcome, final)
+        with _pool(self.threads) as pool:
+            for page in self.store.scan_segment(segment, run.total_segments):
+                tally.customers += len(page)
+                classified = (classify(p, self.programme, cuts, window) for p in page)
+                outcomes = [o for o in classified if o is not None]
+                changed = [o for o in outcomes if o.changed]
+                # 1. Every event of the page accepted (a failure raises here: nothing of the page written).
+                batches = _batches([o.events for o in changed])
+                _all(pool, self.publisher.publish, batches, inline_first=not self._publisher_warm)
+                self._publisher_warm = self._publisher_warm or bool(batches)
+                tally.events.update(str(e.detail_type) for batch in batches for e in batch)
+                # 2. Then the writes, each conditional on the version scanned.
+                for outcome in outcomes:
+                    if not outcome.changed:
+                        tally.add(outcome, outcome)
+                written = _all(pool, self._save_one(cuts, window), changed)
+                for outcome, saved in zip(changed, written, strict=True):
+                    tally.conflicts += saved.conflicts
+                    tally.events.update(saved.events)
+                    if saved.final is not None:
+                        tally.add(outcome, saved.final)
         self.runs.put(run.key("classify", f"{segment:05d}.json"), tally.to_dict())
         return {
             "segment": segment,
@@ -296,30 +317,34 @@ class ReclassifyService:
             "events": sum(tally.events.values()),
         }
 
-    def _publish(self, events: list[DomainEvent], tally: Tally) -> None:
-        if events:
-            self.publisher.publish(events)
-            tally.events.update(str(e.detail_type) for e in events)
+    def _save_one(self, cuts: Cuts, window: RunWindow) -> Callable[[Outcome], Saved]:
+        return lambda outcome: self._save(outcome, cuts, window, {e.event_id: e for e in outcome.events})
 
     def _save(
-        self, outcome: Outcome, cuts: Cuts, window: RunWindow, tally: Tally, published: dict[str, DomainEvent]
-    ) -> Outcome | None:
+        self, outcome: Outcome, cuts: Cuts, window: RunWindow, published: dict[str, DomainEvent]
+    ) -> Saved:
+        """Write one changed profile (in a pool thread: touches nothing shared but the ports)."""
+        saved = Saved()
         current = outcome
         for _ in range(self.max_attempts):
             if not current.changed:
-                return current
+                saved.final = current
+                return saved
             try:
                 self.store.save_classification(current.after, current.before.version, current.before)
-                return current
+                saved.final = current
+                return saved
             except VersionConflict:
-                tally.conflicts += 1
+                saved.conflicts += 1
             fresh = self.store.get(current.before.customer_id)
             recomputed = classify(fresh, self.programme, cuts, window) if fresh is not None else None
             if recomputed is None:
-                return None
+                return saved
             # Events already out keep their id; one whose content moved goes out again (same id).
             due = [e for e in recomputed.events if published.get(e.event_id) != e]
-            self._publish(due, tally)
+            if due:
+                self.publisher.publish(due)
+                saved.events.update(str(e.detail_type) for e in due)
             published.update({e.event_id: e for e in due})
             current = recomputed
         raise VersionConflict(
@@ -343,6 +368,67 @@ class ReclassifyService:
         summary = {"event_id": event.event_id, **event.detail, "conflicts": tally.conflicts}
         self.runs.put(summary_key(run.period), summary)
         return {**summary, "published": True}
+
+
+@dataclass
+class Saved:
+    """What writing one changed profile did: the outcome written (None: the customer is gone)."""
+
+    final: Outcome | None = None
+    conflicts: int = 0
+    events: Counter[str] = field(default_factory=Counter)
+
+
+def _batches(groups: Iterable[list[DomainEvent]]) -> list[list[DomainEvent]]:
+    """Customers' events packed into PutEvents-sized batches, never splitting one customer's events."""
+    batches: list[list[DomainEvent]] = []
+    batch: list[DomainEvent] = []
+    for events in groups:
+        if batch and len(batch) + len(events) > PUBLISH_BATCH:
+            batches.append(batch)
+            batch = []
+        batch.extend(events)
+    if batch:
+        batches.append(batch)
+    return batches
+
+
+class _Inline(Executor):
+    """threads=1: calls run in the calling thread, in order (what the pool does, without threads)."""
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
+        future: Future[Any] = Future()
+        try:
+            future.set_result(fn(*args, **kwargs))
+        except BaseException as exc:  # handed to the caller through the future
+            future.set_exception(exc)
+        return future
+
+
+def _pool(threads: int) -> Executor:
+    return ThreadPoolExecutor(threads, thread_name_prefix="reclassify") if threads > 1 else _Inline()
+
+
+def _all(pool: Executor, fn: Callable[[Any], Any], items: list[Any], inline_first: bool = False) -> list[Any]:
+    """fn over items on the pool, results in order. On the first failure the calls not yet started are
+    cancelled, the ones in flight finish, and the failure is raised. `inline_first`: the first call
+    runs alone in this thread (an adapter creating its client lazily creates it once)."""
+    if not items:
+        return []
+    results: list[Any] = []
+    if inline_first:
+        results.append(fn(items[0]))
+        items = items[1:]
+    futures = [pool.submit(fn, item) for item in items]
+    _, pending = wait(futures, return_when=FIRST_EXCEPTION)
+    if pending:
+        for future in pending:
+            future.cancel()
+        wait(pending)
+    for future in futures:
+        if not future.cancelled() and future.exception() is not None:
+            raise future.exception()  # type: ignore[misc]
+    return results + [f.result() for f in futures]
 
 
 def merge_all_tallies(parts: Any) -> Tally:
