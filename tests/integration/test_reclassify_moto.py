@@ -4,6 +4,7 @@ runner: exact segment counts for a few thousand customers, idempotent reruns, a 
 from __future__ import annotations
 
 import json
+import threading
 from collections import Counter
 from collections.abc import Iterator
 from datetime import date
@@ -130,11 +131,14 @@ def test_a_crash_after_a_profile_write_then_a_rerun_delivers_every_event(
 
     real_save = DynamoCustomerScan.save_classification
     writes = {"n": 0}
+    counting = threading.Lock()  # writes run on a thread pool
 
     def crash_after_50(self, profile, expected_version, before=None):  # type: ignore[no-untyped-def]
         real_save(self, profile, expected_version, before)
-        writes["n"] += 1
-        if writes["n"] == 50:
+        with counting:
+            writes["n"] += 1
+            crash = writes["n"] >= 50
+        if crash:
             raise RuntimeError("Lambda killed right after a write")
 
     with (
