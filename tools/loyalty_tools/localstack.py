@@ -101,11 +101,12 @@ def serve_moto(host: str, port: int) -> None:
     )
     from werkzeug.serving import make_server
 
-    from loyalty_tools.moto_fast import install
+    from loyalty_tools.moto_fast import cache_backend_lookup, install
 
     install()  # TransactWriteItems at a cost that does not grow with the table
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no per-request lines
     app = DomainDispatcherApplication(create_backend_app)
+    cache_backend_lookup(app)
     server = make_server(host, port, app, threaded=False, request_handler=MotoRequestHandler)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     server.serve_forever()

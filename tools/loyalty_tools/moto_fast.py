@@ -69,3 +69,30 @@ def _snapshot(backend: Any, entry: Any) -> tuple[str, dict[str, Any], Any] | Non
         return table.name, key, copy.deepcopy(backend.get_item(table.name, key))
     except Exception:  # an invalid key: moto refuses the whole transaction before writing anything
         return None
+
+
+def cache_backend_lookup(dispatcher: Any) -> None:
+    """Remember which moto backend app serves a request's signing scope.
+
+    moto's dispatcher works out the service of every request from its headers and body, walking the
+    list of moto modules each time (about a fifth of a small request's cost). A SigV4 request names
+    its region and service in the Authorization header, so the answer for one (scope, host) pair is
+    always the same app; requests without a signature take moto's own path.
+    """
+    original = dispatcher.get_application
+    apps: dict[tuple[str, str], Any] = {}
+
+    def get_application(environ: dict[str, Any]) -> Any:
+        auth = environ.get("HTTP_AUTHORIZATION", "")
+        path = environ.get("PATH_INFO", "")
+        start = auth.find("Credential=")
+        if start < 0 or path.startswith("/moto-api"):
+            return original(environ)
+        scope = auth[start : auth.find(",", start)].split("/", 2)[-1]  # region/service/aws4_request
+        key = (scope, environ.get("HTTP_HOST", ""))
+        app = apps.get(key)
+        if app is None:
+            app = apps[key] = original(environ)
+        return app
+
+    dispatcher.get_application = get_application
