@@ -20,6 +20,7 @@ from infra.events import Events
 from infra.functions import FUNCTIONS, LAYER_MOUNT, PROGRAMME_IN_LAYER, Functions, FunctionSpec
 from infra.observability import Observability
 from infra.reclassification import Reclassification
+from infra.secrets import Secrets
 from infra.storage import Storage, construct_id
 
 STACK_NAME = "LoyaltyStack"
@@ -33,8 +34,9 @@ def programme_path(scope: Construct) -> Path:
 
 
 class LoyaltyStack(Stack):
-    """Tables from MODELS, buckets from BUCKETS, the bus, functions from FUNCTIONS, routes from
-    api_routes(), and the monthly reclassification (state machine, schedule, schema registry).
+    """Tables from MODELS, buckets from BUCKETS, the bus, the erasure pepper secret, functions from
+    FUNCTIONS, routes from api_routes(), and the monthly reclassification (state machine, schedule,
+    schema registry).
 
     Extension points for later issues: `add_function(spec)`, `add_routes(routes)`, `tables`,
     `buckets`, `bus`, `functions.layer`, `observability` (alarms, widgets, alarm actions)."""
@@ -56,15 +58,21 @@ class LoyaltyStack(Stack):
         self.storage = Storage(self, "Storage")
         self.events = Events(self, "Events")
         self.observability = Observability(self, "Observability")
+        self.secrets = Secrets(self, "Secrets")
         self.settings = Settings(
             **{setting: table.table_name for setting, table in self.tables.items()},
             **{setting: bucket.bucket_name for setting, bucket in self.buckets.items()},
             event_bus_name=self.bus.event_bus_name,
             programme_path=f"{LAYER_MOUNT}/{PROGRAMME_IN_LAYER}",
+            # The pepper's ARN only; the value never enters an environment. Empty settings are left out
+            # of the environment (Settings.env_for), so the public local default is not deployed.
+            erasure_pepper="",
+            erasure_pepper_secret=self.secrets.erasure_pepper.secret_arn,
         )
         arns = {setting: table.table_arn for setting, table in self.tables.items()}
         arns |= {setting: bucket.bucket_arn for setting, bucket in self.buckets.items()}
         arns["event_bus_name"] = self.bus.event_bus_arn
+        arns |= self.secrets.arns
         self.functions = Functions(
             self,
             "Functions",
@@ -106,6 +114,12 @@ class LoyaltyStack(Stack):
             description="Start a reclassification by hand: aws stepfunctions start-execution",
         )
         CfnOutput(self, "DashboardName", value=self.observability.dashboard.dashboard_name)
+        CfnOutput(
+            self,
+            "ErasurePepperSecretArn",
+            value=self.secrets.erasure_pepper.secret_arn,
+            description="The erasure pepper (retained, never rotate): back it up with the tables",
+        )
         acknowledge_nag_findings(self)
 
     @property
@@ -189,6 +203,15 @@ def acknowledge_nag_findings(stack: LoyaltyStack) -> None:
                         "permissions take the bucket's objects (bucket/*), not a single key.",
                     )
                 )
+    Validations.of(stack.secrets.erasure_pepper).acknowledge(
+        Acknowledgment(
+            id="AwsSolutions-SMG4",
+            reason="The erasure pepper is not rotated on purpose: a new value would change the token of "
+            "every later erasure of a card and break the link with its earlier erasure records and "
+            "anonymous profiles. The value never leaves Secrets Manager and the erasure Lambda (the only "
+            "principal granted GetSecretValue, on this ARN only).",
+        )
+    )
     reclassification = stack.reclassification
     Validations.of(reclassification.state_machine).acknowledge(
         Acknowledgment(

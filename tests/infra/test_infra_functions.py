@@ -9,13 +9,16 @@ import pytest
 from loyalty.adapters.permissions import FUNCTION_USES
 from loyalty.api.routes import api_routes
 from loyalty.programme import load_programme
-from loyalty.settings import ALL_FUNCTIONS, Settings, env_names_for
+from loyalty.settings import ALL_FUNCTIONS, ERASURE, Settings, env_name, env_names_for
 
 from infra import ROOT
 from infra.functions import FUNCTIONS, LAYER_PACKAGES, POWERTOOLS_LAYER_ARN, PROGRAMME_IN_LAYER, RUNTIME
 from infra.observability import METRICS_NAMESPACE, SERVICE_NAME
 
 NAMES = [spec.name for spec in FUNCTIONS]
+# Settings deliberately left unset in AWS: the local stack's public pepper (the erasure function gets
+# the secret's ARN instead, LOYALTY_ERASURE_PEPPER_SECRET).
+NOT_DEPLOYED = {ERASURE: {env_name("erasure_pepper")}}
 
 
 def _function(synth, name):
@@ -51,8 +54,9 @@ def test_runtime_and_layers(synth, name):
 @pytest.mark.parametrize("name", NAMES)
 def test_environment_covers_settings(synth, name):
     env = _function(synth, name)["Environment"]["Variables"]
-    missing = env_names_for(name) - set(env)
+    missing = env_names_for(name) - set(env) - NOT_DEPLOYED.get(name, set())
     assert not missing, f"{name} lacks {sorted(missing)}"
+    assert not NOT_DEPLOYED.get(name, set()) & set(env), f"{name}: must not be deployed"
     assert env["POWERTOOLS_SERVICE_NAME"] == SERVICE_NAME
     assert env["POWERTOOLS_METRICS_NAMESPACE"] == METRICS_NAMESPACE
 
@@ -74,6 +78,37 @@ def test_environment_names_the_real_resources(synth, name):
     if bus_var in env_names_for(name):
         assert env[bus_var] == {"Ref": synth.logical_id(synth.stack.bus)}
     assert env[names["programme_path"].metadata["env"]] == f"/opt/python/{PROGRAMME_IN_LAYER}"
+
+
+def test_erasure_gets_the_pepper_secret_arn_never_the_pepper(synth):
+    """The deployed erasure function reads the pepper from Secrets Manager by ARN: no pepper value (and
+    so not the public local default) in its environment, nor in any other function's."""
+    secret = synth.stack.secrets.erasure_pepper
+    env = _function(synth, ERASURE)["Environment"]["Variables"]
+    assert env_name("erasure_pepper") not in env
+    assert env[env_name("erasure_pepper_secret")] == {"Ref": synth.logical_id(secret)}
+    default = Settings().erasure_pepper
+    for name in NAMES:
+        variables = _function(synth, name)["Environment"]["Variables"]
+        assert env_name("erasure_pepper") not in variables, name
+        assert default not in json.dumps(variables), name
+        if name != ERASURE:
+            assert env_name("erasure_pepper_secret") not in variables, name
+    assert default not in json.dumps(synth.template), "the local pepper must not reach the template"
+
+
+def test_pepper_secret_is_generated_and_retained(synth):
+    secret = synth.template["Resources"][synth.logical_id(synth.stack.secrets.erasure_pepper)]
+    assert secret["Type"] == "AWS::SecretsManager::Secret"
+    assert secret["DeletionPolicy"] == "Retain" and secret["UpdateReplacePolicy"] == "Retain"
+    generated = secret["Properties"]["GenerateSecretString"]
+    assert generated["PasswordLength"] >= 64 and generated["ExcludePunctuation"] is True
+    assert "SecretString" not in secret["Properties"]
+    assert not synth.resources("AWS::SecretsManager::RotationSchedule")
+    outputs = synth.template["Outputs"]
+    assert outputs["ErasurePepperSecretArn"]["Value"] == {
+        "Ref": synth.logical_id(synth.stack.secrets.erasure_pepper)
+    }
 
 
 def _asset_dir(synth, construct) -> Path:

@@ -13,7 +13,7 @@ from dataclasses import fields
 import pytest
 from loyalty.adapters.models import MODELS
 from loyalty.adapters.permissions import ADAPTER_CALLS, ADAPTER_MODULES, FUNCTION_USES, accesses_for
-from loyalty.settings import Settings
+from loyalty.settings import ERASURE, Settings
 
 from infra.functions import FUNCTIONS
 
@@ -48,6 +48,7 @@ def _expected(synth, name) -> set[tuple[str, str]]:
     arn = {setting: f"${{{synth.logical_id(table)}.Arn}}" for setting, table in synth.stack.tables.items()}
     arn |= {setting: f"${{{synth.logical_id(b)}.Arn}}" for setting, b in synth.stack.buckets.items()}
     arn["event_bus_name"] = f"${{{synth.logical_id(synth.stack.bus)}.Arn}}"
+    arn["erasure_pepper_secret"] = f"${{{synth.logical_id(synth.stack.secrets.erasure_pepper)}}}"  # Ref: ARN
     pairs = set()
     for access in accesses_for(name):
         resource = arn[access.resource] + (f"/index/{access.index}" if access.index else "")
@@ -75,6 +76,19 @@ def test_role_has_no_wildcards_and_no_managed_policies(synth, name):
     role = synth.template["Resources"][synth.logical_id(synth.stack.functions.roles[name])]["Properties"]
     assert not role.get("ManagedPolicyArns")
     assert not role.get("Policies")
+
+
+def test_only_the_erasure_function_may_read_the_pepper_and_only_that_secret(synth):
+    """GetSecretValue on the pepper secret's exact ARN (its Ref, with Secrets Manager's random suffix),
+    for the erasure function alone; no other secretsmanager action anywhere."""
+    secret = f"${{{synth.logical_id(synth.stack.secrets.erasure_pepper)}}}"
+    for name in NAMES:
+        secrets = {(a, r) for a, r in _grants(synth, name) if a.startswith("secretsmanager:") or r == secret}
+        expected = {("secretsmanager:GetSecretValue", secret)} if name == ERASURE else set()
+        assert secrets == expected, name
+    roles = [synth.stack.reclassification.state_machine.role, synth.stack.reclassification.scheduler_role]
+    for role in roles:
+        assert not {a for a, _ in _role_grants(synth, role) if a.startswith("secretsmanager:")}
 
 
 def test_every_role_belongs_to_a_function_or_the_reclassification(synth):

@@ -1,7 +1,8 @@
 """The real handlers under moto: every AWS call they make is recorded, attributed to the adapter method
 that made it, and checked against loyalty.adapters.permissions. So the IAM grants in the template
 (which come from that declaration) are what the code really needs: no more, no less. Covers the API
-functions (ingest, points) and every step of the monthly reclassification (DynamoDB, EventBridge, S3)."""
+functions (ingest, points, and erasure with its pepper secret in Secrets Manager) and every step of the
+monthly reclassification (DynamoDB, EventBridge, S3)."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ from unittest import mock
 import botocore.client
 import pytest
 from loyalty.adapters.permissions import ADAPTER_CALLS, ADAPTER_MODULES, FUNCTION_USES, accesses_of
-from loyalty.settings import INGEST, POINTS, RECLASSIFY, Settings
+from loyalty.settings import ERASURE, INGEST, POINTS, RECLASSIFY, REDEMPTIONS, Settings, env_name
 
 from infra import ROOT
 
@@ -43,6 +44,9 @@ def _accesses(
             return [("s3:GetObject", bucket, None, True), ("s3:ListBucket", bucket, None, False)]
         assert operation == "PutObject", f"s3:{operation}: add its IAM action here"
         return [("s3:PutObject", bucket, None, True)]
+    if service == "secretsmanager":
+        assert operation == "GetSecretValue", f"secretsmanager:{operation}: add its IAM action here"
+        return [("secretsmanager:GetSecretValue", resource_of[params["SecretId"]], None, False)]
     if operation == "PutEvents":
         return [("events:PutEvents", resource_of[e["EventBusName"]], None, False) for e in params["Entries"]]
     assert service == "dynamodb", f"{service}:{operation}: add its IAM action here"
@@ -58,7 +62,7 @@ def _accesses(
 @pytest.fixture
 def recorded(monkeypatch) -> Iterator[list]:
     from loyalty.adapters.models import MODELS, bind_models
-    from loyalty.api import deps
+    from loyalty.api import deps, routes_erasure
     from loyalty.settings import get_settings
     from moto import mock_aws
 
@@ -122,12 +126,19 @@ def recorded(monkeypatch) -> Iterator[list]:
             Bucket=settings.run_bucket,
             CreateBucketConfiguration={"LocationConstraint": boto3.session.Session().region_name},
         )
+        # The erasure pepper comes from a secret, as in the stack (LOYALTY_ERASURE_PEPPER_SECRET = its ARN).
+        secret = boto3.client("secretsmanager").create_secret(Name="pepper", SecretString="p" * 64)["ARN"]
+        resource_of[secret] = "erasure_pepper_secret"
+        monkeypatch.setenv(env_name("erasure_pepper_secret"), secret)
         get_settings.cache_clear()
         deps._aws_services.cache_clear()
+        routes_erasure._aws_erasure.cache_clear()
         deps.use_services(None)
         with mock.patch.object(botocore.client.BaseClient, "_make_api_call", recording):
             yield calls
         deps._aws_services.cache_clear()
+        routes_erasure._aws_erasure.cache_clear()
+    get_settings.cache_clear()
 
 
 def _handler_module(name: str):  # type: ignore[no-untyped-def]
@@ -190,6 +201,34 @@ def test_handlers_make_exactly_the_declared_calls(recorded):
 
     for function, calls in ((INGEST, ingest_calls), (POINTS, points_calls)):
         _check(function, calls)
+
+
+def test_the_erasure_makes_exactly_the_declared_calls(recorded):
+    """A customer with purchases and a redeemed voucher, erased (pepper read from the secret), then
+    erased again (the already-erased path reads the erasure record)."""
+    from loyalty.service.erasure import erasure_token
+
+    ingest, redemptions, erasure = _handler(INGEST), _handler(REDEMPTIONS), _handler(ERASURE)
+    purchase = _event("POST", "/v1/transactions", _purchase("T1", "800.00"))
+    assert ingest(purchase, _CONTEXT)["statusCode"] == 201
+    redeem = _event("POST", "/v1/customers/C1/redemptions", {"redemption_id": "RD1", "points": 500})
+    assert redemptions(redeem, _CONTEXT)["statusCode"] == 201
+    recorded.clear()
+    answers = [erasure(_event("DELETE", "/v1/customers/C1"), _CONTEXT) for _ in range(2)]
+    assert [a["statusCode"] for a in answers] == [204, 204], answers
+    assert [c for c in recorded if c[0] == "SecretsManagerPepper.get"] == [
+        ("SecretsManagerPepper.get", "secretsmanager:GetSecretValue", "erasure_pepper_secret", None, False)
+    ], "read once per container"
+    _check(ERASURE, list(recorded))
+
+    from loyalty.adapters.dynamodb import DynamoCustomerStore
+
+    token = _current.set(SETUP)
+    try:  # the token is keyed by the secret's value, not by the local default pepper
+        assert DynamoCustomerStore().get(erasure_token("C1", "p" * 64)) is not None
+        assert DynamoCustomerStore().get(erasure_token("C1", Settings().erasure_pepper)) is None
+    finally:
+        _current.reset(token)
 
 
 def _check(function: str, calls: list) -> None:

@@ -80,8 +80,16 @@ class Settings:
         "LOYALTY_ERASURE_PEPPER",
         "local-dev-pepper-not-secret",
         ERASURE,
-        doc="Secret key of the HMAC that replaces an erased customer id. In AWS, inject it from "
-        "Secrets Manager or SSM SecureString; the default is for the local stack only",
+        doc="Secret key of the HMAC that replaces an erased customer id, for the local stack and tests "
+        "only: the deployed stack leaves it unset and sets erasure_pepper_secret instead",
+    )
+    erasure_pepper_secret: str = _field(
+        "LOYALTY_ERASURE_PEPPER_SECRET",
+        "",
+        ERASURE,
+        doc="ARN of the Secrets Manager secret holding the erasure pepper (the deployed stack's). When set, "
+        "the erasure function reads the pepper from it, once per container, and fails if it cannot: "
+        "it never falls back to erasure_pepper",
     )
     run_bucket: str = _field(
         "LOYALTY_RUN_BUCKET",

@@ -1,8 +1,8 @@
 """The AWS calls each adapter method makes, and which adapter methods each function uses.
 
 CDK grants every function exactly the union of what its adapter methods declare here, on the exact
-resources named by settings fields (tables, the bus, buckets) and, for queries, the exact index; for
-S3 object calls, the objects of that one bucket (`<bucket arn>/*`). The infra
+resources named by settings fields (tables, the bus, buckets, the erasure pepper secret) and, for
+queries, the exact index; for S3 object calls, the objects of that one bucket (`<bucket arn>/*`). The infra
 tests check the template against this file, and an integration test records the calls the adapters
 really make under moto and checks them against it, so the declaration cannot drift from the code.
 
@@ -75,6 +75,8 @@ ADAPTER_CALLS: dict[str, tuple[Access, ...]] = {
         Access("customers_table", ("dynamodb:PutItem", "dynamodb:DeleteItem")),
         Access("erasures_table", ("dynamodb:UpdateItem",)),
     ),
+    # The erasure pepper, read once per container from the stack's secret (its exact ARN).
+    "SecretsManagerPepper.get": (Access("erasure_pepper_secret", ("secretsmanager:GetSecretValue",)),),
     # The monthly reclassification: one pass over the customers, writes only for those that changed.
     "DynamoCustomerScan.scan_segment": (Access("customers_table", ("dynamodb:Scan",)),),
     "DynamoCustomerScan.save_classification": (Access("customers_table", ("dynamodb:UpdateItem",)),),
@@ -99,6 +101,7 @@ ADAPTER_MODULES: dict[str, str] = {
     "DynamoErasureStore": "loyalty.adapters.dynamodb",
     "DynamoCustomerScan": "loyalty.adapters.dynamodb",
     "S3RunStore": "loyalty.adapters.runstore",
+    "SecretsManagerPepper": "loyalty.adapters.secrets",
 }
 
 # Each function and the adapter methods its services call. Other issues add their functions here.
@@ -128,6 +131,7 @@ FUNCTION_USES: dict[str, tuple[str, ...]] = {
         "DynamoErasureStore.anonymise_vouchers",
         "DynamoErasureStore.anonymise_transactions",
         "DynamoErasureStore.finish",
+        "SecretsManagerPepper.get",
     ),
     RECLASSIFY: (
         "DynamoCustomerScan.scan_segment",

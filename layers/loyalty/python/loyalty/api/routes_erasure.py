@@ -18,10 +18,12 @@ router = Router()
 @lru_cache(maxsize=1)
 def _aws_erasure() -> Any:
     from loyalty.adapters.dynamodb import DynamoErasureStore
+    from loyalty.adapters.secrets import erasure_pepper
     from loyalty.service.erasure import ErasureService
     from loyalty.settings import get_settings
 
-    return ErasureService(DynamoErasureStore(), get_settings().erasure_pepper)
+    # The pepper from Secrets Manager when configured (raises, and is retried next request, if unreadable).
+    return ErasureService(DynamoErasureStore(), erasure_pepper(get_settings()))
 
 
 def erasure_service() -> Any:
