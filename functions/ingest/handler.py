@@ -1,16 +1,6 @@
-"""Ingest Lambda: POST /v1/transactions."""
+"""Ingest Lambda: POST /v1/transactions (purchases and returns)."""
 
-from aws_lambda_powertools import Logger, Metrics
-from aws_lambda_powertools.logging import correlation_paths
-from loyalty.api.app import build_resolver, handle
-from loyalty.api.routes_ingest import router
+from loyalty.api.app import api_handler
+from loyalty.settings import INGEST
 
-logger = Logger()
-metrics = Metrics(namespace="Loyalty")
-app = build_resolver(router)
-
-
-@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
-@metrics.log_metrics
-def handler(event, context):
-    return handle(app, event, context, metrics)
+handler = api_handler(INGEST)

@@ -1,16 +1,6 @@
-"""Points Lambda: balances and history."""
+"""Points Lambda: a customer's card and history."""
 
-from aws_lambda_powertools import Logger, Metrics
-from aws_lambda_powertools.logging import correlation_paths
-from loyalty.api.app import build_resolver, handle
-from loyalty.api.routes_points import router
+from loyalty.api.app import api_handler
+from loyalty.settings import POINTS
 
-logger = Logger()
-metrics = Metrics(namespace="Loyalty")
-app = build_resolver(router)
-
-
-@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
-@metrics.log_metrics
-def handler(event, context):
-    return handle(app, event, context, metrics)
+handler = api_handler(POINTS)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 from pathlib import Path
 
@@ -32,8 +33,14 @@ def test_function_table_is_consistent():
     assert set(NAMES) <= set(FUNCTION_USES), (
         "a deployed function declares no adapter methods (permissions.py)"
     )
-    for name in NAMES:
-        assert "def handler(" in (ROOT / "functions" / name / "handler.py").read_text()
+    for spec in FUNCTIONS:
+        module_name, attribute = spec.handler.rsplit(".", 1)
+        path = ROOT / "functions" / spec.name / f"{module_name}.py"
+        loader = importlib.util.spec_from_file_location(f"infra_check_{spec.name}", path)
+        assert loader and loader.loader, path
+        module = importlib.util.module_from_spec(loader)
+        loader.loader.exec_module(module)
+        assert callable(getattr(module, attribute, None)), f"{path} has no {attribute}()"
 
 
 def test_one_lambda_per_function(synth):

@@ -145,6 +145,13 @@ class Programme:
                 return tier
         raise KeyError(name)
 
+    def tier_or_base(self, name: str) -> Tier:
+        """The named tier, or the base tier for a name the programme no longer has."""
+        for tier in self.tiers:
+            if tier.name == name:
+                return tier
+        return self.base_tier
+
     def tier_rank(self, name: str) -> int:
         for rank, tier in enumerate(self.tiers):
             if tier.name == name:

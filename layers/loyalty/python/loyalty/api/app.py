@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from aws_lambda_powertools import Logger
@@ -119,6 +120,26 @@ def build_resolver(*routers: Router) -> APIGatewayRestResolver:
     for router in routers:
         app.include_router(router)
     return app
+
+
+def api_handler(function: str) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
+    """The Lambda entry point of an API function: its routers (from loyalty.api.routes), Powertools
+    logging with the API Gateway correlation id, and EMF metrics flushed after every call."""
+    from aws_lambda_powertools import Metrics
+    from aws_lambda_powertools.logging import correlation_paths
+
+    from loyalty.api.routes import routers_of
+
+    service_logger = Logger()
+    metrics = Metrics(namespace="Loyalty")
+    app = build_resolver(*routers_of(function))
+
+    @service_logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+    @metrics.log_metrics
+    def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        return handle(app, event, context, metrics)
+
+    return handler
 
 
 def handle(

@@ -93,9 +93,7 @@ def points_for(amount: int, rate: int, programme: Programme) -> int:
 def apply_purchase(profile: Profile, purchase: Purchase, programme: Programme) -> tuple[Profile, Outcome]:
     local = purchase.occurred_at.astimezone(programme.zone)
     month = local.strftime("%Y-%m")
-    held = programme.tier(profile.tier) if profile.tier in {t.name for t in programme.tiers} else None
-    multiplier = held.multiplier if held else programme.base_tier.multiplier
-    rate = programme.points_per_unit * multiplier
+    rate = programme.points_per_unit * programme.tier_or_base(profile.tier).multiplier
     points = points_for(purchase.amount, rate, programme)
     when = iso_utc(purchase.occurred_at)
 

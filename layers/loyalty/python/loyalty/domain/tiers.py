@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from loyalty.domain.profile import Profile, month_index, month_name
+from loyalty.domain.profile import Profile, month_index
 from loyalty.money import format_amount
 from loyalty.programme import Programme, Tier
 
@@ -31,7 +31,7 @@ def upgrade_after(programme: Programme, profile: Profile, from_month: str) -> Ti
     purchase counts in the windows it belongs to and the resulting tier does not depend on the
     order in which purchases arrive. Downgrades happen only at the monthly run.
     """
-    best = programme.tier(profile.tier) if profile.tier in _names(programme) else programme.base_tier
+    best = programme.tier_or_base(profile.tier)
     start = month_index(from_month)
     for month in sorted(profile.months):
         if month_index(month) < start:
@@ -40,10 +40,6 @@ def upgrade_after(programme: Programme, profile: Profile, from_month: str) -> Ti
         if programme.tier_rank(candidate.name) > programme.tier_rank(best.name):
             best = candidate
     return best
-
-
-def _names(programme: Programme) -> set[str]:
-    return {tier.name for tier in programme.tiers}
 
 
 @dataclass(frozen=True)
@@ -71,7 +67,3 @@ def progress(programme: Programme, profile: Profile, as_of_month: str) -> TierPr
     if nxt.points_12m is not None:
         missing["points"] = max(0, nxt.points_12m - totals.points)
     return TierProgress(profile.tier, nxt.name, missing)
-
-
-def previous_month(month: str) -> str:
-    return month_name(month_index(month) - 1)

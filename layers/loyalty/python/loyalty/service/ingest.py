@@ -7,7 +7,7 @@ import json
 import random
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -310,6 +310,4 @@ class IngestService:
 
 
 def _with_response(stored: StoredTransaction, answer: dict[str, Any]) -> StoredTransaction:
-    from dataclasses import replace
-
     return replace(stored, response=dict(answer))
