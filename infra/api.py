@@ -1,5 +1,8 @@
 """The REST API (API Gateway v1): one method per route in loyalty.api.routes.api_routes(), each a
-Lambda proxy integration of the function that serves it, each requiring the API key."""
+Lambda proxy integration of the function that serves it, each requiring an API key: the store key
+(tills, e-shop, app) or the back-office key, each with its own usage plan. Back-office routes
+(loyalty.api.access.BACK_OFFICE_ROUTES) answer 403 to any key but the back-office one: API Gateway
+cannot limit a key to some methods of a stage, so the functions check the key id it passes them."""
 
 from __future__ import annotations
 
@@ -12,6 +15,7 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 from loyalty.api.routes import Route
+from loyalty.settings import env_name
 
 STAGE_NAME = "prod"
 
@@ -36,6 +40,7 @@ class Api(Construct):
         functions: Mapping[str, lambda_.IFunction],
         routes: Iterable[Route],
         limits: Limits = Limits(),
+        admin_limits: Limits = Limits(rate_limit=20, burst_limit=40, quota_per_day=200_000),
     ):
         super().__init__(scope, construct_id)
         self.functions = functions
@@ -80,13 +85,30 @@ class Api(Construct):
             api_stages=[apigw.UsagePlanPerApiStage(api=self.rest_api, stage=self.rest_api.deployment_stage)],
         )
         self.usage_plan.add_api_key(self.api_key)
+        self._add_admin_key(admin_limits)
         self.methods: dict[tuple[str, str], apigw.Method] = {}
         self.add_routes(routes)
+
+    def _add_admin_key(self, limits: Limits) -> None:
+        """The back-office key (customer service, finance): its own usage plan, and its id in every
+        API function's environment so that back-office routes accept it and nothing else."""
+        self.admin_key = apigw.ApiKey(self, "AdminKey", description="Back office only; tills never hold it")
+        self.admin_usage_plan = self.rest_api.add_usage_plan(
+            "AdminUsagePlan",
+            description="Throttling and daily quota for the back office",
+            throttle=apigw.ThrottleSettings(rate_limit=limits.rate_limit, burst_limit=limits.burst_limit),
+            quota=apigw.QuotaSettings(limit=limits.quota_per_day, period=apigw.Period.DAY),
+            api_stages=[apigw.UsagePlanPerApiStage(api=self.rest_api, stage=self.rest_api.deployment_stage)],
+        )
+        self.admin_usage_plan.add_api_key(self.admin_key)
 
     def add_routes(self, routes: Iterable[Route]) -> None:
         for route in routes:
             if route.function not in self.functions:
                 raise KeyError(f"{route.method} {route.path}: no function {route.function!r} in the stack")
+            function = self.functions[route.function]
+            if isinstance(function, lambda_.Function):  # idempotent: the same value for every route
+                function.add_environment(env_name("admin_api_key_id"), self.admin_key.key_id)
             resource = self.rest_api.root.resource_for_path(route.path)
             self.methods[(route.method, route.path)] = resource.add_method(
                 route.method,

@@ -99,6 +99,12 @@ class LoyaltyStack(Stack):
         )
         CfnOutput(
             self,
+            "AdminApiKeyId",
+            value=self.api.admin_key.key_id,
+            description="The back-office key (docs/api-keys.md): aws apigateway get-api-key --include-value",
+        )
+        CfnOutput(
+            self,
             "EventBusName",
             value=self.bus.event_bus_name,
             description="EventBridge bus for marketing tools",

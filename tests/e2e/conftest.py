@@ -23,11 +23,13 @@ class Stack:
     moto_url: str
     queue_url: str
     session: requests.Session
+    admin_api_key: str = ""
 
     def call(self, method: str, path: str, body: Any = None, key: str | None = "default", **kw: Any):
+        """`key`: "default" the store (till) key, "admin" the back-office key, None no key, else as given."""
         headers = {"content-type": "application/json"}
         if key is not None:
-            headers["x-api-key"] = self.api_key if key == "default" else key
+            headers["x-api-key"] = {"default": self.api_key, "admin": self.admin_api_key}.get(key, key)
         data = body if isinstance(body, (bytes, str)) or body is None else json.dumps(body)
         response = self.session.request(
             method, self.api_url + path, data=data, headers=headers, timeout=60, **kw
@@ -40,7 +42,12 @@ class Stack:
 
 
 def start_stack(extra_env: dict[str, str] | None = None) -> tuple[subprocess.Popen, dict[str, str]]:
-    env = {**os.environ, "LOYALTY_LOCAL_API_KEY": "e2e-key", **(extra_env or {})}
+    env = {
+        **os.environ,
+        "LOYALTY_LOCAL_API_KEY": "e2e-key",
+        "LOYALTY_LOCAL_ADMIN_API_KEY": "e2e-admin-key",
+        **(extra_env or {}),
+    }
     env.pop("AWS_ENDPOINT_URL", None)
     proc = subprocess.Popen(
         [sys.executable, "-m", "loyalty_tools.cli", "local", "--port", str(free_port()), "--workers", "3"],
@@ -70,7 +77,8 @@ def stack() -> Iterator[Stack]:
     threading.Thread(target=lambda: proc.stdout and proc.stdout.read(), daemon=True).start()
     session = requests.Session()
     try:
-        yield Stack(info["api_url"], info["api_key"], info["moto_url"], info["queue_url"], session)
+        urls = (info["api_url"], info["api_key"], info["moto_url"], info["queue_url"])
+        yield Stack(*urls, session, info["admin_api_key"])
     finally:
         proc.terminate()
         try:

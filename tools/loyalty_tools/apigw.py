@@ -20,6 +20,7 @@ def proxy_event(
     body: bytes | None = None,
     source_ip: str = "127.0.0.1",
     stage: str = "local",
+    api_key_id: str | None = None,
 ) -> dict[str, Any]:
     headers = dict(headers or {})
     pairs = parse_qsl(query, keep_blank_values=True)
@@ -52,7 +53,8 @@ def proxy_event(
             "stage": stage,
             "requestId": request_id,
             "requestTimeEpoch": int(time.time() * 1000),
-            "identity": {"sourceIp": source_ip, "apiKey": headers.get("x-api-key")},
+            # apiKeyId: the id of the key API Gateway checked (back-office routes need the admin key's)
+            "identity": {"sourceIp": source_ip, "apiKey": headers.get("x-api-key"), "apiKeyId": api_key_id},
             "accountId": "000000000000",
             "apiId": "local",
             "protocol": "HTTP/1.1",

@@ -22,6 +22,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from loyalty.api.routes import Route, api_routes, openapi_document
+from loyalty.settings import env_name
 
 from loyalty_tools.apigw import LocalContext, proxy_event
 
@@ -29,6 +30,9 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 FUNCTIONS_DIR = REPO_ROOT / "functions"
 API_GATEWAY_MAX_BODY = 10 * 1024 * 1024  # API Gateway's own payload limit
 DEFAULT_API_KEY = "local-dev-key"
+DEFAULT_ADMIN_API_KEY = "local-admin-key"  # the back-office key: tills never hold it
+# The ids API Gateway would put in requestContext.identity.apiKeyId for each key (loyalty.api.access).
+STORE_KEY_ID, ADMIN_KEY_ID = "local-store-key-id", "local-admin-key-id"
 
 _handlers: dict[str, Any] = {}
 
@@ -99,12 +103,17 @@ class Gateway:
         self,
         env: dict[str, str],
         api_key: str = DEFAULT_API_KEY,
+        admin_api_key: str = DEFAULT_ADMIN_API_KEY,
         host: str = "127.0.0.1",
         port: int = 3000,
         workers: int = 4,
         log_dir: str | None = str(REPO_ROOT / ".loyalty" / "logs"),
     ) -> None:
+        if admin_api_key == api_key:
+            raise ValueError("the back-office API key must differ from the store key (tills hold that one)")
         self.api_key = api_key
+        self.admin_api_key = admin_api_key
+        env = {**env, env_name("admin_api_key_id"): ADMIN_KEY_ID}  # as CDK sets it on the functions
         self.routes = api_routes()
         self.openapi = json.dumps(openapi_document()).encode()
         self.pool = ProcessPoolExecutor(
@@ -119,6 +128,12 @@ class Gateway:
         self.server = _Server((host, port), self._handler_class())
         self.server.daemon_threads = True
         self.thread: threading.Thread | None = None
+
+    def key_id(self, presented: str | None) -> str | None:
+        """Like API Gateway: the id of the API key presented, None (403) if it is not one of ours. Which
+        routes a key reaches is decided by the function (loyalty.api.access), as in AWS."""
+        keys = {self.api_key: STORE_KEY_ID, self.admin_api_key: ADMIN_KEY_ID}
+        return keys.get(presented) if presented else None
 
     @property
     def url(self) -> str:
@@ -189,7 +204,8 @@ class Gateway:
                 body = self.rfile.read(length) if length else None
                 if self._local_pages(method, url.path):
                     return None
-                if self.headers.get("x-api-key") != gateway.api_key:
+                key_id = gateway.key_id(self.headers.get("x-api-key"))
+                if key_id is None:
                     return self._send(403, b'{"message":"Forbidden"}')
                 route, params, path_exists = match_route(gateway.routes, method, url.path)
                 if route is None:
@@ -197,7 +213,9 @@ class Gateway:
                         return self._error(405, "method_not_allowed", f"{method} is not allowed here")
                     return self._error(404, "not_found", "no such route")
                 headers = {k.lower(): v for k, v in self.headers.items()}
-                event = proxy_event(method, url.path, route.path, params, headers, url.query, body)
+                event = proxy_event(
+                    method, url.path, route.path, params, headers, url.query, body, api_key_id=key_id
+                )
                 try:
                     result = gateway.pool.submit(invoke, route.function, event).result(timeout=60)
                 except Exception as exc:  # the handler crashed: API Gateway answers 502

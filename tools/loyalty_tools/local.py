@@ -13,7 +13,7 @@ from pathlib import Path
 
 from loyalty.settings import Settings
 
-from loyalty_tools.gateway import DEFAULT_API_KEY, REPO_ROOT, Gateway
+from loyalty_tools.gateway import DEFAULT_ADMIN_API_KEY, DEFAULT_API_KEY, REPO_ROOT, Gateway
 from loyalty_tools.localstack import MotoServer, create_resources, local_environment
 
 STATE_FILE = REPO_ROOT / ".loyalty" / "local.json"
@@ -33,6 +33,10 @@ class LocalStack:
     @property
     def api_key(self) -> str:
         return self.gateway.api_key
+
+    @property
+    def admin_api_key(self) -> str:
+        return self.gateway.admin_api_key
 
     @property
     def moto_url(self) -> str:
@@ -59,7 +63,8 @@ def start_local_stack(
     env = local_environment(moto.url, settings)
     os.environ.update(env)
     resources = create_resources(settings, moto.url)
-    gateway = Gateway(env, api_key=api_key, port=port, workers=workers).start()
+    admin_api_key = os.environ.get("LOYALTY_LOCAL_ADMIN_API_KEY", DEFAULT_ADMIN_API_KEY)
+    gateway = Gateway(env, api_key=api_key, admin_api_key=admin_api_key, port=port, workers=workers).start()
     return LocalStack(moto, gateway, env, resources)
 
 
@@ -79,6 +84,7 @@ def write_state(stack: LocalStack) -> None:
             {
                 "api_url": stack.api_url,
                 "api_key": stack.api_key,
+                "admin_api_key": stack.admin_api_key,
                 "moto_url": stack.moto_url,
                 "queue_url": stack.resources["queue_url"],
                 "pid": os.getpid(),
@@ -102,9 +108,11 @@ def run_forever(port: int | None = None, workers: int = 4, programme: str | None
     stack = start_local_stack(port=port, workers=workers, programme_path=programme)
     write_state(stack)
     key = stack.api_key
-    ready = {"api_url": stack.api_url, "api_key": key, "moto_url": stack.moto_url, **stack.resources}
+    ready = {"api_url": stack.api_url, "api_key": key, "admin_api_key": stack.admin_api_key}
+    ready |= {"moto_url": stack.moto_url, **stack.resources}
     print("READY " + json.dumps(ready), flush=True)  # tests and scripts wait for this line
     print(f"Local stack up. API {stack.api_url}  (x-api-key: {key})")
+    print(f"  back-office key (docs/api-keys.md): {stack.admin_api_key}")
     print(f"  moto (AWS) at {stack.moto_url}")
     print(f"  OpenAPI {stack.api_url}/openapi.json  Swagger UI {stack.api_url}/docs")
     print(f"  try: curl -s -H 'x-api-key: {key}' {stack.api_url}/v1/customers/C1")

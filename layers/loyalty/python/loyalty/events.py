@@ -18,6 +18,7 @@ class DetailType(StrEnum):
     CUSTOMER_TIER_CHANGED = "CustomerTierChanged"
     POINTS_EXPIRED = "PointsExpired"
     VOUCHER_ISSUED = "VoucherIssued"
+    VOUCHER_CANCELLED = "VoucherCancelled"
     RECLASSIFICATION_COMPLETED = "ReclassificationCompleted"
 
 
@@ -208,6 +209,27 @@ class VoucherIssuedDetail:
 
 
 @dataclass(frozen=True)
+class VoucherCancelledDetail:
+    """An unused voucher voided by the back office (POST /v1/vouchers/{code}/cancel) and its points
+    given back to the card; event_id = event_id(customer_id, voucher_id, "voucher-cancelled"), the
+    same on a retried cancel."""
+
+    event_id: str
+    schema_version: str
+    customer_id: str
+    period: str
+    redemption_id: str
+    voucher_id: str
+    points: int
+    value: str
+    currency: str
+    cancelled_at: str
+    before: PointsState
+    after: PointsState
+    ab_bucket: int
+
+
+@dataclass(frozen=True)
 class PopulationState:
     segments: dict[str, int]
     tiers: dict[str, int]
@@ -240,6 +262,7 @@ DETAIL_MODELS: dict[DetailType, type] = {
     DetailType.CUSTOMER_TIER_CHANGED: CustomerTierChangedDetail,
     DetailType.POINTS_EXPIRED: PointsExpiredDetail,
     DetailType.VOUCHER_ISSUED: VoucherIssuedDetail,
+    DetailType.VOUCHER_CANCELLED: VoucherCancelledDetail,
     DetailType.RECLASSIFICATION_COMPLETED: ReclassificationCompletedDetail,
 }
 

@@ -231,7 +231,7 @@ class InMemoryRedemptions:
         next_cursor = base64.urlsafe_b64encode(page[-1].issued_key.encode()).decode() if more else None
         return VoucherPage(page, next_cursor)
 
-    def use_voucher(self, code: str, used_at: str):  # type: ignore[no-untyped-def]
+    def use_voucher(self, code: str, used_at: str, use_id: str | None = None):  # type: ignore[no-untyped-def]
         from loyalty.ports import VoucherNotUsable
 
         self.store.calls.append("UpdateItem")
@@ -239,9 +239,44 @@ class InMemoryRedemptions:
             voucher = self.vouchers_by_code.get(code)
             if voucher is None or voucher.status != "issued" or not used_at < voucher.expires_at:
                 raise VoucherNotUsable(code, voucher)
-            used = replace(voucher, status="used", used_at=used_at)
+            used = replace(voucher, status="used", used_at=used_at, use_id=use_id)
             self.vouchers_by_code[code] = used
             return used
+
+    def get_voucher(self, code: str):  # type: ignore[no-untyped-def]
+        self.store.calls.append("GetItem")
+        return self.vouchers_by_code.get(code)
+
+    def cancel_voucher(self, voucher, cancelled_at: str, expected_version: int, balance_after: int):  # type: ignore[no-untyped-def]
+        from loyalty.ports import VoucherNotUsable
+
+        self.store.calls.append("TransactWriteItems")
+        with self.store.lock:
+            current = self.vouchers_by_code.get(voucher.code)
+            if (
+                current is None
+                or current.status != "issued"
+                or not cancelled_at < current.expires_at
+                or current.customer_id != voucher.customer_id
+            ):
+                raise VoucherNotUsable(voucher.code, current)
+            profile = self.store.profiles.get(voucher.customer_id)
+            if profile is None or profile.version != expected_version or profile.erased:
+                raise VersionConflict(voucher.customer_id)
+            self.store.profiles[profile.customer_id] = replace(
+                profile,
+                points_balance=profile.points_balance + current.points,
+                points_redeemed=profile.points_redeemed - current.points,
+                version=profile.version + 1,
+            )
+            cancelled = replace(
+                current,
+                status="cancelled",
+                cancelled_at=cancelled_at,
+                balance_after_cancel=balance_after,
+            )
+            self.vouchers_by_code[voucher.code] = cancelled
+            return cancelled
 
     # ErasureStore
     def mark_erased(self, customer_id: str) -> Profile | None:

@@ -183,8 +183,11 @@ class Voucher:
     issued_at: str  # UTC ISO instant
     expires_on: str  # last valid day in the programme time zone (YYYY-MM-DD)
     expires_at: str  # UTC ISO instant from which the voucher is no longer valid
-    status: str = "issued"  # issued | used (expired is derived from expires_at)
+    status: str = "issued"  # issued | used | cancelled (expired is derived from expires_at)
     used_at: str | None = None
+    use_id: str | None = None  # the till's id for the use that spent it: its retry replays, not 409
+    cancelled_at: str | None = None
+    balance_after_cancel: int | None = None  # the card's balance right after the cancel gave points back
 
     @property
     def issued_key(self) -> str:
@@ -229,9 +232,24 @@ class RedemptionStore(Protocol):
         """A customer's vouchers, newest first; ValueError for a cursor this API did not return."""
         ...
 
-    def use_voucher(self, code: str, used_at: str) -> Voucher:
-        """Mark the voucher used only if it is issued and `used_at` is before it expires; otherwise
-        VoucherNotUsable with the stored voucher (or None for an unknown code)."""
+    def use_voucher(self, code: str, used_at: str, use_id: str | None = None) -> Voucher:
+        """Mark the voucher used (keeping `use_id`) only if it is issued and `used_at` is before it
+        expires; otherwise VoucherNotUsable with the stored voucher (or None for an unknown code).
+        Throttled when the write conflicts with a transaction on the voucher (a racing cancel): retry."""
+        ...
+
+    def get_voucher(self, code: str) -> Voucher | None:
+        """One strongly consistent read."""
+        ...
+
+    def cancel_voucher(
+        self, voucher: Voucher, cancelled_at: str, expected_version: int, balance_after: int
+    ) -> Voucher:
+        """Atomically: mark `voucher` cancelled (only if it is still issued, unexpired at `cancelled_at`
+        and still this customer's: else VoucherNotUsable with what is stored now) and give its points
+        back to the profile (ADD points_balance +p, points_redeemed -p, version +1, only at
+        `expected_version` and not erased: VersionConflict, re-read and retry). The voucher keeps
+        `balance_after` (the balance read at that version + p), so a retry answers as the first time."""
         ...
 
 

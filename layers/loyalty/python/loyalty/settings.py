@@ -99,6 +99,17 @@ class Settings:
         "tallies, cut points, the period's summary)",
     )
 
+    admin_api_key_id: str = _field(
+        "LOYALTY_ADMIN_API_KEY_ID",
+        "",
+        INGEST,
+        POINTS,
+        REDEMPTIONS,
+        ERASURE,
+        doc="Id of the back-office API key (API Gateway's requestContext.identity.apiKeyId): only a request "
+        "let in with it may call a back-office route (loyalty.api.access). Unset: none may",
+    )
+
     @property
     def programme_file(self) -> str:
         return self.programme_path or _default_programme_path()

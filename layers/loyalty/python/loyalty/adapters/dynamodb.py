@@ -363,6 +363,9 @@ def _voucher_from_item(item: Any) -> Any:
         expires_at=item.expires_at,
         status=item.status,
         used_at=item.used_at,
+        use_id=item.use_id,
+        cancelled_at=item.cancelled_at,
+        balance_after_cancel=None if item.balance_after_cancel is None else int(item.balance_after_cancel),
     )
 
 
@@ -469,27 +472,87 @@ class DynamoRedemptionStore:
         items = [_voucher_from_item(item) for item in results]
         return VoucherPage(items, encode_cursor(results.last_evaluated_key))
 
-    def use_voucher(self, code: str, used_at: str) -> Any:
+    def use_voucher(self, code: str, used_at: str, use_id: str | None = None) -> Any:
         from pynamodb.exceptions import UpdateError
 
         from loyalty.adapters.models import VoucherItem
         from loyalty.ports import VoucherNotUsable
 
         item = VoucherItem(code=code)
+        actions = [VoucherItem.status.set("used"), VoucherItem.used_at.set(used_at)]
+        if use_id is not None:
+            actions.append(VoucherItem.use_id.set(use_id))
         try:
             item.update(
-                actions=[VoucherItem.status.set("used"), VoucherItem.used_at.set(used_at)],
+                actions=actions,
                 condition=(VoucherItem.status == "issued") & (VoucherItem.expires_at > used_at),
             )
         except UpdateError as exc:
+            if exc.cause_response_code in ("TransactionConflictException", *_THROTTLE_CODES):
+                # A cancel's transaction holds the voucher right now: retry, one of the two wins.
+                raise Throttled(str(exc)) from exc
             if exc.cause_response_code != "ConditionalCheckFailedException":
                 raise
-            try:
-                current = VoucherItem.get(code, consistent_read=True)
-            except VoucherItem.DoesNotExist:
-                raise VoucherNotUsable(code, None) from exc
-            raise VoucherNotUsable(code, _voucher_from_item(current)) from exc
+            current = self.get_voucher(code)
+            raise VoucherNotUsable(code, current) from exc
         return _voucher_from_item(item)
+
+    def get_voucher(self, code: str) -> Any:
+        from loyalty.adapters.models import VoucherItem
+
+        try:
+            return _voucher_from_item(VoucherItem.get(code, consistent_read=True))
+        except VoucherItem.DoesNotExist:
+            return None
+        except GetError as exc:
+            _raise_if_throttled(exc)
+            raise
+
+    def cancel_voucher(
+        self, voucher: Any, cancelled_at: str, expected_version: int, balance_after: int
+    ) -> Any:
+        from dataclasses import replace
+
+        from loyalty.adapters.models import VoucherItem
+        from loyalty.ports import VoucherNotUsable
+
+        points = voucher.points
+        try:
+            with TransactWrite(connection=self._connection()) as tw:
+                # The voucher and the points in one transaction: a cancel that loses to a use (or to
+                # another cancel) gives nothing back, and one that wins gives the points back once.
+                tw.update(
+                    VoucherItem(code=voucher.code),
+                    actions=[
+                        VoucherItem.status.set("cancelled"),
+                        VoucherItem.cancelled_at.set(cancelled_at),
+                        VoucherItem.balance_after_cancel.set(balance_after),
+                    ],
+                    condition=(VoucherItem.status == "issued")
+                    & (VoucherItem.expires_at > cancelled_at)
+                    & (VoucherItem.customer_id == voucher.customer_id),
+                )
+                tw.update(
+                    CustomerItem(customer_id=voucher.customer_id),
+                    actions=[
+                        CustomerItem.points_balance.add(points),
+                        CustomerItem.points_redeemed.add(-points),
+                        CustomerItem.version.add(1),
+                    ],
+                    condition=(CustomerItem.version == expected_version) & (CustomerItem.erased == False),  # noqa: E712 (a DynamoDB condition, not a test)
+                )
+        except TransactWriteError as exc:
+            reasons = _cancel_reasons(exc)
+            if reasons and reasons[0] == "ConditionalCheckFailed":
+                raise VoucherNotUsable(voucher.code, self.get_voucher(voucher.code)) from exc
+            if "ConditionalCheckFailed" in reasons or "TransactionConflict" in reasons:
+                raise VersionConflict(voucher.customer_id) from exc
+            if _throttled(exc, reasons):
+                raise Throttled(str(exc)) from exc
+            raise
+        return replace(
+            voucher, status="cancelled", cancelled_at=cancelled_at, balance_after_cancel=balance_after
+        )
 
 
 class DynamoErasureStore:

@@ -103,8 +103,8 @@ class VoucherByCustomerIndex(GlobalSecondaryIndex["VoucherItem"]):
 
 
 class VoucherItem(Model):
-    """One item per voucher, keyed by its unguessable code. `status` is issued or used; expired is
-    derived from `expires_at` when read, and `use` conditions on both."""
+    """One item per voucher, keyed by its unguessable code. `status` is issued, used or cancelled
+    (both final); expired is derived from `expires_at` when read, and use and cancel condition on both."""
 
     class Meta:
         table_name = "loyalty-vouchers"
@@ -120,8 +120,11 @@ class VoucherItem(Model):
     issued_at = UnicodeAttribute()  # UTC ISO instant
     expires_on = UnicodeAttribute()  # last valid day, programme time zone
     expires_at = UnicodeAttribute()  # UTC ISO instant the voucher stops being valid
-    status = UnicodeAttribute(default="issued")  # issued | used
+    status = UnicodeAttribute(default="issued")  # issued | used | cancelled
     used_at = UnicodeAttribute(null=True)
+    use_id = UnicodeAttribute(null=True)  # the till's id of the use: its retry replays rather than 409
+    cancelled_at = UnicodeAttribute(null=True)
+    balance_after_cancel = NumberAttribute(null=True)  # replayed to a retried cancel
     by_customer = VoucherByCustomerIndex()
 
 

@@ -60,6 +60,12 @@ ADAPTER_CALLS: dict[str, tuple[Access, ...]] = {
     "DynamoRedemptionStore.use_voucher": (
         Access("vouchers_table", ("dynamodb:GetItem", "dynamodb:UpdateItem")),
     ),
+    "DynamoRedemptionStore.get_voucher": (Access("vouchers_table", ("dynamodb:GetItem",)),),
+    # One TransactWriteItems: the voucher and the profile; after a lost condition, the voucher re-read.
+    "DynamoRedemptionStore.cancel_voucher": (
+        Access("vouchers_table", ("dynamodb:GetItem", "dynamodb:UpdateItem")),
+        Access("customers_table", ("dynamodb:UpdateItem",)),
+    ),
     "DynamoErasureStore.mark_erased": (Access("customers_table", ("dynamodb:UpdateItem",)),),
     "DynamoErasureStore.erasure": (Access("erasures_table", ("dynamodb:GetItem",)),),
     "DynamoErasureStore.anonymise_vouchers": (
@@ -123,6 +129,8 @@ FUNCTION_USES: dict[str, tuple[str, ...]] = {
         "DynamoRedemptionStore.redeem",
         "DynamoRedemptionStore.vouchers",
         "DynamoRedemptionStore.use_voucher",
+        "DynamoRedemptionStore.get_voucher",
+        "DynamoRedemptionStore.cancel_voucher",
         "EventBridgePublisher.publish",
     ),
     ERASURE: (

@@ -158,6 +158,10 @@ def handle(
 
 
 def _handle(app: APIGatewayRestResolver, event: dict[str, Any], context: Any) -> dict[str, Any]:
+    from loyalty.api.access import refused
+
+    if refusal := refused(event):  # a back-office route without the admin key: before any parsing
+        return _early(error_response(*refusal))
     body = event.get("body") or ""
     if len(body) > get_settings().max_body:
         limit = get_settings().max_body

@@ -29,6 +29,13 @@ class Route:
     function: str
 
     @property
+    def audience(self) -> str:
+        """ "store" or "back_office" (which API key reaches it: loyalty.api.access)."""
+        from loyalty.api.access import audience
+
+        return audience(self.method, self.path)
+
+    @property
     def regex(self) -> re.Pattern[str]:
         pattern = re.sub(r"\{[^/]+\}", "[^/]+", self.path)
         return re.compile(f"^{pattern}$")
@@ -65,7 +72,17 @@ def openapi_document() -> dict[str, Any]:
         version=API_VERSION,
         description="Purchases, returns, balances and history for store systems. "
         "Authenticate with the x-api-key header.",
-        security_schemes={"apiKey": APIKey(name="x-api-key", in_=APIKeyIn.header)},
-        security=[{"apiKey": []}],
+        security_schemes={
+            "apiKey": APIKey(name="x-api-key", in_=APIKeyIn.header, description="The store key"),
+            "adminApiKey": APIKey(
+                name="x-api-key", in_=APIKeyIn.header, description="The back-office key (tills never hold it)"
+            ),
+        },
+        security=[{"apiKey": []}, {"adminApiKey": []}],
     )
-    return json.loads(schema)
+    document = json.loads(schema)
+    from loyalty.api.access import BACK_OFFICE_ROUTES
+
+    for method, path in BACK_OFFICE_ROUTES:  # the store key is 403 there
+        document["paths"][path][method.lower()]["security"] = [{"adminApiKey": []}]
+    return document

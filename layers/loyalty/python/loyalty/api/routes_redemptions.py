@@ -26,7 +26,7 @@ class RedemptionIn(Strict):
 
 class VoucherOut(BaseModel):
     code: str = Field(description="16 characters of Crockford base32 in groups of 4 (80 random bits)")
-    status: Literal["issued", "used", "expired"]
+    status: Literal["issued", "used", "expired", "cancelled"]
     value: str = Field(description='Decimal string, e.g. "5.00"')
     currency: str
     points: int
@@ -34,6 +34,8 @@ class VoucherOut(BaseModel):
     issued_at: str
     expires_on: str = Field(description="Last day of validity, in the programme time zone")
     used_at: str | None
+    use_id: str | None = Field(default=None, description="The till's id of the use that spent it")
+    cancelled_at: str | None = Field(default=None, description="When the back office cancelled it")
 
 
 class RedemptionOut(BaseModel):

@@ -69,8 +69,8 @@ def voucher_expiry(issued_at: datetime, programme: Programme) -> tuple[str, str]
 
 
 def voucher_status(voucher: Voucher, now: datetime) -> str:
-    if voucher.status == "used":
-        return "used"
+    if voucher.status in ("used", "cancelled"):  # final: expiry no longer matters
+        return voucher.status
     return "expired" if iso(now) >= voucher.expires_at else "issued"
 
 
@@ -85,6 +85,8 @@ def voucher_view(voucher: Voucher, now: datetime) -> dict[str, Any]:
         "issued_at": voucher.issued_at,
         "expires_on": voucher.expires_on,
         "used_at": voucher.used_at,
+        "use_id": voucher.use_id,
+        "cancelled_at": voucher.cancelled_at,
     }
 
 
@@ -110,6 +112,57 @@ def voucher_issued(customer_id: str, answer: dict[str, Any], programme: Programm
             "after": {"points_balance": balance},
             "ab_bucket": ab_bucket(customer_id),
         },
+    )
+
+
+def voucher_cancelled(voucher: Voucher, programme: Programme) -> DomainEvent:
+    """VoucherCancelled; the id depends only on the customer and the code, so a retried cancel
+    republishes the same id (fields as events.VoucherCancelledDetail)."""
+    assert voucher.cancelled_at is not None and voucher.balance_after_cancel is not None
+    after = voucher.balance_after_cancel
+    return DomainEvent(
+        DetailType.VOUCHER_CANCELLED,
+        event_id(voucher.customer_id, voucher.code, "voucher-cancelled"),
+        {
+            "customer_id": voucher.customer_id,
+            "period": programme.month_of(datetime.fromisoformat(voucher.cancelled_at)),
+            "redemption_id": voucher.redemption_id,
+            "voucher_id": voucher.code,
+            "points": voucher.points,
+            "value": format_amount(voucher.value, voucher.currency),
+            "currency": voucher.currency,
+            "cancelled_at": voucher.cancelled_at,
+            "before": {"points_balance": after - voucher.points},
+            "after": {"points_balance": after},
+            "ab_bucket": ab_bucket(voucher.customer_id),
+        },
+    )
+
+
+def voucher_not_usable(current: Voucher | None) -> ApiError:
+    """Why a voucher cannot be used or cancelled now: 404 unknown, 409 used or cancelled (a final
+    state, like used), 410 expired (time ran out: the one answer a till shows as "expired")."""
+    if current is None:
+        return ApiError(404, "voucher_not_found", "code: no such voucher")
+    if current.status == "used":
+        return ApiError(
+            409,
+            "voucher_used",
+            f"code: already used at {current.used_at}",
+            [{"field": "code", "message": "already used"}],
+        )
+    if current.status == "cancelled":
+        return ApiError(
+            409,
+            "voucher_cancelled",
+            f"code: cancelled at {current.cancelled_at}; its points went back to the card",
+            [{"field": "code", "message": "cancelled"}],
+        )
+    return ApiError(
+        410,
+        "voucher_expired",
+        f"code: expired after {current.expires_on}",
+        [{"field": "code", "message": f"valid until {current.expires_on}"}],
     )
 
 
@@ -139,9 +192,7 @@ class RedemptionService:
         if points % block:
             raise field_error("points", f"must be a multiple of {block} (one voucher block)", 422)
         for attempt in range(self.max_attempts):
-            if attempt:
-                self.conflicts += 1
-                self.sleep(min(0.2, 0.005 * 2 ** min(attempt, 6)) * random.uniform(0.5, 1.5))
+            self._pause(attempt)
             try:
                 answer = self._try_redeem(customer_id, redemption_id, points)
             except (VersionConflict, Throttled):
@@ -150,7 +201,13 @@ class RedemptionService:
                 return self._replay(customer_id, redemption_id, points)
             self.publisher.publish([voucher_issued(customer_id, answer, self.programme)])
             return 201, {"customer_id": customer_id, **answer}
-        raise ApiError(503, "busy", "too many concurrent updates for this customer; retry shortly")
+        raise _busy()
+
+    def _pause(self, attempt: int) -> None:
+        """Before a retry after a conflict: exponential backoff with jitter (nothing on the first try)."""
+        if attempt:
+            self.conflicts += 1
+            self.sleep(min(0.2, 0.005 * 2 ** min(attempt, 6)) * random.uniform(0.5, 1.5))
 
     def _try_redeem(self, customer_id: str, redemption_id: str, points: int) -> dict[str, Any]:
         profile = self.customers.get(customer_id)
@@ -232,29 +289,89 @@ class RedemptionService:
         now = self.now()
         return {"items": [voucher_view(v, now) for v in page.items], "next_cursor": page.next_cursor}
 
-    def use_voucher(self, code: str) -> dict[str, Any]:
-        """Spend a voucher exactly once: 404 unknown, 409 already used, 410 expired."""
-        canonical = normalise_code(code)
-        if canonical is None:
-            raise ApiError(404, "voucher_not_found", "code: no such voucher")
+    def use_voucher(self, code: str, use_id: str | None = None) -> dict[str, Any]:
+        """Spend a voucher exactly once: 404 unknown, 409 already used or cancelled, 410 expired. With
+        `use_id`, the till's retry of the same use finds the voucher used by that id and gets the first
+        answer again (200); another id, or none, still gets 409."""
+        canonical = _canonical(code)
         now = self.now()
-        try:
-            voucher = self.redemptions.use_voucher(canonical, iso(now))
-        except VoucherNotUsable as exc:
-            current = exc.voucher
-            if current is None:
-                raise ApiError(404, "voucher_not_found", "code: no such voucher") from exc
-            if current.status == "used":
+        for attempt in range(self.max_attempts):
+            self._pause(attempt)
+            try:
+                return voucher_view(self.redemptions.use_voucher(canonical, iso(now), use_id), now)
+            except Throttled:  # a racing cancel's transaction held the voucher: try again
+                continue
+            except VoucherNotUsable as exc:
+                current = exc.voucher
+                if (
+                    use_id is not None
+                    and current is not None
+                    and (current.status, current.use_id)
+                    == (
+                        "used",
+                        use_id,
+                    )
+                ):  # the same till's retry: the first answer again
+                    return voucher_view(current, now)
+                raise voucher_not_usable(current) from exc
+        raise _busy()
+
+    # -- back office --------------------------------------------------------------------------
+
+    def cancel_voucher(self, code: str) -> dict[str, Any]:
+        """Void an unused voucher and give its points back to the card, once: the voucher and the
+        profile change in one transaction conditioned on the voucher being issued, so of a cancel and a
+        use racing exactly one wins, and a retried cancel answers as the first time (200, same body,
+        the same VoucherCancelled id again) without giving the points twice."""
+        canonical = _canonical(code)
+        known: Voucher | None = None
+        for attempt in range(self.max_attempts):
+            self._pause(attempt)
+            voucher = known or self.redemptions.get_voucher(canonical)
+            known = None
+            if voucher is not None and voucher.status == "cancelled":
+                return self._cancelled(voucher)  # a retry (or a second clerk): the first answer
+            now = self.now()
+            if voucher is None or voucher_status(voucher, now) != "issued":
+                raise voucher_not_usable(voucher)
+            profile = self.customers.get(voucher.customer_id)
+            if profile is None or profile.erased:
                 raise ApiError(
                     409,
-                    "voucher_used",
-                    f"code: already used at {current.used_at}",
-                    [{"field": "code", "message": "already used"}],
-                ) from exc
-            raise ApiError(
-                410,
-                "voucher_expired",
-                f"code: expired after {current.expires_on}",
-                [{"field": "code", "message": f"valid until {current.expires_on}"}],
-            ) from exc
-        return voucher_view(voucher, now)
+                    "customer_erased",
+                    "code: the voucher's customer was erased; there is no card to give the points back to",
+                    [{"field": "code", "message": "customer erased"}],
+                )
+            balance_after = profile.points_balance + voucher.points
+            try:
+                cancelled = self.redemptions.cancel_voucher(voucher, iso(now), profile.version, balance_after)
+            except (VersionConflict, Throttled):
+                continue
+            except VoucherNotUsable as exc:  # used, cancelled or erased meanwhile: decide on what is stored
+                known = exc.voucher
+                if known is None:
+                    raise voucher_not_usable(None) from exc
+                continue
+            return self._cancelled(cancelled)
+        raise _busy()
+
+    def _cancelled(self, voucher: Voucher) -> dict[str, Any]:
+        # At least once: an event lost to a crash after the write goes out on the retry (same id).
+        self.publisher.publish([voucher_cancelled(voucher, self.programme)])
+        return {
+            "customer_id": voucher.customer_id,
+            "points_returned": voucher.points,
+            "points_balance": voucher.balance_after_cancel,
+            "voucher": voucher_view(voucher, datetime.fromisoformat(str(voucher.cancelled_at))),
+        }
+
+
+def _canonical(code: str) -> str:
+    canonical = normalise_code(code)
+    if canonical is None:
+        raise ApiError(404, "voucher_not_found", "code: no such voucher")
+    return canonical
+
+
+def _busy() -> ApiError:
+    return ApiError(503, "busy", "too many concurrent updates for this customer; retry shortly")
