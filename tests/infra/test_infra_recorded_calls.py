@@ -231,6 +231,38 @@ def test_the_erasure_makes_exactly_the_declared_calls(recorded):
         _current.reset(token)
 
 
+def test_the_redemptions_function_makes_exactly_the_declared_calls(recorded, monkeypatch):
+    """Redeem (and its replay), list, use (twice: the second reads the voucher), and the back-office
+    cancel with the admin key's id as API Gateway passes it."""
+    from loyalty.api import routes_redemptions
+    from loyalty.settings import get_settings
+
+    monkeypatch.setenv(env_name("admin_api_key_id"), "admin-id")
+    get_settings.cache_clear()
+    routes_redemptions._aws_redemptions.cache_clear()
+    ingest, redemptions = _handler(INGEST), _handler(REDEMPTIONS)
+    assert (
+        ingest(_event("POST", "/v1/transactions", _purchase("T1", "2000.00")), _CONTEXT)["statusCode"] == 201
+    )
+    recorded.clear()
+    codes = []
+    for redemption_id in ("RD1", "RD1", "RD2"):
+        redeem = _event(
+            "POST", "/v1/customers/C1/redemptions", {"redemption_id": redemption_id, "points": 500}
+        )
+        answer = redemptions(redeem, _CONTEXT)
+        assert answer["statusCode"] == 201, answer
+        codes.append(json.loads(answer["body"])["voucher"]["code"])
+    assert redemptions(_event("GET", "/v1/customers/C1/vouchers"), _CONTEXT)["statusCode"] == 200
+    use = _event("POST", f"/v1/vouchers/{codes[0]}/use", {"use_id": "U1"})
+    assert [redemptions(use, _CONTEXT)["statusCode"] for _ in range(2)] == [200, 200]
+    cancel = _event("POST", f"/v1/vouchers/{codes[2]}/cancel")
+    cancel["requestContext"]["identity"] = {"apiKeyId": "admin-id"}
+    assert redemptions(cancel, _CONTEXT)["statusCode"] == 200
+    routes_redemptions._aws_redemptions.cache_clear()
+    _check(REDEMPTIONS, list(recorded))
+
+
 def _check(function: str, calls: list) -> None:
     outside = [c for c in calls if c[0] is None]
     assert not outside, f"{function}: AWS calls outside the adapters: {outside}"

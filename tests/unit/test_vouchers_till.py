@@ -208,3 +208,11 @@ def test_without_an_admin_key_id_configured_no_one_is_back_office(api, world, mo
 def test_voucher_cancelled_schema_is_generated_from_the_model():
     schema = json_schemas()["VoucherCancelled"]
     assert set(schema["required"]) == set(VoucherCancelledDetail.__dataclass_fields__)
+
+
+def test_a_request_path_naming_a_back_office_route_is_gated_whatever_its_resource():
+    event = proxy_event("POST", "/v1/vouchers/ABCD/cancel", "/v1/vouchers/ABCD/cancel", {"code": "ABCD"})
+    assert access.refused(event) is not None
+    event = proxy_event("POST", "/v1/vouchers/ABCD/use", "/v1/vouchers/{code}/use", {"code": "ABCD"})
+    assert access.refused(event) is None
+    assert access.audience("post", "/v1/vouchers/X/cancel/extra") == access.STORE

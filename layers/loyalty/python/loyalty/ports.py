@@ -246,7 +246,7 @@ class RedemptionStore(Protocol):
         self, voucher: Voucher, cancelled_at: str, expected_version: int, balance_after: int
     ) -> Voucher:
         """Atomically: mark `voucher` cancelled (only if it is still issued, unexpired at `cancelled_at`
-        and still this customer's: else VoucherNotUsable with what is stored now) and give its points
+        and still this customer's: else VoucherNotUsable, re-read it to know why) and give its points
         back to the profile (ADD points_balance +p, points_redeemed -p, version +1, only at
         `expected_version` and not erased: VersionConflict, re-read and retry). The voucher keeps
         `balance_after` (the balance read at that version + p), so a retry answers as the first time."""

@@ -543,8 +543,8 @@ class DynamoRedemptionStore:
                 )
         except TransactWriteError as exc:
             reasons = _cancel_reasons(exc)
-            if reasons and reasons[0] == "ConditionalCheckFailed":
-                raise VoucherNotUsable(voucher.code, self.get_voucher(voucher.code)) from exc
+            if reasons and reasons[0] == "ConditionalCheckFailed":  # the caller re-reads the voucher
+                raise VoucherNotUsable(voucher.code, None) from exc
             if "ConditionalCheckFailed" in reasons or "TransactionConflict" in reasons:
                 raise VersionConflict(voucher.customer_id) from exc
             if _throttled(exc, reasons):

@@ -61,9 +61,9 @@ ADAPTER_CALLS: dict[str, tuple[Access, ...]] = {
         Access("vouchers_table", ("dynamodb:GetItem", "dynamodb:UpdateItem")),
     ),
     "DynamoRedemptionStore.get_voucher": (Access("vouchers_table", ("dynamodb:GetItem",)),),
-    # One TransactWriteItems: the voucher and the profile; after a lost condition, the voucher re-read.
+    # One TransactWriteItems: the voucher and the profile.
     "DynamoRedemptionStore.cancel_voucher": (
-        Access("vouchers_table", ("dynamodb:GetItem", "dynamodb:UpdateItem")),
+        Access("vouchers_table", ("dynamodb:UpdateItem",)),
         Access("customers_table", ("dynamodb:UpdateItem",)),
     ),
     "DynamoErasureStore.mark_erased": (Access("customers_table", ("dynamodb:UpdateItem",)),),

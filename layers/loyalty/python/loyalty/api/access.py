@@ -13,6 +13,7 @@ The admin key reaches the store routes too, so the back office can read the card
 from __future__ import annotations
 
 import hmac
+import re
 from typing import Any, Literal
 
 from loyalty.settings import get_settings
@@ -29,8 +30,19 @@ BACK_OFFICE_ROUTES: frozenset[tuple[str, str]] = frozenset(
 )
 
 
+def _template(path: str) -> re.Pattern[str]:
+    return re.compile("^" + re.sub(r"\{[^/]+\}", "[^/]+", path) + "$")
+
+
+_BACK_OFFICE_PATTERNS = tuple((method, _template(path)) for method, path in sorted(BACK_OFFICE_ROUTES))
+
+
 def audience(method: str, path: str) -> Audience:
-    return BACK_OFFICE if (method.upper(), path) in BACK_OFFICE_ROUTES else STORE
+    """Of a route (`path` as declared, /v1/vouchers/{code}/cancel) or of a request's path."""
+    method = method.upper()
+    if (method, path) in BACK_OFFICE_ROUTES:
+        return BACK_OFFICE
+    return BACK_OFFICE if any(m == method and p.match(path) for m, p in _BACK_OFFICE_PATTERNS) else STORE
 
 
 def caller_is_back_office(event: dict[str, Any]) -> bool:
@@ -44,7 +56,10 @@ def caller_is_back_office(event: dict[str, Any]) -> bool:
 
 def refused(event: dict[str, Any]) -> tuple[int, str, str] | None:
     """(403, code, message) for a back-office route called without the admin key, else None."""
-    method, resource = str(event.get("httpMethod") or ""), str(event.get("resource") or "")
-    if audience(method, resource) == BACK_OFFICE and not caller_is_back_office(event):
-        return 403, "back_office_only", f"{method} {resource}: needs the back-office (admin) API key"
+    method = str(event.get("httpMethod") or "")
+    # The resource (the route's template, as API Gateway sends it) or the path the resolver routes on:
+    # either naming a back-office route is enough, so no event shape slips past the gate.
+    targets = (str(event.get("resource") or ""), str(event.get("path") or ""))
+    if any(audience(method, t) == BACK_OFFICE for t in targets) and not caller_is_back_office(event):
+        return 403, "back_office_only", f"{method} {targets[0]}: needs the back-office (admin) API key"
     return None

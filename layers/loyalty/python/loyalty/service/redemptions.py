@@ -324,11 +324,9 @@ class RedemptionService:
         use racing exactly one wins, and a retried cancel answers as the first time (200, same body,
         the same VoucherCancelled id again) without giving the points twice."""
         canonical = _canonical(code)
-        known: Voucher | None = None
         for attempt in range(self.max_attempts):
             self._pause(attempt)
-            voucher = known or self.redemptions.get_voucher(canonical)
-            known = None
+            voucher = self.redemptions.get_voucher(canonical)
             if voucher is not None and voucher.status == "cancelled":
                 return self._cancelled(voucher)  # a retry (or a second clerk): the first answer
             now = self.now()
@@ -347,10 +345,7 @@ class RedemptionService:
                 cancelled = self.redemptions.cancel_voucher(voucher, iso(now), profile.version, balance_after)
             except (VersionConflict, Throttled):
                 continue
-            except VoucherNotUsable as exc:  # used, cancelled or erased meanwhile: decide on what is stored
-                known = exc.voucher
-                if known is None:
-                    raise voucher_not_usable(None) from exc
+            except VoucherNotUsable:  # used, cancelled or anonymised meanwhile: decide on a fresh read
                 continue
             return self._cancelled(cancelled)
         raise _busy()
