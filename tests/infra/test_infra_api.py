@@ -48,16 +48,37 @@ def test_every_method_requires_the_api_key(synth):
         assert props["ApiKeyRequired"] is True, key
 
 
-def test_usage_plan_throttles_and_caps_the_key(synth):
-    (plan,) = synth.resources("AWS::ApiGateway::UsagePlan").values()
-    props = plan["Properties"]
-    assert props["Throttle"]["RateLimit"] > 0 and props["Throttle"]["BurstLimit"] > 0
-    assert props["Quota"]["Limit"] > 0
-    assert props["ApiStages"][0]["Stage"] == {
-        "Ref": synth.logical_id(synth.stack.api.rest_api.deployment_stage)
+def test_each_key_has_its_own_usage_plan_that_throttles_and_caps_it(synth):
+    """The store key and the back-office key: one usage plan each, on the stage, each with limits."""
+    plans = synth.resources("AWS::ApiGateway::UsagePlan")
+    plan_keys = synth.resources("AWS::ApiGateway::UsagePlanKey").values()
+    key_of_plan = {pk["Properties"]["UsagePlanId"]["Ref"]: pk["Properties"]["KeyId"] for pk in plan_keys}
+    keys = {
+        synth.logical_id(synth.stack.api.usage_plan): synth.stack.api.api_key,
+        synth.logical_id(synth.stack.api.admin_usage_plan): synth.stack.api.admin_key,
     }
-    (plan_key,) = synth.resources("AWS::ApiGateway::UsagePlanKey").values()
-    assert plan_key["Properties"]["KeyId"] == {"Ref": synth.logical_id(synth.stack.api.api_key)}
+    assert set(plans) == set(keys) == set(key_of_plan)
+    for plan_id, key in keys.items():
+        props = plans[plan_id]["Properties"]
+        assert props["Throttle"]["RateLimit"] > 0 and props["Throttle"]["BurstLimit"] > 0
+        assert props["Quota"]["Limit"] > 0
+        assert props["ApiStages"][0]["Stage"] == {
+            "Ref": synth.logical_id(synth.stack.api.rest_api.deployment_stage)
+        }
+        assert key_of_plan[plan_id] == {"Ref": synth.logical_id(key)}
+    assert len(synth.resources("AWS::ApiGateway::ApiKey")) == 2
+
+
+def test_every_api_function_knows_the_admin_key_id(synth):
+    """Back-office routes answer 403 to any key but the admin one: the functions check the key id API
+    Gateway passes them against this variable (API Gateway cannot restrict a key to some methods)."""
+    from loyalty.settings import env_name
+
+    admin = {"Ref": synth.logical_id(synth.stack.api.admin_key)}
+    for function in {route.function for route in api_routes()}:
+        fn_id = synth.logical_id(synth.stack.functions.functions[function])
+        env = synth.resources("AWS::Lambda::Function")[fn_id]["Properties"]["Environment"]["Variables"]
+        assert env[env_name("admin_api_key_id")] == admin, function
 
 
 def test_stage_writes_access_logs(synth):
@@ -71,8 +92,9 @@ def test_stage_writes_access_logs(synth):
 
 def test_outputs(synth):
     outputs = synth.template["Outputs"]
-    assert {"ApiUrl", "ApiKeyId", "EventBusName"} <= set(outputs)
+    assert {"ApiUrl", "ApiKeyId", "AdminApiKeyId", "EventBusName"} <= set(outputs)
     assert outputs["ApiKeyId"]["Value"] == {"Ref": synth.logical_id(synth.stack.api.api_key)}
+    assert outputs["AdminApiKeyId"]["Value"] == {"Ref": synth.logical_id(synth.stack.api.admin_key)}
     assert outputs["EventBusName"]["Value"] == {"Ref": synth.logical_id(synth.stack.bus)}
     for setting, table in synth.stack.tables.items():
         assert {"Ref": synth.logical_id(table)} in [o["Value"] for o in outputs.values()], setting
