@@ -216,3 +216,15 @@ def test_a_request_path_naming_a_back_office_route_is_gated_whatever_its_resourc
     event = proxy_event("POST", "/v1/vouchers/ABCD/use", "/v1/vouchers/{code}/use", {"code": "ABCD"})
     assert access.refused(event) is None
     assert access.audience("post", "/v1/vouchers/X/cancel/extra") == access.STORE
+
+
+def test_docs_api_keys_lists_every_route_with_the_keys_that_reach_it():
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[2] / "docs" / "api-keys.md").read_text()
+    rows = {}
+    for line in text.splitlines():
+        cells = [c.strip().strip("`") for c in line.strip("|").split("|")]
+        if len(cells) == 4 and cells[0] in ("GET", "POST", "PUT", "PATCH", "DELETE"):
+            rows[(cells[0], cells[1])] = cells[2] == "yes"
+    assert rows == {(r.method, r.path): r.audience == access.STORE for r in api_routes()}
