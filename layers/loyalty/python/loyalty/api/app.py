@@ -158,10 +158,6 @@ def handle(
 
 
 def _handle(app: APIGatewayRestResolver, event: dict[str, Any], context: Any) -> dict[str, Any]:
-    from loyalty.api.access import refused
-
-    if refusal := refused(event):  # a back-office route without the admin key: before any parsing
-        return _early(error_response(*refusal))
     body = event.get("body") or ""
     if len(body) > get_settings().max_body:
         limit = get_settings().max_body
@@ -169,6 +165,10 @@ def _handle(app: APIGatewayRestResolver, event: dict[str, Any], context: Any) ->
     if body and event.get("isBase64Encoded") and not _utf8(body):
         # API Gateway base64-encodes a body that is not text: JSON it cannot be.
         return _early(error_response(400, "invalid_json", "body: must be a JSON object (UTF-8)"))
+    from loyalty.api.access import refused
+
+    if refusal := refused(event):  # a back-office route without the admin key: before the body is parsed
+        return _early(error_response(*refusal))
     # The API speaks JSON only: a client that forgets the content type (curl -d) still gets
     # its body parsed as JSON rather than as a form.
     headers = event.get("headers") or {}
