@@ -45,8 +45,18 @@ def test_a_missing_or_wrong_api_key_is_403(stack, route, key):
 
 @pytest.mark.parametrize("route", ROUTES, ids=lambda r: f"{r.method} {r.path}")
 def test_the_right_key_gets_past_the_gateway(stack, route):
-    response = send(stack, route, {"x-api-key": stack.api_key, "content-type": "application/json"}, b"{}")
+    key = stack.admin_api_key if route.audience == "back_office" else stack.api_key
+    response = send(stack, route, {"x-api-key": key, "content-type": "application/json"}, b"{}")
     assert response.status_code != 403 and response.status_code < 500, (route, response.text)
+
+
+@pytest.mark.parametrize(
+    "route", [r for r in ROUTES if r.audience == "back_office"], ids=lambda r: f"{r.method} {r.path}"
+)
+def test_the_store_key_is_403_on_every_back_office_route(stack, route):
+    response = send(stack, route, {"x-api-key": stack.api_key, "content-type": "application/json"}, b"{}")
+    assert response.status_code == 403, (route, response.text)
+    assert response.json()["error"]["code"] == "back_office_only"
 
 
 @pytest.mark.parametrize(

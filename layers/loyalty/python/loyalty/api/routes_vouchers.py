@@ -86,7 +86,7 @@ def use_voucher(code: VoucherCode, body: Annotated[VoucherUseIn | None, Body()] 
     responses={
         200: {"description": "Cancelled", "content": {"application/json": {"model": VoucherCancelOut}}},
         **ERROR_RESPONSES,
-        403: _error_doc("Not the back-office API key (or no valid key)"),
+        403: {"description": "A store key (back_office_only), or a missing or wrong key (API Gateway)"},
         410: _error_doc("Expired"),
     },
     tags=["vouchers", "back office"],
