@@ -77,30 +77,26 @@ class Api(Construct):
         # The stack outputs the URL once, as ApiUrl; drop the RestApi's own duplicate output.
         self.rest_api.node.try_remove_child("Endpoint")
         self.api_key = apigw.ApiKey(self, "StoreKey", description="Store systems (POS, e-shop, app)")
-        self.usage_plan = self.rest_api.add_usage_plan(
-            "UsagePlan",
-            description="Throttling and daily quota for store systems",
-            throttle=apigw.ThrottleSettings(rate_limit=limits.rate_limit, burst_limit=limits.burst_limit),
-            quota=apigw.QuotaSettings(limit=limits.quota_per_day, period=apigw.Period.DAY),
-            api_stages=[apigw.UsagePlanPerApiStage(api=self.rest_api, stage=self.rest_api.deployment_stage)],
+        self.usage_plan = self._usage_plan("UsagePlan", self.api_key, "store systems", limits)
+        # The back-office key (customer service, finance): its own plan; its id goes to every API
+        # function (add_routes), so that back-office routes accept it and nothing else.
+        self.admin_key = apigw.ApiKey(self, "AdminKey", description="Back office only; tills never hold it")
+        self.admin_usage_plan = self._usage_plan(
+            "AdminUsagePlan", self.admin_key, "the back office", admin_limits
         )
-        self.usage_plan.add_api_key(self.api_key)
-        self._add_admin_key(admin_limits)
         self.methods: dict[tuple[str, str], apigw.Method] = {}
         self.add_routes(routes)
 
-    def _add_admin_key(self, limits: Limits) -> None:
-        """The back-office key (customer service, finance): its own usage plan, and its id in every
-        API function's environment so that back-office routes accept it and nothing else."""
-        self.admin_key = apigw.ApiKey(self, "AdminKey", description="Back office only; tills never hold it")
-        self.admin_usage_plan = self.rest_api.add_usage_plan(
-            "AdminUsagePlan",
-            description="Throttling and daily quota for the back office",
+    def _usage_plan(self, plan_id: str, key: apigw.IApiKey, who: str, limits: Limits) -> apigw.UsagePlan:
+        plan = self.rest_api.add_usage_plan(
+            plan_id,
+            description=f"Throttling and daily quota for {who}",
             throttle=apigw.ThrottleSettings(rate_limit=limits.rate_limit, burst_limit=limits.burst_limit),
             quota=apigw.QuotaSettings(limit=limits.quota_per_day, period=apigw.Period.DAY),
             api_stages=[apigw.UsagePlanPerApiStage(api=self.rest_api, stage=self.rest_api.deployment_stage)],
         )
-        self.admin_usage_plan.add_api_key(self.admin_key)
+        plan.add_api_key(key)
+        return plan
 
     def add_routes(self, routes: Iterable[Route]) -> None:
         for route in routes:
