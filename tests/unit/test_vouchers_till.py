@@ -87,6 +87,27 @@ def test_cancel_gives_the_points_back_once_and_publishes_one_event_id(world):
     assert set(events[0].body()) == {f for f in VoucherCancelledDetail.__dataclass_fields__}
 
 
+def test_a_cancel_whose_event_was_lost_is_finished_by_the_retry(world):
+    """The write committed, then the bus failed (the caller got 503): the retry answers as the first
+    time and publishes the event, with the points given back once."""
+    from loyalty.ports import PublishFailed
+
+    code = voucher(world)
+    publish = world.publisher.publish
+
+    def down(events):  # type: ignore[no-untyped-def]
+        raise PublishFailed("bus down")
+
+    world.publisher.publish = down
+    with pytest.raises(PublishFailed):
+        world.service.cancel_voucher(code)
+    world.publisher.publish = publish
+    world.publisher.events.clear()
+    answer = world.service.cancel_voucher(code)
+    assert answer["points_balance"] == 1000 == world.store.get("C1").points_balance
+    assert [e.detail_type for e in world.publisher.events] == [DetailType.VOUCHER_CANCELLED]
+
+
 def test_cancel_of_used_unknown_expired_vouchers(world):
     code = voucher(world)
     world.service.use_voucher(code)
