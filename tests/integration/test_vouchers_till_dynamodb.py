@@ -1,4 +1,4 @@
-# ruff: noqa: F811 (the fixture `world` comes from test_redemptions_dynamodb)
+# ruff: noqa: F811 (the fixtures `world` and `seam` come from test_redemptions_dynamodb and test_faults)
 """Vouchers at a real till on the real adapters against moto: the calls a use with use_id and a cancel
 make, and DynamoDB itself refusing a second cancel, a cancel after a use and a stale profile version."""
 
@@ -7,6 +7,7 @@ from loyalty.adapters.dynamodb import DynamoCustomerStore, DynamoRedemptionStore
 from loyalty.ports import VersionConflict, VoucherNotUsable
 from loyalty.service.ingest import ApiError
 
+from tests.integration.test_faults import client_error, conflict, seam  # noqa: F401
 from tests.integration.test_redemptions_dynamodb import buy, declared, world  # noqa: F401
 
 
@@ -102,3 +103,26 @@ def test_cancel_adapter_calls_are_within_the_declared_permissions(world, api_cal
         call()
         assert set(api_calls) - {"TransactWriteItems"} <= declared(method), method
         assert api_calls, method
+
+
+def test_a_use_meeting_a_cancels_transaction_retries_and_one_wins(world, seam):
+    """DynamoDB answers TransactionConflict to a write on an item a transaction holds: the use retries
+    (a 503 after max_attempts, never a 500), and here wins once the transaction is gone."""
+    ingest, service, *_ = world
+    buy(ingest, "1000.00")
+    code = service.redeem("C1", "R1", 500)[1]["voucher"]["code"]
+    seam.calls.clear()
+    seam.queue("UpdateItem", client_error("TransactionConflictException", "UpdateItem"))
+    assert service.use_voucher(code, "U1")["status"] == "used"
+    assert seam.calls["UpdateItem"] == 2
+
+
+def test_a_cancel_meeting_a_transaction_conflict_retries_and_gives_the_points_once(world, seam):
+    ingest, service, *_ = world
+    buy(ingest, "1000.00")
+    code = service.redeem("C1", "R1", 500)[1]["voucher"]["code"]
+    seam.calls.clear()
+    seam.queue("TransactWriteItems", conflict())
+    answer = service.cancel_voucher(code)
+    assert answer["points_balance"] == 1000 == DynamoCustomerStore().get("C1").points_balance
+    assert seam.calls["TransactWriteItems"] == 2
