@@ -303,16 +303,8 @@ class RedemptionService:
                 continue
             except VoucherNotUsable as exc:
                 current = exc.voucher
-                if (
-                    use_id is not None
-                    and current is not None
-                    and (current.status, current.use_id)
-                    == (
-                        "used",
-                        use_id,
-                    )
-                ):  # the same till's retry: the first answer again
-                    return voucher_view(current, now)
+                if use_id is not None and _used_by(current, use_id):  # the same till's retry
+                    return voucher_view(current, now)  # type: ignore[arg-type]
                 raise voucher_not_usable(current) from exc
         raise _busy()
 
@@ -359,6 +351,10 @@ class RedemptionService:
             "points_balance": voucher.balance_after_cancel,
             "voucher": voucher_view(voucher, datetime.fromisoformat(str(voucher.cancelled_at))),
         }
+
+
+def _used_by(voucher: Voucher | None, use_id: str) -> bool:
+    return voucher is not None and voucher.status == "used" and voucher.use_id == use_id
 
 
 def _canonical(code: str) -> str:
