@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from aws_cdk import RemovalPolicy
+from aws_cdk import RemovalPolicy, Stack
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
@@ -36,6 +36,7 @@ class Api(Construct):
         functions: Mapping[str, lambda_.IFunction],
         routes: Iterable[Route],
         limits: Limits = Limits(),
+        cloud_watch_role: bool = True,
     ):
         super().__init__(scope, construct_id)
         self.functions = functions
@@ -45,10 +46,14 @@ class Api(Construct):
         self.rest_api = apigw.RestApi(
             self,
             "RestApi",
+            # Its own name (the 5xx alarm's ApiName dimension), not the construct id every stack shares.
+            rest_api_name=f"{Stack.of(self).stack_name}-api",
             description="Loyalty API for store systems (x-api-key)",
             endpoint_types=[apigw.EndpointType.REGIONAL],
             api_key_source_type=apigw.ApiKeySourceType.HEADER,
-            cloud_watch_role=False,
+            # The account's API Gateway CloudWatch role (region-wide, retained on delete: other APIs of
+            # the account use it too); infra/config.py api_gateway_cloudwatch_role turns it off.
+            cloud_watch_role=cloud_watch_role,
             default_method_options=apigw.MethodOptions(api_key_required=True),
             deploy_options=apigw.StageOptions(
                 stage_name=STAGE_NAME,
@@ -64,6 +69,7 @@ class Api(Construct):
                     status=True,
                     user=False,
                 ),
+                logging_level=apigw.MethodLoggingLevel.ERROR,  # execution logs of failed requests only
                 throttling_rate_limit=limits.rate_limit,
                 throttling_burst_limit=limits.burst_limit,
                 metrics_enabled=True,

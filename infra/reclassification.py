@@ -22,6 +22,7 @@ from aws_cdk import aws_eventschemas as eventschemas
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_scheduler as scheduler
+from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
@@ -29,10 +30,19 @@ from loyalty.programme import Programme
 from loyalty.settings import RECLASSIFY
 
 from infra import ROOT
+from infra.observability import emf_metric
 
 SCHEMAS = ROOT / "schemas" / "events"
 DEFAULT_INPUT = '{"as_of":null,"total_segments":null}'  # a manual start may give either or none
 MAX_CONCURRENCY = 40  # workers at a time per Map (DynamoDB on-demand absorbs 40 parallel scans)
+# Errors of the Lambda service itself (not of our code) that a later attempt can pass.
+TRANSIENT_ERRORS = (
+    "Lambda.TooManyRequestsException",
+    "Lambda.ServiceException",
+    "Lambda.AWSLambdaException",
+    "Lambda.SdkClientException",
+    "Lambda.ClientExecutionTimeoutException",
+)
 
 
 def schedule_expression(programme: Programme) -> str:
@@ -69,10 +79,22 @@ class Reclassification(Construct):
             lambda_function=self.function,
             payload=sfn.TaskInput.from_object(payload),
             payload_response_only=True,
+            retry_on_service_exceptions=False,  # the retry below covers them, with jitter
             **kwargs,
         )
-        # Every step is idempotent (a rerun writes nothing twice): retrying a failed worker is safe.
-        task.add_retry(errors=["States.ALL"], interval=Duration.seconds(10), max_attempts=2, backoff_rate=3)
+        # Every step is idempotent (a rerun writes nothing twice), so a retry is safe; it is useful only
+        # for what passes: Lambda throttling or a service fault, with exponential backoff and full jitter
+        # so 40 workers throttled together do not come back together. A worker that timed out
+        # (States.Timeout, Sandbox.Timedout) or raised is not retried: it would fail the same way,
+        # and the run fails, alarms (RunFailed) and is rerun by hand (docs/deploy.md runbook).
+        task.add_retry(
+            errors=list(TRANSIENT_ERRORS),
+            interval=Duration.seconds(2),
+            max_attempts=6,
+            backoff_rate=2,
+            max_delay=Duration.seconds(60),
+            jitter_strategy=sfn.JitterType.FULL,
+        )
         return task
 
     def _segment_map(self, name: str, step: str, extra: dict[str, Any]) -> sfn.Map:
@@ -159,9 +181,25 @@ class Reclassification(Construct):
             description="EventBridge Scheduler: start the monthly reclassification",
         )
         self.state_machine.grant_start_execution(role)
+        # Its own group, so that the group's metrics (target errors, dead letters) are this schedule's.
+        self.schedule_group = scheduler.ScheduleGroup(
+            self, "Group", schedule_group_name=f"{Stack.of(self).stack_name}-reclassification"
+        )
+        # A start the scheduler could not make after its retries lands here (with the error), not nowhere.
+        self.dead_letters = sqs.Queue(
+            self,
+            "ScheduleDeadLetterQueue",
+            retention_period=Duration.days(14),
+            enforce_ssl=True,
+            encryption=sqs.QueueEncryption.SQS_MANAGED,
+        )
+        role.add_to_policy(  # SendMessage only (grant_send_messages would add GetQueueUrl/Attributes)
+            iam.PolicyStatement(actions=["sqs:SendMessage"], resources=[self.dead_letters.queue_arn])
+        )
         return role, scheduler.CfnSchedule(
             self,
             "Monthly",
+            group_name=self.schedule_group.schedule_group_name,
             description=f"Monthly reclassification ({programme.name})",
             schedule_expression=schedule_expression(programme),
             schedule_expression_timezone=programme.timezone,
@@ -171,6 +209,9 @@ class Reclassification(Construct):
                 role_arn=role.role_arn,
                 input=json.dumps({"as_of": "<aws.scheduler.scheduled-time>"}),
                 retry_policy=scheduler.CfnSchedule.RetryPolicyProperty(maximum_retry_attempts=3),
+                dead_letter_config=scheduler.CfnSchedule.DeadLetterConfigProperty(
+                    arn=self.dead_letters.queue_arn
+                ),
             ),
         )
 
@@ -196,30 +237,53 @@ class Reclassification(Construct):
         return registry, schemas
 
     def _observe(self, stack: Any) -> cw.Alarm:
-        failed = self.state_machine.metric_failed(period=Duration.hours(1), statistic="Sum")
-        alarm = stack.observability.add_alarm(
-            cw.Alarm(
-                self,
-                "RunFailed",
-                metric=failed,
-                threshold=1,
-                evaluation_periods=1,
-                comparison_operator=cw.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-                treat_missing_data=cw.TreatMissingData.NOT_BREACHING,
-                alarm_description="The monthly reclassification failed: rerun it (reruns are idempotent)",
+        """Alarms for every way the month's run can go wrong without anyone seeing it: an execution
+        that fails, times out (6 h) or is aborted, a schedule that could not start it, a start that
+        went to the dead-letter queue. Returns the RunFailed alarm."""
+        observability = stack.observability
+        machine = self.state_machine
+        hourly = {"period": Duration.hours(1), "statistic": "Sum"}
+        alarms = {
+            "RunFailed": (machine.metric_failed(**hourly), "The monthly reclassification failed"),
+            "RunTimedOut": (machine.metric_timed_out(**hourly), "The monthly reclassification timed out"),
+            "RunAborted": (machine.metric_aborted(**hourly), "The monthly reclassification was aborted"),
+            "ScheduleTargetErrors": (
+                self.schedule_group.metric_target_errors(**hourly),
+                "The schedule could not start the monthly reclassification",
+            ),
+            "ScheduleDeadLetters": (
+                self.dead_letters.metric_approximate_number_of_messages_visible(
+                    period=Duration.minutes(5), statistic="Maximum"
+                ),
+                "A monthly reclassification start is in the schedule's dead-letter queue",
+            ),
+        }
+        created = {
+            name: observability.add_alarm(
+                cw.Alarm(
+                    self,
+                    name,
+                    metric=metric,
+                    threshold=1,
+                    evaluation_periods=1,
+                    comparison_operator=cw.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+                    treat_missing_data=cw.TreatMissingData.NOT_BREACHING,
+                    alarm_description=f"{text}: see the runbook in docs/deploy.md ({name})",
+                )
             )
-        )
-        stack.observability.add_widgets(
+            for name, (metric, text) in alarms.items()
+        }
+        observability.add_widgets(
             cw.GraphWidget(
                 title="reclassification: customers changed, events published",
                 left=[
-                    cw.Metric(namespace="Loyalty", metric_name=name, statistic="Sum", period=Duration.days(1))
+                    emf_metric(name, period=Duration.days(1))
                     for name in ("CustomersClassified", "CustomersChanged", "EventsPublished")
                 ],
                 width=12,
             )
         )
-        return alarm
+        return created["RunFailed"]
 
 
 def _worker(extra: dict[str, Any]) -> dict[str, Any]:
