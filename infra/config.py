@@ -13,6 +13,7 @@ from typing import Any
 from constructs import Construct
 
 from infra.api import Limits
+from infra.reclassification import MAX_CONCURRENCY
 
 
 @dataclass(frozen=True)
@@ -30,7 +31,7 @@ class DeployConfig:
     # Concurrent executions reserved for the reclassify function: the Map's concurrency, so the monthly
     # run is never throttled by API traffic and can never take the API's concurrency. 0: no reservation
     # (for accounts whose concurrency quota is below reservation + 100, as new accounts' often is).
-    reclassify_reserved_concurrency: int = 40
+    reclassify_reserved_concurrency: int = MAX_CONCURRENCY
 
     @classmethod
     def from_context(cls, scope: Construct) -> DeployConfig:

@@ -34,7 +34,15 @@ from infra.observability import emf_metric
 
 SCHEMAS = ROOT / "schemas" / "events"
 DEFAULT_INPUT = '{"as_of":null,"total_segments":null}'  # a manual start may give either or none
-MAX_CONCURRENCY = 40  # workers at a time per Map (DynamoDB on-demand absorbs 40 parallel scans)
+# Workers at a time per Map. Sized for the worst case, a first run where every profile changes on a
+# cold on-demand table (4,000 WRU/s until DynamoDB has seen more): a 50,000-profile segment is
+# 100,000 WRU, so each of 16 workers gets 250 WRU/s and finishes in 400 s, under half of its 900 s
+# timeout. 40 workers would take 1,000 s each and time out. The arithmetic: docs/deploy.md.
+MAX_CONCURRENCY = 16
+# Errors our code raises when AWS asks it to slow down (loyalty.ports): DynamoDB throttling or a
+# transaction conflict past the SDK's retries, events EventBridge did not accept. The error name Step
+# Functions sees is the exception's class name.
+APP_TRANSIENT_ERRORS = ("Throttled", "PublishFailed")
 # Errors of the Lambda service itself (not of our code) that a later attempt can pass.
 TRANSIENT_ERRORS = (
     "Lambda.TooManyRequestsException",
@@ -84,7 +92,7 @@ class Reclassification(Construct):
         )
         # Every step is idempotent (a rerun writes nothing twice), so a retry is safe; it is useful only
         # for what passes: Lambda throttling or a service fault, with exponential backoff and full jitter
-        # so 40 workers throttled together do not come back together. A worker that timed out
+        # so 16 workers throttled together do not come back together. A worker that timed out
         # (States.Timeout, Sandbox.Timedout) or raised is not retried: it would fail the same way,
         # and the run fails, alarms (RunFailed) and is rerun by hand (docs/deploy.md runbook).
         task.add_retry(
@@ -93,6 +101,14 @@ class Reclassification(Construct):
             max_attempts=6,
             backoff_rate=2,
             max_delay=Duration.seconds(60),
+            jitter_strategy=sfn.JitterType.FULL,
+        )
+        task.add_retry(  # a throttled worker: give the table time (its next attempt skips what is done)
+            errors=list(APP_TRANSIENT_ERRORS),
+            interval=Duration.seconds(30),
+            max_attempts=3,
+            backoff_rate=2,
+            max_delay=Duration.minutes(5),
             jitter_strategy=sfn.JitterType.FULL,
         )
         return task
@@ -196,7 +212,7 @@ class Reclassification(Construct):
         role.add_to_policy(  # SendMessage only (grant_send_messages would add GetQueueUrl/Attributes)
             iam.PolicyStatement(actions=["sqs:SendMessage"], resources=[self.dead_letters.queue_arn])
         )
-        return role, scheduler.CfnSchedule(
+        schedule = scheduler.CfnSchedule(
             self,
             "Monthly",
             group_name=self.schedule_group.schedule_group_name,
@@ -214,6 +230,8 @@ class Reclassification(Construct):
                 ),
             ),
         )
+        schedule.node.add_dependency(self.schedule_group)  # the group's name is literal: no implicit Ref
+        return role, schedule
 
     def _schemas(self) -> tuple[eventschemas.CfnRegistry, list[eventschemas.CfnSchema]]:
         registry = eventschemas.CfnRegistry(

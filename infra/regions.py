@@ -14,8 +14,8 @@ Sources (check them when a new region opens, then extend the sets):
 
 from __future__ import annotations
 
-POWERTOOLS_LAYER = "the Powertools for AWS Lambda (Python) layer"
-SCHEMA_REGISTRY = "the EventBridge schema registry (AWS::EventSchemas::Registry)"
+POWERTOOLS_LAYER = "Powertools for AWS Lambda (Python) layer"
+SCHEMA_REGISTRY = "EventBridge schema registry (AWS::EventSchemas::Registry)"
 
 
 def _names(text: str) -> frozenset[str]:

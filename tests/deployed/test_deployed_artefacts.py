@@ -22,7 +22,7 @@ from loyalty.settings import ERASURE, INGEST, POINTS, RECLASSIFY, REDEMPTIONS
 from loyalty_tools.apigw import proxy_event
 
 from infra.observability import METRICS_NAMESPACE
-from tests.deployed.conftest import RUNNER, DeployedFunction, Synthesized, powertools_version_of
+from tests.deployed.conftest import RUNNER, DeployedFunction, Synthesized, cli_synth, powertools_version_of
 from tests.helpers import purchase_body
 
 pytestmark = pytest.mark.slow
@@ -203,3 +203,24 @@ def test_alarms_and_dashboard_watch_the_metrics_the_handlers_emit(journey, deplo
     assert emitted, "the handlers emitted no EMF"
     missing = watched - emitted
     assert not missing, f"watched, never emitted so: {sorted(missing)}; emitted: {sorted(emitted)}"
+
+
+def test_cdk_synth_for_eu_west_1_passes_and_checks_its_region(synthesized):
+    """The session's `cdk synth` ran for eu-west-1 (the region from AWS_REGION, as for a deploy): the
+    region was checked at synth, so the template carries no deploy-time region rule."""
+    assert "SupportedRegion" not in synthesized.template.get("Rules", {})
+    assert "eu-west-1" in json.dumps(synthesized.template)
+
+
+def test_cdk_synth_for_a_region_without_a_schema_registry_fails_naming_it(tmp_path):
+    done = cli_synth(tmp_path / "out", "ca-west-1")
+    assert done.returncode != 0
+    assert "region ca-west-1 has no EventBridge schema registry" in done.stderr, done.stderr[-2000:]
+
+
+def test_cfn_lint_with_informational_checks_reports_only_w3005(synthesized):
+    from cfnlint.api import ManualArgs, lint_file
+
+    config = ManualArgs(include_checks=["I"], regions=["eu-west-1"])
+    matches = lint_file(synthesized.outdir / "LoyaltyStack.template.json", config=config)
+    assert {m.rule.id for m in matches} <= {"W3005"}, [str(m) for m in matches if m.rule.id != "W3005"]
