@@ -77,9 +77,15 @@ class Observability(Construct):
     # -- what the stack watches ------------------------------------------------------------------
 
     def _any(self, construct_id: str, metric: cw.IMetric, description: str) -> cw.Alarm:
+        return self.alarm_on_any(self, construct_id, metric, description)
+
+    def alarm_on_any(
+        self, scope: Construct, construct_id: str, metric: cw.IMetric, description: str
+    ) -> cw.Alarm:
+        """An alarm (in `scope`) when `metric` is 1 or more in a period; no data is not an alarm."""
         return self.add_alarm(
             cw.Alarm(
-                self,
+                scope,
                 construct_id,
                 metric=metric,
                 threshold=1,

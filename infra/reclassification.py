@@ -95,22 +95,19 @@ class Reclassification(Construct):
         # so 16 workers throttled together do not come back together. A worker that timed out
         # (States.Timeout, Sandbox.Timedout) or raised is not retried: it would fail the same way,
         # and the run fails, alarms (RunFailed) and is rerun by hand (docs/deploy.md runbook).
-        task.add_retry(
-            errors=list(TRANSIENT_ERRORS),
-            interval=Duration.seconds(2),
-            max_attempts=6,
-            backoff_rate=2,
-            max_delay=Duration.seconds(60),
-            jitter_strategy=sfn.JitterType.FULL,
-        )
-        task.add_retry(  # a throttled worker: give the table time (its next attempt skips what is done)
-            errors=list(APP_TRANSIENT_ERRORS),
-            interval=Duration.seconds(30),
-            max_attempts=3,
-            backoff_rate=2,
-            max_delay=Duration.minutes(5),
-            jitter_strategy=sfn.JitterType.FULL,
-        )
+        # A throttled worker waits longer: give the table time (its next attempt skips what is done).
+        for errors, interval, attempts, max_delay in (
+            (TRANSIENT_ERRORS, Duration.seconds(2), 6, Duration.seconds(60)),
+            (APP_TRANSIENT_ERRORS, Duration.seconds(30), 3, Duration.minutes(5)),
+        ):
+            task.add_retry(
+                errors=list(errors),
+                interval=interval,
+                max_attempts=attempts,
+                backoff_rate=2,
+                max_delay=max_delay,
+                jitter_strategy=sfn.JitterType.FULL,
+            )
         return task
 
     def _segment_map(self, name: str, step: str, extra: dict[str, Any]) -> sfn.Map:
@@ -277,17 +274,8 @@ class Reclassification(Construct):
             ),
         }
         created = {
-            name: observability.add_alarm(
-                cw.Alarm(
-                    self,
-                    name,
-                    metric=metric,
-                    threshold=1,
-                    evaluation_periods=1,
-                    comparison_operator=cw.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-                    treat_missing_data=cw.TreatMissingData.NOT_BREACHING,
-                    alarm_description=f"{text}: see the runbook in docs/deploy.md ({name})",
-                )
+            name: observability.alarm_on_any(
+                self, name, metric, f"{text}: see the runbook in docs/deploy.md ({name})"
             )
             for name, (metric, text) in alarms.items()
         }

@@ -182,6 +182,59 @@ def deployed_resources(synthesized: Synthesized, moto_url: str) -> dict[str, str
     return refs
 
 
+# -- X-Ray, as a daemon that records what it is sent ---------------------------------------------
+
+
+@dataclass
+class XRayDaemon:
+    """A UDP socket where Lambda's X-Ray daemon would listen: the segment documents it receives."""
+
+    address: str
+    documents: list[dict[str, Any]] = field(default_factory=list)
+
+    def subsegment_names(self) -> set[str]:
+        names: set[str] = set()
+
+        def walk(document: dict[str, Any]) -> None:
+            names.add(str(document.get("name")))
+            for child in document.get("subsegments", []):
+                walk(child)
+
+        for document in self.documents:
+            walk(document)
+        return names
+
+
+@pytest.fixture(scope="session")
+def xray_daemon() -> Iterator[XRayDaemon]:
+    import socket
+    import threading
+
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.bind(("127.0.0.1", 0))
+    sock.settimeout(0.2)
+    daemon = XRayDaemon(address=f"127.0.0.1:{sock.getsockname()[1]}")
+    stop = threading.Event()
+
+    def receive() -> None:
+        while not stop.is_set():
+            try:
+                data = sock.recv(65536)
+            except TimeoutError:
+                continue
+            _header, _, body = data.decode().partition("\n")  # {"format": "json", "version": 1}
+            daemon.documents.append(json.loads(body))
+
+    thread = threading.Thread(target=receive, daemon=True)
+    thread.start()
+    try:
+        yield daemon
+    finally:
+        stop.set()
+        thread.join(timeout=5)
+        sock.close()
+
+
 # -- a function, as Lambda runs it -----------------------------------------------------------------
 
 
@@ -283,7 +336,7 @@ def resolve(value: Any, refs: dict[str, str], logical_id: str) -> str:
 
 
 def lay_out(
-    synthesized: Synthesized, logical_id: str, refs: dict[str, str], moto_url: str
+    synthesized: Synthesized, logical_id: str, refs: dict[str, str], moto_url: str, xray: str
 ) -> DeployedFunction:
     props = synthesized.template["Resources"][logical_id]["Properties"]
     task_root = lambda_depth_dir("task")
@@ -320,6 +373,7 @@ def lay_out(
         "AWS_SECRET_ACCESS_KEY": "testing",
         "AWS_SESSION_TOKEN": "testing",
         "AWS_ENDPOINT_URL": moto_url,  # the one thing Lambda would not set: AWS is moto here
+        "AWS_XRAY_DAEMON_ADDRESS": xray,
         "TZ": ":UTC",
         "LANG": "en_US.UTF-8",
         "PATH": "/usr/local/bin:/usr/bin:/bin",
@@ -336,13 +390,19 @@ def lay_out(
 
 @pytest.fixture(scope="session")
 def deployed(
-    synthesized: Synthesized, lambda_python: Path, deployed_resources: dict[str, str], moto_url: str
+    synthesized: Synthesized,
+    lambda_python: Path,
+    deployed_resources: dict[str, str],
+    moto_url: str,
+    xray_daemon: XRayDaemon,
 ) -> Iterator[dict[str, DeployedFunction]]:
     """Every function of the template, started as Lambda would start it: logical id -> function."""
     functions: dict[str, DeployedFunction] = {}
     try:
         for logical_id in synthesized.resources("AWS::Lambda::Function"):
-            functions[logical_id] = lay_out(synthesized, logical_id, deployed_resources, moto_url)
+            functions[logical_id] = lay_out(
+                synthesized, logical_id, deployed_resources, moto_url, xray_daemon.address
+            )
             functions[logical_id].start(lambda_python)
         yield functions
     finally:

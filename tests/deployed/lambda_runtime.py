@@ -75,7 +75,10 @@ def main() -> None:
     timeout = int(os.environ.get("AWS_LAMBDA_FUNCTION_TIMEOUT", "3"))
     for line in sys.stdin:
         event = json.loads(line)
-        os.environ["_X_AMZN_TRACE_ID"] = f"Root=1-{uuid.uuid4().hex[:8]}-{uuid.uuid4().hex[:24]};Sampled=0"
+        # What Lambda sets per invocation with active tracing: a sampled trace for the X-Ray SDK
+        # (the Powertools Tracer) to hang its subsegments on, sent to AWS_XRAY_DAEMON_ADDRESS.
+        root = f"1-{uuid.uuid4().hex[:8]}-{uuid.uuid4().hex[:24]}"
+        os.environ["_X_AMZN_TRACE_ID"] = f"Root={root};Parent={uuid.uuid4().hex[:16]};Sampled=1"
         try:
             result = handler(event, Context(function_name, memory, timeout))
             answer = {"result": result}

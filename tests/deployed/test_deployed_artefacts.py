@@ -224,3 +224,11 @@ def test_cfn_lint_with_informational_checks_reports_only_w3005(synthesized):
     config = ManualArgs(include_checks=["I"], regions=["eu-west-1"])
     matches = lint_file(synthesized.outdir / "LoyaltyStack.template.json", config=config)
     assert {m.rule.id for m in matches} <= {"W3005"}, [str(m) for m in matches if m.rule.id != "W3005"]
+
+
+def test_every_function_traces_its_handler_and_its_aws_calls(journey, xray_daemon):
+    """The Powertools Tracer in each handler sends its subsegments to the X-Ray daemon Lambda runs:
+    the handler's own, and one per AWS call (boto3 patched), DynamoDB among them."""
+    names = xray_daemon.subsegment_names()
+    # the handlers; DynamoDB (every function), EventBridge and S3 (reclassify), the pepper (erasure)
+    assert {"## handler", "dynamodb", "events", "s3", "secretsmanager"} <= names, sorted(names)
