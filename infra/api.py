@@ -23,6 +23,9 @@ class Limits:
     rate_limit: float = 100  # requests per second, steady
     burst_limit: int = 200
     quota_per_day: int = 1_000_000
+    # The stage's cap, across all keys: what the backend is sized for (ten keys at their full rate).
+    stage_rate_limit: float = 1_000
+    stage_burst_limit: int = 2_000
 
 
 class Api(Construct):
@@ -70,8 +73,8 @@ class Api(Construct):
                     user=False,
                 ),
                 logging_level=apigw.MethodLoggingLevel.ERROR,  # execution logs of failed requests only
-                throttling_rate_limit=limits.rate_limit,
-                throttling_burst_limit=limits.burst_limit,
+                throttling_rate_limit=limits.stage_rate_limit,
+                throttling_burst_limit=limits.stage_burst_limit,
                 metrics_enabled=True,
             ),
         )

@@ -23,11 +23,13 @@ class DeployConfig:
     api_gateway_cloudwatch_role: bool = True
     # An existing SNS topic for every alarm; empty: the stack creates one (output AlarmTopicArn).
     alarm_topic_arn: str = ""
-    # Per API key (usage plan): steady requests per second, burst, and requests per day (defaults and
-    # their sizing: infra/api.py Limits, docs/deploy.md).
+    # Per API key (usage plan): steady requests per second, burst, and requests per day; and the
+    # stage's cap across all keys (defaults: infra/api.py Limits; their sizing: docs/deploy.md).
     api_rate_limit: int = int(Limits.rate_limit)
     api_burst_limit: int = Limits.burst_limit
     api_quota_per_day: int = Limits.quota_per_day
+    api_stage_rate_limit: int = int(Limits.stage_rate_limit)
+    api_stage_burst_limit: int = Limits.stage_burst_limit
     # Concurrent executions reserved for the reclassify function: the Map's concurrency, so the monthly
     # run is never throttled by API traffic and can never take the API's concurrency. 0: no reservation
     # (for accounts whose concurrency quota is below reservation + 100, as new accounts' often is).

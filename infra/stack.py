@@ -110,6 +110,8 @@ class LoyaltyStack(Stack):
                 rate_limit=self.config.api_rate_limit,
                 burst_limit=self.config.api_burst_limit,
                 quota_per_day=self.config.api_quota_per_day,
+                stage_rate_limit=self.config.api_stage_rate_limit,
+                stage_burst_limit=self.config.api_stage_burst_limit,
             ),
             cloud_watch_role=self.config.api_gateway_cloudwatch_role,
         )

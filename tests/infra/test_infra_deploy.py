@@ -26,6 +26,8 @@ CUSTOM = {
     "apiRateLimit": "50",
     "apiBurstLimit": "80",
     "apiQuotaPerDay": "20000",
+    "apiStageRateLimit": "300",
+    "apiStageBurstLimit": "400",
     "reclassifyReservedConcurrency": "0",
 }
 
@@ -253,6 +255,17 @@ def test_usage_plan_limits_come_from_context(synth, custom):
         )
         assert plan["Throttle"] == {"RateLimit": rate, "BurstLimit": burst}
         assert plan["Quota"] == {"Limit": quota, "Period": "DAY"}
+    for template, rate, burst in (
+        (synth.template, default.api_stage_rate_limit, default.api_stage_burst_limit),
+        (custom.template, 300, 400),
+    ):
+        (stage,) = (
+            r["Properties"] for r in template["Resources"].values() if r["Type"] == "AWS::ApiGateway::Stage"
+        )
+        (settings,) = stage["MethodSettings"]
+        assert (settings["ThrottlingRateLimit"], settings["ThrottlingBurstLimit"]) == (rate, burst)
+        assert settings["LoggingLevel"] == "ERROR" and settings["DataTraceEnabled"] is False
+    assert default.api_stage_rate_limit >= 10 * default.api_rate_limit  # room for ten keys
 
 
 def test_context_keys_are_the_documented_ones():
