@@ -287,3 +287,16 @@ def test_every_function_traces(synth):
         assert fn["Properties"]["TracingConfig"] == {"Mode": "Active"}
     for name in ("erasure", "ingest", "points", "redemptions", "reclassify"):
         assert "Tracer()" in (ROOT / "functions" / name / "handler.py").read_text(), name
+
+
+def test_deploy_doc_names_every_output_and_has_a_runbook_row_per_alarm(synth):
+    text = (ROOT / "docs" / "deploy.md").read_text()
+    for output in synth.template["Outputs"]:
+        assert f"`{output}`" in text, output
+    runbook = text[text.index("### Alarms and what to do (runbook)") :]
+    rows = [line for line in runbook.splitlines() if line.startswith("| `")]
+    for alarm in synth.stack.observability.alarms:
+        name = alarm.node.id
+        for label in (n.capitalize() for n in synth.stack.functions.functions):
+            name = name.replace(label, "<Function>", 1) if name.startswith(label) else name
+        assert any(f"`{name}`" in row.split("|")[1] for row in rows), alarm.node.id
