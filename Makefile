@@ -11,7 +11,7 @@ export JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION := 1
 export AWS_DEFAULT_REGION ?= eu-west-1
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help install test lint format unit integration infra e2e synth local demo bench load clean
+.PHONY: help install test lint format unit integration infra deployed e2e synth local demo bench load clean
 
 help:
 	@echo "make demo   - a year of synthetic store traffic through the real API, monthly runs, pictures"
@@ -46,6 +46,11 @@ integration: $(STAMP)
 infra: $(STAMP)
 	$(BIN)/pytest -q tests/infra
 
+# The functions from cdk.out's assets, as Lambda lays them out, in a cached venv of the Powertools
+# layer's release (build/lambda-runtime/), against moto.
+deployed: $(STAMP)
+	$(BIN)/pytest -q tests/deployed
+
 e2e: $(STAMP)
 	$(BIN)/pytest -q tests/e2e
 
@@ -68,4 +73,4 @@ load: $(STAMP)
 	$(PY) -m bench.load
 
 clean:
-	rm -rf $(VENV) node_modules cdk.out .pytest_cache .ruff_cache demo-report
+	rm -rf $(VENV) node_modules cdk.out .pytest_cache .ruff_cache demo-report build/lambda-runtime

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from aws_cdk import RemovalPolicy
+from aws_cdk import RemovalPolicy, Stack
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
@@ -27,6 +27,9 @@ class Limits:
     rate_limit: float = 100  # requests per second, steady
     burst_limit: int = 200
     quota_per_day: int = 1_000_000
+    # The stage's cap, across all keys: what the backend is sized for (ten keys at their full rate).
+    stage_rate_limit: float = 1_000
+    stage_burst_limit: int = 2_000
 
 
 class Api(Construct):
@@ -41,6 +44,7 @@ class Api(Construct):
         routes: Iterable[Route],
         limits: Limits = Limits(),
         admin_limits: Limits = Limits(rate_limit=20, burst_limit=40, quota_per_day=200_000),
+        cloud_watch_role: bool = True,
     ):
         super().__init__(scope, construct_id)
         self.functions = functions
@@ -50,10 +54,14 @@ class Api(Construct):
         self.rest_api = apigw.RestApi(
             self,
             "RestApi",
+            # Its own name (the 5xx alarm's ApiName dimension), not the construct id every stack shares.
+            rest_api_name=f"{Stack.of(self).stack_name}-api",
             description="Loyalty API for store systems (x-api-key)",
             endpoint_types=[apigw.EndpointType.REGIONAL],
             api_key_source_type=apigw.ApiKeySourceType.HEADER,
-            cloud_watch_role=False,
+            # The account's API Gateway CloudWatch role (region-wide, retained on delete: other APIs of
+            # the account use it too); infra/config.py api_gateway_cloudwatch_role turns it off.
+            cloud_watch_role=cloud_watch_role,
             default_method_options=apigw.MethodOptions(api_key_required=True),
             deploy_options=apigw.StageOptions(
                 stage_name=STAGE_NAME,
@@ -69,8 +77,9 @@ class Api(Construct):
                     status=True,
                     user=False,
                 ),
-                throttling_rate_limit=limits.rate_limit,
-                throttling_burst_limit=limits.burst_limit,
+                logging_level=apigw.MethodLoggingLevel.ERROR,  # execution logs of failed requests only
+                throttling_rate_limit=limits.stage_rate_limit,
+                throttling_burst_limit=limits.stage_burst_limit,
                 metrics_enabled=True,
             ),
         )

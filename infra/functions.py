@@ -8,15 +8,18 @@ from loyalty.settings, its IAM from the permissions declaration, its alarms from
 from __future__ import annotations
 
 import importlib.util
+import re
 import shutil
+import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from aws_cdk import Duration, Fn, RemovalPolicy
+from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
+from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 from loyalty.adapters.permissions import Access, accesses_for
 from loyalty.programme import Programme
@@ -25,14 +28,27 @@ from loyalty.settings import ERASURE, INGEST, POINTS, RECLASSIFY, REDEMPTIONS, S
 from infra import ROOT
 from infra.observability import Observability, powertools_env
 
-# The AWS-managed Powertools layer brings aws-lambda-powertools v3 and pydantic v2. Pinned here only.
-POWERTOOLS_LAYER_VERSION = 27
-POWERTOOLS_LAYER_ARN = (
-    "arn:aws:lambda:${AWS::Region}:017000801446:layer:AWSLambdaPowertoolsPythonV3-python312-arm64:"
-    f"{POWERTOOLS_LAYER_VERSION}"
-)
 RUNTIME = lambda_.Runtime.PYTHON_3_12
 ARCHITECTURE = lambda_.Architecture.ARM_64
+
+
+def powertools_version() -> str:
+    """The aws-lambda-powertools version pinned in pyproject.toml (the one the tests run): the one
+    place it is pinned. The layer is the AWS-managed build of exactly that version."""
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    for requirement in project["dependencies"]:
+        match = re.fullmatch(r"aws-lambda-powertools(\[[\w,]+\])?==([\w.]+)", requirement.replace(" ", ""))
+        if match:
+            return match.group(2)
+    raise RuntimeError("pyproject.toml: pin aws-lambda-powertools with == (the layer follows that pin)")
+
+
+POWERTOOLS_VERSION = powertools_version()
+# The public SSM parameter AWS publishes per release, architecture and runtime, whose value is that
+# release's layer ARN in the deploying region (resolved by CloudFormation at deploy, no lookup at synth).
+POWERTOOLS_LAYER_PARAMETER = (
+    f"/aws/service/powertools/python/{ARCHITECTURE.name}/{RUNTIME.name}/{POWERTOOLS_VERSION}"
+)
 LAYER_MOUNT = "/opt/python"  # where Lambda mounts a layer's python/ folder
 LAYER_SOURCE = ROOT / "layers" / "loyalty" / "python" / "loyalty"
 LAYER_PACKAGES = ("pynamodb",)  # pure-Python packages copied from the venv into the layer
@@ -48,6 +64,8 @@ class FunctionSpec:
     memory_mb: int = 512
     timeout: Duration = field(default_factory=lambda: Duration.seconds(10))
     handler: str = "handler.handler"
+    # Reserve concurrency (from infra/config.py, reclassify_reserved_concurrency) for this function.
+    reserves_concurrency: bool = False
 
 
 FUNCTIONS: tuple[FunctionSpec, ...] = (
@@ -61,6 +79,7 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
         "Monthly reclassification steps (prepare, stats, merge, classify, summarize)",
         memory_mb=1769,  # one full vCPU
         timeout=Duration.minutes(15),
+        reserves_concurrency=True,  # the run and the API cannot starve each other
     ),
 )
 
@@ -105,8 +124,10 @@ class Functions(Construct):
         programme: Programme,
         layer_build_dir: Path,
         observability: Observability,
+        reserved_concurrency: int = 0,
     ):
         super().__init__(scope, construct_id)
+        self.reserved_concurrency = reserved_concurrency
         self.settings = settings
         self.arns = dict(arns)
         self.observability = observability
@@ -122,7 +143,9 @@ class Functions(Construct):
             description="loyalty runtime package, pynamodb and the validated programme",
         )
         self.powertools = lambda_.LayerVersion.from_layer_version_arn(
-            self, "PowertoolsLayer", Fn.sub(POWERTOOLS_LAYER_ARN)
+            self,
+            "PowertoolsLayer",
+            ssm.StringParameter.value_for_string_parameter(self, POWERTOOLS_LAYER_PARAMETER),
         )
 
     def environment(self, name: str) -> dict[str, str]:
@@ -164,6 +187,10 @@ class Functions(Construct):
             timeout=spec.timeout,
             role=role,
             log_group=log_group,
+            reserved_concurrent_executions=(
+                self.reserved_concurrency or None if spec.reserves_concurrency else None
+            ),
+            tracing=lambda_.Tracing.ACTIVE,  # the Powertools Tracer's segments; CDK grants xray:Put*
         )
         self.functions[spec.name] = fn
         self.roles[spec.name] = role

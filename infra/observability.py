@@ -10,7 +10,9 @@ from __future__ import annotations
 from aws_cdk import Duration
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_cloudwatch as cw
+from aws_cdk import aws_cloudwatch_actions as cw_actions
 from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_sns as sns
 from constructs import Construct
 
 SERVICE_NAME = "loyalty"
@@ -28,12 +30,33 @@ def powertools_env(function: str) -> dict[str, str]:
     }
 
 
+def emf_metric(name: str, statistic: str = "Sum", period: Duration = PERIOD, **dimensions: str) -> cw.Metric:
+    """A metric the handlers write as EMF (Powertools Metrics): Powertools adds the `service` dimension
+    to every metric it writes, so a widget or alarm without it would watch a metric that never exists."""
+    return cw.Metric(
+        namespace=METRICS_NAMESPACE,
+        metric_name=name,
+        dimensions_map={"service": SERVICE_NAME, **dimensions},
+        statistic=statistic,
+        period=period,
+    )
+
+
 class Observability(Construct):
-    def __init__(self, scope: Construct, construct_id: str):
+    """`topic` receives every alarm: the stack's own SNS topic, or the existing one whose ARN the
+    alarmTopicArn context gives (infra/config.py)."""
+
+    def __init__(self, scope: Construct, construct_id: str, *, alarm_topic_arn: str = ""):
         super().__init__(scope, construct_id)
         self.alarms: list[cw.Alarm] = []
         self._actions: list[cw.IAlarmAction] = []
         self.dashboard = cw.Dashboard(self, "Dashboard", default_interval=Duration.days(1))
+        self.topic: sns.ITopic = (
+            sns.Topic.from_topic_arn(self, "AlarmTopic", alarm_topic_arn)
+            if alarm_topic_arn
+            else sns.Topic(self, "AlarmTopic", display_name="Loyalty alarms", enforce_ssl=True)
+        )
+        self.add_alarm_action(cw_actions.SnsAction(self.topic))
 
     # -- extension points ------------------------------------------------------------------------
 
@@ -54,9 +77,15 @@ class Observability(Construct):
     # -- what the stack watches ------------------------------------------------------------------
 
     def _any(self, construct_id: str, metric: cw.IMetric, description: str) -> cw.Alarm:
+        return self.alarm_on_any(self, construct_id, metric, description)
+
+    def alarm_on_any(
+        self, scope: Construct, construct_id: str, metric: cw.IMetric, description: str
+    ) -> cw.Alarm:
+        """An alarm (in `scope`) when `metric` is 1 or more in a period; no data is not an alarm."""
         return self.add_alarm(
             cw.Alarm(
-                self,
+                scope,
                 construct_id,
                 metric=metric,
                 threshold=1,
@@ -93,7 +122,7 @@ class Observability(Construct):
 
     def watch_api(self, api: apigw.RestApi) -> None:
         server_errors = api.metric_server_error(period=PERIOD, statistic="Sum")
-        self._any("Api5xx", server_errors, "The API answered 5xx in the last 5 minutes")
+        self._any("Api5xx", server_errors, f"The API {api.rest_api_name} answered 5xx in the last 5 minutes")
         self.add_widgets(
             cw.GraphWidget(
                 title="API: requests, 4xx, 5xx",

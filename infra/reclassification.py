@@ -22,6 +22,7 @@ from aws_cdk import aws_eventschemas as eventschemas
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_scheduler as scheduler
+from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
@@ -29,10 +30,27 @@ from loyalty.programme import Programme
 from loyalty.settings import RECLASSIFY
 
 from infra import ROOT
+from infra.observability import emf_metric
 
 SCHEMAS = ROOT / "schemas" / "events"
 DEFAULT_INPUT = '{"as_of":null,"total_segments":null}'  # a manual start may give either or none
-MAX_CONCURRENCY = 40  # workers at a time per Map (DynamoDB on-demand absorbs 40 parallel scans)
+# Workers at a time per Map. Sized for the worst case, a first run where every profile changes on a
+# cold on-demand table (4,000 WRU/s until DynamoDB has seen more): a 50,000-profile segment is
+# 100,000 WRU, so each of 16 workers gets 250 WRU/s and finishes in 400 s, under half of its 900 s
+# timeout. 40 workers would take 1,000 s each and time out. The arithmetic: docs/deploy.md.
+MAX_CONCURRENCY = 16
+# Errors our code raises when AWS asks it to slow down (loyalty.ports): DynamoDB throttling or a
+# transaction conflict past the SDK's retries, events EventBridge did not accept. The error name Step
+# Functions sees is the exception's class name.
+APP_TRANSIENT_ERRORS = ("Throttled", "PublishFailed")
+# Errors of the Lambda service itself (not of our code) that a later attempt can pass.
+TRANSIENT_ERRORS = (
+    "Lambda.TooManyRequestsException",
+    "Lambda.ServiceException",
+    "Lambda.AWSLambdaException",
+    "Lambda.SdkClientException",
+    "Lambda.ClientExecutionTimeoutException",
+)
 
 
 def schedule_expression(programme: Programme) -> str:
@@ -69,10 +87,27 @@ class Reclassification(Construct):
             lambda_function=self.function,
             payload=sfn.TaskInput.from_object(payload),
             payload_response_only=True,
+            retry_on_service_exceptions=False,  # the retry below covers them, with jitter
             **kwargs,
         )
-        # Every step is idempotent (a rerun writes nothing twice): retrying a failed worker is safe.
-        task.add_retry(errors=["States.ALL"], interval=Duration.seconds(10), max_attempts=2, backoff_rate=3)
+        # Every step is idempotent (a rerun writes nothing twice), so a retry is safe; it is useful only
+        # for what passes: Lambda throttling or a service fault, with exponential backoff and full jitter
+        # so 16 workers throttled together do not come back together. A worker that timed out
+        # (States.Timeout, Sandbox.Timedout) or raised is not retried: it would fail the same way,
+        # and the run fails, alarms (RunFailed) and is rerun by hand (docs/deploy.md runbook).
+        # A throttled worker waits longer: give the table time (its next attempt skips what is done).
+        for errors, interval, attempts, max_delay in (
+            (TRANSIENT_ERRORS, Duration.seconds(2), 6, Duration.seconds(60)),
+            (APP_TRANSIENT_ERRORS, Duration.seconds(30), 3, Duration.minutes(5)),
+        ):
+            task.add_retry(
+                errors=list(errors),
+                interval=interval,
+                max_attempts=attempts,
+                backoff_rate=2,
+                max_delay=max_delay,
+                jitter_strategy=sfn.JitterType.FULL,
+            )
         return task
 
     def _segment_map(self, name: str, step: str, extra: dict[str, Any]) -> sfn.Map:
@@ -159,9 +194,25 @@ class Reclassification(Construct):
             description="EventBridge Scheduler: start the monthly reclassification",
         )
         self.state_machine.grant_start_execution(role)
-        return role, scheduler.CfnSchedule(
+        # Its own group, so that the group's metrics (target errors, dead letters) are this schedule's.
+        self.schedule_group = scheduler.ScheduleGroup(
+            self, "Group", schedule_group_name=f"{Stack.of(self).stack_name}-reclassification"
+        )
+        # A start the scheduler could not make after its retries lands here (with the error), not nowhere.
+        self.dead_letters = sqs.Queue(
+            self,
+            "ScheduleDeadLetterQueue",
+            retention_period=Duration.days(14),
+            enforce_ssl=True,
+            encryption=sqs.QueueEncryption.SQS_MANAGED,
+        )
+        role.add_to_policy(  # SendMessage only (grant_send_messages would add GetQueueUrl/Attributes)
+            iam.PolicyStatement(actions=["sqs:SendMessage"], resources=[self.dead_letters.queue_arn])
+        )
+        schedule = scheduler.CfnSchedule(
             self,
             "Monthly",
+            group_name=self.schedule_group.schedule_group_name,
             description=f"Monthly reclassification ({programme.name})",
             schedule_expression=schedule_expression(programme),
             schedule_expression_timezone=programme.timezone,
@@ -171,8 +222,13 @@ class Reclassification(Construct):
                 role_arn=role.role_arn,
                 input=json.dumps({"as_of": "<aws.scheduler.scheduled-time>"}),
                 retry_policy=scheduler.CfnSchedule.RetryPolicyProperty(maximum_retry_attempts=3),
+                dead_letter_config=scheduler.CfnSchedule.DeadLetterConfigProperty(
+                    arn=self.dead_letters.queue_arn
+                ),
             ),
         )
+        schedule.node.add_dependency(self.schedule_group)  # the group's name is literal: no implicit Ref
+        return role, schedule
 
     def _schemas(self) -> tuple[eventschemas.CfnRegistry, list[eventschemas.CfnSchema]]:
         registry = eventschemas.CfnRegistry(
@@ -196,30 +252,44 @@ class Reclassification(Construct):
         return registry, schemas
 
     def _observe(self, stack: Any) -> cw.Alarm:
-        failed = self.state_machine.metric_failed(period=Duration.hours(1), statistic="Sum")
-        alarm = stack.observability.add_alarm(
-            cw.Alarm(
-                self,
-                "RunFailed",
-                metric=failed,
-                threshold=1,
-                evaluation_periods=1,
-                comparison_operator=cw.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-                treat_missing_data=cw.TreatMissingData.NOT_BREACHING,
-                alarm_description="The monthly reclassification failed: rerun it (reruns are idempotent)",
+        """Alarms for every way the month's run can go wrong without anyone seeing it: an execution
+        that fails, times out (6 h) or is aborted, a schedule that could not start it, a start that
+        went to the dead-letter queue. Returns the RunFailed alarm."""
+        observability = stack.observability
+        machine = self.state_machine
+        hourly = {"period": Duration.hours(1), "statistic": "Sum"}
+        alarms = {
+            "RunFailed": (machine.metric_failed(**hourly), "The monthly reclassification failed"),
+            "RunTimedOut": (machine.metric_timed_out(**hourly), "The monthly reclassification timed out"),
+            "RunAborted": (machine.metric_aborted(**hourly), "The monthly reclassification was aborted"),
+            "ScheduleTargetErrors": (
+                self.schedule_group.metric_target_errors(**hourly),
+                "The schedule could not start the monthly reclassification",
+            ),
+            "ScheduleDeadLetters": (
+                self.dead_letters.metric_approximate_number_of_messages_visible(
+                    period=Duration.minutes(5), statistic="Maximum"
+                ),
+                "A monthly reclassification start is in the schedule's dead-letter queue",
+            ),
+        }
+        created = {
+            name: observability.alarm_on_any(
+                self, name, metric, f"{text}: see the runbook in docs/deploy.md ({name})"
             )
-        )
-        stack.observability.add_widgets(
+            for name, (metric, text) in alarms.items()
+        }
+        observability.add_widgets(
             cw.GraphWidget(
                 title="reclassification: customers changed, events published",
                 left=[
-                    cw.Metric(namespace="Loyalty", metric_name=name, statistic="Sum", period=Duration.days(1))
+                    emf_metric(name, period=Duration.days(1))
                     for name in ("CustomersClassified", "CustomersChanged", "EventsPublished")
                 ],
                 width=12,
             )
         )
-        return alarm
+        return created["RunFailed"]
 
 
 def _worker(extra: dict[str, Any]) -> dict[str, Any]:

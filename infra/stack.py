@@ -6,7 +6,19 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from aws_cdk import Acknowledgment, App, CfnOutput, Stack, Validations
+from aws_cdk import (
+    Acknowledgment,
+    App,
+    Aws,
+    CfnOutput,
+    CfnRule,
+    CfnRuleAssertion,
+    Environment,
+    Fn,
+    Stack,
+    Token,
+    Validations,
+)
 from cdk_nag import AwsSolutionsChecks
 from constructs import Construct
 from loyalty.adapters.permissions import accesses_for
@@ -15,11 +27,13 @@ from loyalty.programme import Programme, load_programme
 from loyalty.settings import Settings
 
 from infra import ROOT
-from infra.api import Api
+from infra.api import Api, Limits
+from infra.config import DeployConfig
 from infra.events import Events
 from infra.functions import FUNCTIONS, LAYER_MOUNT, PROGRAMME_IN_LAYER, Functions, FunctionSpec
 from infra.observability import Observability
 from infra.reclassification import Reclassification
+from infra.regions import SUPPORTED_REGIONS, check_region
 from infra.secrets import Secrets
 from infra.storage import Storage, construct_id
 
@@ -51,13 +65,15 @@ class LoyaltyStack(Stack):
         **kwargs: Any,
     ) -> None:
         super().__init__(scope, construct_id_, **kwargs)
+        self.config = DeployConfig.from_context(self)
+        self._check_region()
         self.programme_file = programme_path(self)
         # A bad programme stops the synth here, with the key named (ProgrammeError).
         self.programme: Programme = load_programme(self.programme_file)
 
         self.storage = Storage(self, "Storage")
         self.events = Events(self, "Events")
-        self.observability = Observability(self, "Observability")
+        self.observability = Observability(self, "Observability", alarm_topic_arn=self.config.alarm_topic_arn)
         self.secrets = Secrets(self, "Secrets")
         self.settings = Settings(
             **{setting: table.table_name for setting, table in self.tables.items()},
@@ -81,11 +97,23 @@ class LoyaltyStack(Stack):
             programme=self.programme,
             layer_build_dir=Path(App.of(self).outdir) / ".layer-build",  # type: ignore[union-attr]
             observability=self.observability,
+            reserved_concurrency=self.config.reclassify_reserved_concurrency,
         )
         for spec in functions:
             self.add_function(spec)
         self.api = Api(
-            self, "Api", functions=self.functions.functions, routes=api_routes() if routes is None else routes
+            self,
+            "Api",
+            functions=self.functions.functions,
+            routes=api_routes() if routes is None else routes,
+            limits=Limits(
+                rate_limit=self.config.api_rate_limit,
+                burst_limit=self.config.api_burst_limit,
+                quota_per_day=self.config.api_quota_per_day,
+                stage_rate_limit=self.config.api_stage_rate_limit,
+                stage_burst_limit=self.config.api_stage_burst_limit,
+            ),
+            cloud_watch_role=self.config.api_gateway_cloudwatch_role,
         )
         self.observability.watch_api(self.api.rest_api)
         self.reclassification = Reclassification(self, "Reclassification", stack=self)
@@ -122,11 +150,35 @@ class LoyaltyStack(Stack):
         CfnOutput(self, "DashboardName", value=self.observability.dashboard.dashboard_name)
         CfnOutput(
             self,
+            "AlarmTopicArn",
+            value=self.observability.topic.topic_arn,
+            description="Every alarm notifies this SNS topic: subscribe the on-call address to it",
+        )
+        CfnOutput(
+            self,
             "ErasurePepperSecretArn",
             value=self.secrets.erasure_pepper.secret_arn,
             description="The erasure pepper (retained, never rotate): back it up with the tables",
         )
         acknowledge_nag_findings(self)
+
+    def _check_region(self) -> None:
+        """A known region must offer what the stack needs (infra/regions.py): the synth fails naming
+        what is missing. A region-agnostic template checks the same at deploy, before creating anything."""
+        if not Token.is_unresolved(self.region):
+            check_region(self.region)
+            return
+        CfnRule(
+            self,
+            "SupportedRegion",
+            assertions=[
+                CfnRuleAssertion(
+                    assert_=Fn.condition_contains(sorted(SUPPORTED_REGIONS), Aws.REGION),
+                    assert_description="This stack needs the Powertools layer and the EventBridge schema "
+                    "registry, which this region lacks: see infra/regions.py and docs/deploy.md",
+                )
+            ],
+        )
 
     @property
     def tables(self) -> Mapping[str, Any]:
@@ -163,10 +215,11 @@ def acknowledge_nag_findings(stack: LoyaltyStack) -> None:
             "throttled and capped by the usage plan. Retailers exposing the API publicly attach their WAF.",
         ),
         Acknowledgment(
-            id="AwsSolutions-APIG6",
-            reason="Access logs go to a log group (APIG1) and every Lambda logs through Powertools. "
-            "Execution logging needs the region-wide API Gateway account role (AWS::ApiGateway::Account), "
-            "a singleton this stack must not take over in the retailer's account.",
+            id="AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
+            "AmazonAPIGatewayPushToCloudWatchLogs]",
+            reason="The region-wide API Gateway CloudWatch role (access and execution logs of every API "
+            "in the account) uses the AWS managed policy made for it, which AWS keeps in step with what "
+            "API Gateway needs; accounts that manage this role centrally turn it off by context.",
         ),
         Acknowledgment(
             id="AwsSolutions-APIG4",
@@ -182,10 +235,26 @@ def acknowledge_nag_findings(stack: LoyaltyStack) -> None:
         Validations.of(fn).acknowledge(
             Acknowledgment(
                 id="AwsSolutions-L1",
-                reason="Python 3.12 on purpose: the AWS-managed Powertools layer (python312-arm64) pinned in "
-                "infra/functions.py is built for it; move both together.",
+                reason="Python 3.12 on purpose: the AWS-managed Powertools layer (python3.12, arm64) "
+                "pinned in infra/functions.py is built for it; move both together.",
             )
         )
+    for role in stack.functions.roles.values():
+        Validations.of(role).acknowledge(
+            Acknowledgment(
+                id="AwsSolutions-IAM5[Resource::*]",
+                reason="Active tracing: xray:PutTraceSegments and xray:PutTelemetryRecords, which CDK grants "
+                "for the Powertools Tracer, accept no resource ARN; AWS requires Resource * for them.",
+            )
+        )
+    Validations.of(stack.reclassification.dead_letters).acknowledge(
+        Acknowledgment(
+            id="AwsSolutions-SQS3",
+            reason="This queue is itself the dead-letter queue, of the monthly schedule (EventBridge "
+            "Scheduler's DeadLetterConfig, which cdk-nag does not see); a DLQ of a DLQ would only move "
+            "the message once more. The ScheduleDeadLetters alarm fires on its first message.",
+        )
+    )
     for bucket in stack.buckets.values():
         Validations.of(bucket).acknowledge(
             Acknowledgment(
@@ -239,10 +308,21 @@ def logical_id(stack: Stack, construct: Construct) -> str:
 
 
 def build_app(
-    context: Mapping[str, Any] | None = None, outdir: str | None = None
+    context: Mapping[str, Any] | None = None,
+    outdir: str | None = None,
+    *,
+    region: str | None = None,
+    account: str | None = None,
 ) -> tuple[App, LoyaltyStack]:
-    """The app as `cdk synth` builds it: one stack, checked by cdk-nag (AwsSolutions) at synth."""
+    """The app as `cdk synth` builds it: one stack, checked by cdk-nag (AwsSolutions) at synth. app.py
+    passes the CLI's region and account (CDK_DEFAULT_REGION / CDK_DEFAULT_ACCOUNT); without them the
+    template is region-agnostic."""
     app = App(context=dict(context or {}), outdir=outdir, analytics_reporting=False)
-    stack = LoyaltyStack(app, STACK_NAME, description="Serverless loyalty and customer-segmentation backend")
+    stack = LoyaltyStack(
+        app,
+        STACK_NAME,
+        description="Serverless loyalty and customer-segmentation backend",
+        env=Environment(account=account, region=region) if region or account else None,
+    )
     Validations.of(app).add_plugins(AwsSolutionsChecks(app))
     return app, stack

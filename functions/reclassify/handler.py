@@ -10,7 +10,7 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any
 
-from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
 from loyalty.domain.scoring import Cuts
 from loyalty.service.reclassify import ReclassifyService, Run, aws_service
@@ -18,6 +18,7 @@ from loyalty.service.reclassify import prepare as prepare_run
 
 logger = Logger()
 metrics = Metrics()
+tracer = Tracer()  # patches boto3: the step's scans, writes and PutEvents are subsegments
 
 
 @lru_cache(maxsize=1)
@@ -77,6 +78,7 @@ def emit_metrics(summary: dict[str, Any]) -> None:
 STEPS = {"prepare": prepare, "stats": stats, "merge": merge, "classify": classify, "summarize": summarize}
 
 
+@tracer.capture_lambda_handler(capture_response=False)
 def handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
     step = event.get("step")
     if step not in STEPS:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -13,7 +14,14 @@ from loyalty.programme import load_programme
 from loyalty.settings import ALL_FUNCTIONS, ERASURE, Settings, env_name, env_names_for
 
 from infra import ROOT
-from infra.functions import FUNCTIONS, LAYER_PACKAGES, POWERTOOLS_LAYER_ARN, PROGRAMME_IN_LAYER, RUNTIME
+from infra.functions import (
+    FUNCTIONS,
+    LAYER_PACKAGES,
+    POWERTOOLS_LAYER_PARAMETER,
+    POWERTOOLS_VERSION,
+    PROGRAMME_IN_LAYER,
+    RUNTIME,
+)
 from infra.observability import METRICS_NAMESPACE, SERVICE_NAME
 
 NAMES = [spec.name for spec in FUNCTIONS]
@@ -53,9 +61,23 @@ def test_runtime_and_layers(synth, name):
     assert props["Runtime"] == RUNTIME.name
     assert props["Architectures"] == ["arm64"]
     assert props["Handler"] == next(s.handler for s in FUNCTIONS if s.name == name)
-    layers = props["Layers"]
-    assert {"Fn::Sub": POWERTOOLS_LAYER_ARN} in layers
-    assert {"Ref": synth.logical_id(synth.stack.functions.layer)} in layers
+    layers = props["Layers"]  # their files do not overlap, so their order does not matter
+    loyalty = {"Ref": synth.logical_id(synth.stack.functions.layer)}
+    assert loyalty in layers and len(layers) == 2
+    (powertools,) = (layer for layer in layers if layer != loyalty)
+    parameter = synth.template["Parameters"][powertools["Ref"]]
+    assert parameter == {"Type": "AWS::SSM::Parameter::Value<String>", "Default": POWERTOOLS_LAYER_PARAMETER}
+
+
+def test_powertools_layer_is_the_tested_version():
+    """The layer's SSM parameter names the release pyproject.toml pins, which is the one installed."""
+    from importlib.metadata import version
+
+    pins = [d for d in tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]]
+    assert f"aws-lambda-powertools[tracer]=={POWERTOOLS_VERSION}" in pins
+    assert version("aws-lambda-powertools") == POWERTOOLS_VERSION
+    expected = f"/aws/service/powertools/python/arm64/python3.12/{POWERTOOLS_VERSION}"
+    assert expected == POWERTOOLS_LAYER_PARAMETER
 
 
 @pytest.mark.parametrize("name", NAMES)

@@ -19,6 +19,8 @@ from infra.functions import FUNCTIONS
 
 NAMES = [spec.name for spec in FUNCTIONS]
 LOG_ACTIONS = {"logs:CreateLogStream", "logs:PutLogEvents"}
+# Active tracing (the Powertools Tracer): X-Ray takes no resource ARN for these (acknowledged IAM5).
+TRACING = {("xray:PutTraceSegments", "*"), ("xray:PutTelemetryRecords", "*")}
 S3_OBJECT_ACTIONS = {"s3:GetObject", "s3:PutObject", "s3:DeleteObject"}  # the ones with a key in the ARN
 
 
@@ -56,7 +58,7 @@ def _expected(synth, name) -> set[tuple[str, str]]:
         pairs |= {(action, resource) for action in access.actions}
     log_group = synth.stack.functions.functions[name].log_group
     pairs |= {(action, f"${{{synth.logical_id(log_group)}.Arn}}") for action in LOG_ACTIONS}
-    return pairs
+    return pairs | TRACING
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -67,7 +69,7 @@ def test_role_grants_exactly_the_declared_calls(synth, name):
 @pytest.mark.parametrize("name", NAMES)
 def test_role_has_no_wildcards_and_no_managed_policies(synth, name):
     buckets = {f"${{{synth.logical_id(bucket)}.Arn}}" for bucket in synth.stack.buckets.values()}
-    for action, resource in _grants(synth, name):
+    for action, resource in _grants(synth, name) - TRACING:
         assert "*" not in action, action
         if resource.endswith("/*") and resource[:-2] in buckets:  # the objects of one bucket
             assert action in S3_OBJECT_ACTIONS, (action, resource)
@@ -92,13 +94,16 @@ def test_only_the_erasure_function_may_read_the_pepper_and_only_that_secret(synt
 
 
 def test_every_role_belongs_to_a_function_or_the_reclassification(synth):
-    """One role per function, plus the reclassification's two service roles; nothing else."""
+    """One role per function, plus the reclassification's two service roles and the account's API
+    Gateway CloudWatch role; nothing else."""
     function_roles = {synth.logical_id(role) for role in synth.stack.functions.roles.values()}
     assert len(function_roles) == len(FUNCTIONS)
     reclassification = synth.stack.reclassification
+    cloudwatch_role = synth.stack.api.rest_api.node.find_child("CloudWatchRole")
     service_roles = {
         synth.logical_id(reclassification.state_machine.role): "states.amazonaws.com",
         synth.logical_id(reclassification.scheduler_role): "scheduler.amazonaws.com",
+        synth.logical_id(cloudwatch_role): "apigateway.amazonaws.com",
     }
     roles = synth.resources("AWS::IAM::Role")
     assert set(roles) == function_roles | set(service_roles)
@@ -108,10 +113,14 @@ def test_every_role_belongs_to_a_function_or_the_reclassification(synth):
         assert [s["Principal"] for s in statements] == [{"Service": principal}], role_id
 
 
-def test_scheduler_may_only_start_the_state_machine(synth):
+def test_scheduler_may_only_start_the_state_machine_and_dead_letter_a_start(synth):
     reclassification = synth.stack.reclassification
     machine = f"${{{synth.logical_id(reclassification.state_machine)}}}"
-    assert _role_grants(synth, reclassification.scheduler_role) == {("states:StartExecution", machine)}
+    dead_letters = f"${{{synth.logical_id(reclassification.dead_letters)}.Arn}}"
+    assert _role_grants(synth, reclassification.scheduler_role) == {
+        ("states:StartExecution", machine),
+        ("sqs:SendMessage", dead_letters),
+    }
 
 
 def test_state_machine_may_only_invoke_the_reclassify_function(synth):

@@ -66,7 +66,7 @@ def test_the_state_machine_path(synth) -> None:
     for name in ("Statistics", "Classify"):
         fan_out = states[name]
         assert fan_out["ItemsPath"] == "$.prepared.segments"
-        assert fan_out["MaxConcurrency"] == MAX_CONCURRENCY == 40
+        assert fan_out["MaxConcurrency"] == MAX_CONCURRENCY == 16
         assert fan_out["ResultPath"] is None  # the workers' results stay out of the state
     worker = states["Classify"]["ItemProcessor"]["States"]["ClassifyWorker"]
     assert worker["Parameters"] == {

@@ -13,13 +13,24 @@ INGEST, POINTS, REDEMPTIONS, RECLASSIFY = "ingest", "points", "redemptions", "re
 ERASURE = "erasure"  # DELETE /v1/customers/{id}: its own function, so only it may rewrite every table
 ALL_FUNCTIONS = (INGEST, POINTS, REDEMPTIONS, RECLASSIFY, ERASURE)
 
-_REPO_PROGRAMME = Path(__file__).resolve().parents[4] / "programmes" / "default.json"
 _LAYER_PROGRAMME = Path(__file__).resolve().parent / "programme.json"
+_REPO_PROGRAMME = Path("programmes") / "default.json"
 
 
 def _default_programme_path() -> str:
-    # In Lambda the validated programme ships inside the layer; in the repo, the default file.
-    return str(_LAYER_PROGRAMME if _LAYER_PROGRAMME.exists() else _REPO_PROGRAMME)
+    """In Lambda the validated programme ships inside the layer (/opt/python/loyalty/programme.json);
+    in a checkout, programmes/default.json of the nearest folder above that holds one. Computed when
+    asked, never at import, and without assuming how deep this file sits: in Lambda it has only four
+    parents (/opt/python/loyalty, /opt/python, /opt, /)."""
+    if _LAYER_PROGRAMME.exists():
+        return str(_LAYER_PROGRAMME)
+    for folder in _LAYER_PROGRAMME.parents:
+        if (folder / _REPO_PROGRAMME).is_file():
+            return str(folder / _REPO_PROGRAMME)
+    raise FileNotFoundError(
+        f"no programme: set {Settings.__dataclass_fields__['programme_path'].metadata['env']} "
+        f"to a programme file (none in the layer at {_LAYER_PROGRAMME}, no {_REPO_PROGRAMME} above it)"
+    )
 
 
 def _field(env: str, default: str, *used_by: str, doc: str = ""):  # type: ignore[no-untyped-def]
