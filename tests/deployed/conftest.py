@@ -179,6 +179,8 @@ def deployed_resources(synthesized: Synthesized, moto_url: str) -> dict[str, str
     for logical_id in synthesized.resources("AWS::SecretsManager::Secret"):
         arn = sm.create_secret(Name=f"{logical_id}-{suffix}", SecretString=secrets.token_hex(32))["ARN"]
         refs[logical_id] = arn  # a secret's Ref is its ARN
+    for logical_id in synthesized.resources("AWS::ApiGateway::ApiKey"):
+        refs[logical_id] = f"key-id-{logical_id}"  # an API key's Ref is its id, which API Gateway passes
     return refs
 
 

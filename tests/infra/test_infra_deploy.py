@@ -251,7 +251,7 @@ def test_usage_plan_limits_come_from_context(synth, custom):
         (plan,) = (
             r["Properties"]
             for r in template["Resources"].values()
-            if r["Type"] == "AWS::ApiGateway::UsagePlan"
+            if r["Type"] == "AWS::ApiGateway::UsagePlan" and "store systems" in r["Properties"]["Description"]
         )
         assert plan["Throttle"] == {"RateLimit": rate, "BurstLimit": burst}
         assert plan["Quota"] == {"Limit": quota, "Period": "DAY"}
