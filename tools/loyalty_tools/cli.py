@@ -135,23 +135,64 @@ def reclassify(
     target: str = typer.Option("auto", help=TARGET_HELP),
     stack_name: str = typer.Option("LoyaltyStack", help="CloudFormation stack (--target aws)"),
 ) -> None:
-    """Run the monthly reclassification now, through the same code path as the schedule."""
+    """Run the monthly reclassification now: locally the state machine's steps through the same handler
+    code, one after another; with --target aws the deployed state machine itself."""
     import json
 
-    from loyalty_tools.reclassify_local import run_reclassification
+    from rich.console import Console
+
     from loyalty_tools.target import TargetError, resolve_target
 
+    day = _date(as_of, "--as-of")
     try:
         resolved = resolve_target(target, stack_name)
     except TargetError as exc:
         _fail(exc)
     resolved.activate()
-    result = run_reclassification(
-        as_of=_date(as_of, "--as-of"), total_segments=segments, bucket=resolved.run_bucket
-    )
-    summary = result["summary"]
+    console = Console(stderr=True)
+    if resolved.kind == "aws":
+        summary = _reclassify_in_aws(resolved, day, segments, console)
+    else:
+        summary = _reclassify_here(resolved, day, segments, console)
     keep = ("period", "customers", "classified", "changed", "published", "events", "points_expired")
     typer.echo(json.dumps({k: summary.get(k) for k in keep}, indent=2, sort_keys=True))
+
+
+def _reclassify_here(resolved, day, segments, console):  # type: ignore[no-untyped-def]
+    from loyalty_tools.progress import progress_bar
+    from loyalty_tools.reclassify_local import run_reclassification
+
+    with progress_bar(console) as progress:
+        task = progress.add_task("reclassify", total=None, unit="steps")
+
+        def on_step(event, result):  # type: ignore[no-untyped-def]
+            if event["step"] == "prepare":  # stats (maybe) + merge + classify per segment + summarize
+                runs = len(result["segments"]) * (2 if result["run"]["needs_stats"] else 1)
+                progress.update(task, total=2 + runs + 1)
+            progress.advance(task, 1)
+
+        result = run_reclassification(
+            as_of=day, total_segments=segments, bucket=resolved.run_bucket, on_step=on_step
+        )
+    return result["summary"]
+
+
+def _reclassify_in_aws(resolved, day, segments, console):  # type: ignore[no-untyped-def]
+    from loyalty_tools.reclassify_aws import start_and_wait
+
+    if not resolved.state_machine_arn:
+        _fail(RuntimeError("the stack has no ReclassificationStateMachineArn output"))
+    console.print(f"starting the state machine {resolved.state_machine_arn}", markup=False)
+    try:
+        return start_and_wait(
+            resolved.state_machine_arn,
+            day,
+            segments,
+            on_poll=lambda status, seconds: console.print(f"reclassify: {status}, {seconds:.0f}s"),
+        )
+    except RuntimeError as exc:
+        _fail(exc)
+    raise AssertionError("unreachable")
 
 
 @app.command()

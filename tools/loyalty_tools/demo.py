@@ -29,9 +29,9 @@ from typing import Any
 
 import requests
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from loyalty_tools.gateway import REPO_ROOT
+from loyalty_tools.local import state_dir
+from loyalty_tools.progress import progress_bar
 from loyalty_tools.report import ReportData, add_profiles, new_report, print_tables
 from loyalty_tools.simulate import PERSONAS, Simulation, simulate
 
@@ -247,7 +247,7 @@ def run_demo(
             "[yellow]reclassify_local.run_reclassification not found: monthly runs skipped[/yellow]"
         )
 
-    log_dir = REPO_ROOT / ".loyalty" / "logs"
+    log_dir = state_dir() / "logs"
     log_dir.mkdir(parents=True, exist_ok=True)
     data = new_report(f"Loyalty demo: {customers:,} customers, {months} months, seed {seed}", programme)
     with local_stack(port=0, workers=workers) as stack:
@@ -255,16 +255,9 @@ def run_demo(
         consumer = MarketingConsumer(stack.moto_url, stack.resources["queue_url"]).start()
         poster = Poster(stack.api_url, stack.api_key, threads, seed, programme.vouchers.block_points)
         post_seconds = run_seconds = 0.0
-        columns = (
-            TextColumn("[bold]{task.description:<28}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TextColumn("{task.fields[rate]}"),
-            TimeElapsedColumn(),
-        )
-        with Progress(*columns, console=console, transient=False) as progress:
-            traffic = progress.add_task("transactions", total=simulation.transactions, rate="")
-            runs = progress.add_task("monthly runs", total=months, rate="")
+        with progress_bar(console) as progress:
+            traffic = progress.add_task("transactions", total=simulation.transactions, unit="transactions")
+            runs = progress.add_task("monthly runs", total=months, unit="runs")
 
             def advance(n: int) -> None:
                 progress.advance(traffic, n)
@@ -274,7 +267,6 @@ def run_demo(
                 t0 = time.monotonic()
                 poster.post_month(month, simulation.by_month[index], personas, advance)
                 post_seconds += time.monotonic() - t0
-                progress.update(traffic, rate=f"{poster.stats.posted / max(post_seconds, 1e-9):.0f}/s")
                 if run_reclassification is not None:
                     t1 = time.monotonic()
                     progress.update(runs, description=f"monthly runs ({month})")

@@ -517,8 +517,8 @@ def run_import(
 ) -> ImportResult:
     from loyalty.programme import load_programme
     from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+    from loyalty_tools.progress import progress_bar
     from loyalty_tools.target import resolve_target
 
     console = Console()
@@ -540,15 +540,8 @@ def run_import(
     )
     rejects_out: list[tuple[int, dict[str, str], str]] = list(early_rejects)
     store = DynamoWriter()
-    columns_ = (
-        TextColumn("[bold]import"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("rows"),
-        TimeElapsedColumn(),
-    )
-    with Progress(*columns_, console=console) as progress, ThreadPoolExecutor(workers) as pool:
-        task = progress.add_task("import", total=result.rows)
+    with progress_bar(console) as progress, ThreadPoolExecutor(workers) as pool:
+        task = progress.add_task("import", total=result.rows, unit="rows")
         progress.advance(task, len(early_rejects))
 
         def one(customer_rows: list[Row]) -> None:
