@@ -139,8 +139,7 @@ def reclassify(
     code, one after another; with --target aws the deployed state machine itself."""
     import json
 
-    from rich.console import Console
-
+    from loyalty_tools.progress import make_console
     from loyalty_tools.target import TargetError, resolve_target
 
     day = _date(as_of, "--as-of")
@@ -149,7 +148,7 @@ def reclassify(
     except TargetError as exc:
         _fail(exc)
     resolved.activate()
-    console = Console(stderr=True)
+    console = make_console(stderr=True)
     if resolved.kind == "aws":
         summary = _reclassify_in_aws(resolved, day, segments, console)
     else:
@@ -159,10 +158,12 @@ def reclassify(
 
 
 def _reclassify_here(resolved, day, segments, console):  # type: ignore[no-untyped-def]
+    from loyalty_tools.local import state_dir
     from loyalty_tools.progress import progress_bar
-    from loyalty_tools.reclassify_local import run_reclassification
+    from loyalty_tools.reclassify_local import handler_output, run_reclassification
 
-    with progress_bar(console) as progress:
+    log = state_dir() / "logs" / "reclassify.log"
+    with progress_bar(console) as progress, handler_output(log):
         task = progress.add_task("reclassify", total=None, unit="steps")
 
         def on_step(event, result):  # type: ignore[no-untyped-def]

@@ -14,13 +14,11 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 import random
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
@@ -31,7 +29,7 @@ import requests
 from rich.console import Console
 
 from loyalty_tools.local import state_dir
-from loyalty_tools.progress import progress_bar
+from loyalty_tools.progress import make_console, progress_bar
 from loyalty_tools.report import ReportData, add_profiles, new_report, print_tables
 from loyalty_tools.simulate import PERSONAS, Simulation, simulate
 
@@ -227,7 +225,7 @@ def run_demo(
     from loyalty_tools.export import scan_profiles
     from loyalty_tools.local import local_stack
 
-    console = console or Console()
+    console = console or make_console()
     started = time.monotonic()
     programme = load_programme(Settings.from_env().programme_file)
     simulation = simulate(seed, customers, months, start_month, programme.timezone, programme.currency)
@@ -238,7 +236,7 @@ def run_demo(
         f"{simulation.transactions:,} transactions over {months} months from {start_month}, seed {seed}"
     )
     try:
-        from loyalty_tools.reclassify_local import run_reclassification
+        from loyalty_tools.reclassify_local import handler_output, run_reclassification
     except ModuleNotFoundError as exc:  # the monthly run is not in this tree: post traffic, skip the runs
         if exc.name != "loyalty_tools.reclassify_local":
             raise  # it is there but broken: say so, do not hide it
@@ -271,7 +269,7 @@ def run_demo(
                     t1 = time.monotonic()
                     progress.update(runs, description=f"monthly runs ({month})")
                     nxt = simulation.months[index + 1] if index + 1 < months else _next(month)
-                    with _quiet(log_dir / "demo-reclassification.log"):  # its EMF metrics lines
+                    with handler_output(log_dir / "demo-reclassification.log"):  # its EMF metrics lines
                         result = run_reclassification(
                             as_of=date(int(nxt[:4]), int(nxt[5:7]), 1),
                             run_id=f"demo-{seed}-{month}",
@@ -310,13 +308,6 @@ def run_demo(
             f"[red]{len(poster.stats.failures)} requests failed[/red], first: {poster.stats.failures[:3]}"
         )
     return DemoResult(simulation, data, poster.stats, dict(consumer.counts), seconds, written)
-
-
-@contextlib.contextmanager
-def _quiet(path: Path) -> Iterator[None]:
-    """Send what the in-process handler prints (EMF metrics, logs) to a file, not the terminal."""
-    with path.open("a", encoding="utf-8") as handle, contextlib.redirect_stdout(handle):
-        yield
 
 
 def _next(month: str) -> str:

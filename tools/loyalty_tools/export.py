@@ -152,11 +152,11 @@ def run_export(as_of: date, output: str, target_kind: str, stack_name: str, segm
     import sys
 
     from loyalty.programme import load_programme
-    from rich.console import Console
 
+    from loyalty_tools.progress import make_console
     from loyalty_tools.target import resolve_target
 
-    console = Console(stderr=True)
+    console = make_console(stderr=True)
     target = resolve_target(target_kind, stack_name)
     settings = target.activate()
     programme = load_programme(settings.programme_file)

@@ -516,12 +516,11 @@ def run_import(
     stack_name: str,
 ) -> ImportResult:
     from loyalty.programme import load_programme
-    from rich.console import Console
 
-    from loyalty_tools.progress import progress_bar
+    from loyalty_tools.progress import make_console, progress_bar
     from loyalty_tools.target import resolve_target
 
-    console = Console()
+    console = make_console()
     target = resolve_target(target_kind, stack_name)
     settings = target.activate()
     programme = load_programme(settings.programme_file)

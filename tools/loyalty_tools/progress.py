@@ -112,6 +112,15 @@ class PlainProgress:
             self._emit_locked(self.clock())
 
 
+def make_console(stderr: bool = False) -> Console:
+    """The commands' console. Off a terminal, lines are not wrapped at 80 columns (a log line stays
+    one line); tables still fit the width."""
+    console = Console(stderr=stderr)
+    if not console.is_terminal:
+        console.soft_wrap = True
+    return console
+
+
 def progress_bar(console: Console, *leading: Any) -> Any:
     """A rich Progress with done/total, rate, elapsed and ETA in a terminal, else PlainProgress.
     `leading`: extra rich columns before the bar (ignored for plain lines)."""

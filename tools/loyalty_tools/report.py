@@ -21,6 +21,8 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
+from loyalty_tools.progress import make_console
+
 UNCLASSIFIED = "(none)"
 
 
@@ -145,7 +147,7 @@ def _whole_pct(value: float) -> str:
 
 def print_tables(data: ReportData, console: Console | None = None, periods: int = 13) -> None:
     """Months as rows and segments (or tiers) as abbreviated columns, so the tables fit 80 columns."""
-    console = console or Console()
+    console = console or make_console()
     shown = data.periods[-periods:]
     names = data.segment_names()
     table = Table(
@@ -250,7 +252,7 @@ def run_report(target_kind: str, out_dir: str, stack_name: str, segments: int = 
     from loyalty_tools.reclassify_local import LOCAL_BUCKET
     from loyalty_tools.target import resolve_target
 
-    console = Console()
+    console = make_console()
     target = resolve_target(target_kind, stack_name)
     settings = target.activate()
     programme = load_programme(settings.programme_file)
