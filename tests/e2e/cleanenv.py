@@ -78,17 +78,17 @@ def started(command: str, env: dict[str, str], cwd: Path = REPO, timeout: float 
             ready = json.loads(line[6:])
             break
     if ready is None:
-        _stop(proc)
+        stop_group(proc)
         raise AssertionError(f"{command} did not start:\n{''.join(lines)}")
     threading.Thread(target=lambda: lines.extend(proc.stdout or []), daemon=True).start()
     running = Running(proc, ready, lines)
     try:
         yield running
     finally:
-        _stop(proc)
+        stop_group(proc)
 
 
-def _stop(proc: subprocess.Popen[str]) -> None:
+def stop_group(proc: subprocess.Popen[str]) -> None:
     """SIGTERM to the group (make, loyalty local, moto, the workers), then wait until all are gone:
     `loyalty local` removes its state file on the way out."""
     try:
