@@ -46,6 +46,12 @@ def _date(value: str, option: str):  # type: ignore[no-untyped-def]
         raise typer.BadParameter(f"{value!r} is not a date like 2026-03-01", param_hint=option) from None
 
 
+def _delimiter(value: str) -> str:
+    if len(value) != 1:
+        raise typer.BadParameter(f"one character, such as ; or , (got {value!r})", param_hint="--delimiter")
+    return value
+
+
 def _fail(exc: Exception) -> None:
     typer.secho(f"error: {exc}", fg="red", err=True)
     raise typer.Exit(2)
@@ -84,8 +90,8 @@ def import_(
         "original_transaction_id", "--col-original-transaction-id", help="a return's purchase id"
     ),
     date_format: str = typer.Option(None, "--date-format", help="strptime format (default: ISO 8601)"),
-    delimiter: str = typer.Option(",", help="CSV delimiter"),
-    decimal_comma: bool = typer.Option(False, "--decimal-comma", help="amounts written 12,50"),
+    delimiter: str = typer.Option(",", help="CSV delimiter (';' for a French spreadsheet)"),
+    decimal_comma: bool = typer.Option(False, "--decimal-comma", help="amounts written 12,50 or 1 234,50"),
     rejects: str = typer.Option(None, help="Rejects CSV (default: FILE.rejects.csv)"),
     workers: int = typer.Option(8, help="Customers written in parallel"),
     target: str = typer.Option("auto", help=TARGET_HELP),
@@ -100,6 +106,7 @@ def import_(
         transaction_id=col_transaction_id, store_id=col_store_id, channel=col_channel,
         category=col_category, type=col_type, original_transaction_id=col_original,
     )  # fmt: skip
+    _delimiter(delimiter)
     try:
         result = run_import(
             file, columns, date_format, delimiter, decimal_comma, rejects, workers, target, stack_name
@@ -115,6 +122,8 @@ def export_segments(
     as_of: str = typer.Option(..., "--as-of", help="Run date YYYY-MM-DD: the window is the 12 months before"),
     out: str = typer.Option("segments.csv", "--out", "-o", help="CSV file, or - for stdout"),
     segments: int = typer.Option(4, help="Parallel scan segments"),
+    delimiter: str = typer.Option(",", help="CSV delimiter (';' for a French spreadsheet)"),
+    decimal_comma: bool = typer.Option(False, "--decimal-comma", help="money written 62,40"),
     target: str = typer.Option("auto", help=TARGET_HELP),
     stack_name: str = typer.Option("LoyaltyStack", help="CloudFormation stack (--target aws)"),
 ) -> None:
@@ -122,8 +131,9 @@ def export_segments(
     from loyalty_tools.export import run_export
     from loyalty_tools.target import TargetError
 
+    _delimiter(delimiter)
     try:
-        run_export(_date(as_of, "--as-of"), out, target, stack_name, segments)
+        run_export(_date(as_of, "--as-of"), out, target, stack_name, segments, delimiter, decimal_comma)
     except TargetError as exc:
         _fail(exc)
 

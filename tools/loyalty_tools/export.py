@@ -136,19 +136,43 @@ def export_row(profile: Profile, as_of: date, programme: Programme) -> dict[str,
     }
 
 
-def write_segments(out: TextIO, as_of: date, programme: Programme, segments: int = 4) -> int:
-    writer = csv.DictWriter(out, fieldnames=EXPORT_COLUMNS, lineterminator="\n")
+MONEY_COLUMNS = ("monetary_12m",)
+
+
+def write_segments(
+    out: TextIO,
+    as_of: date,
+    programme: Programme,
+    segments: int = 4,
+    delimiter: str = ",",
+    decimal_comma: bool = False,
+) -> int:
+    """`delimiter` ";" and `decimal_comma` for a spreadsheet in French (or German...) settings:
+    money then reads 62,40 and opens as a number there."""
+    writer = csv.DictWriter(out, fieldnames=EXPORT_COLUMNS, lineterminator="\n", delimiter=delimiter)
     writer.writeheader()
     count = 0
     for profile in scan_profiles(segments):
         if profile.erased:
             continue
-        writer.writerow(export_row(profile, as_of, programme))
+        row = export_row(profile, as_of, programme)
+        if decimal_comma:
+            for column in MONEY_COLUMNS:
+                row[column] = str(row[column]).replace(".", ",")
+        writer.writerow(row)
         count += 1
     return count
 
 
-def run_export(as_of: date, output: str, target_kind: str, stack_name: str, segments: int = 4) -> int:
+def run_export(
+    as_of: date,
+    output: str,
+    target_kind: str,
+    stack_name: str,
+    segments: int = 4,
+    delimiter: str = ",",
+    decimal_comma: bool = False,
+) -> int:
     import sys
 
     from loyalty.programme import load_programme
@@ -161,12 +185,12 @@ def run_export(as_of: date, output: str, target_kind: str, stack_name: str, segm
     settings = target.activate()
     programme = load_programme(settings.programme_file)
     if output == "-":
-        count = write_segments(sys.stdout, as_of, programme, segments)
+        count = write_segments(sys.stdout, as_of, programme, segments, delimiter, decimal_comma)
     else:
         path = Path(output)
         path.parent.mkdir(parents=True, exist_ok=True)
         with path.open("w", newline="", encoding="utf-8") as handle:
-            count = write_segments(handle, as_of, programme, segments)
+            count = write_segments(handle, as_of, programme, segments, delimiter, decimal_comma)
     console.print(
         f"Exported {count:,} customers as of {as_of.isoformat()} to {output} ({target.description})"
     )
