@@ -42,8 +42,8 @@ def test_decimal_commas_and_thousands_separators(montant: str, cents: int) -> No
 @pytest.mark.parametrize(
     ("occurred_at", "reason"),
     [
-        ("31/02/2025 10:00", "'31/02/2025 10:00' does not exist (day is out of range for month)"),
-        ("31/04/2025 10:00", "'31/04/2025 10:00' does not exist (day is out of range for month)"),
+        ("31/02/2025 10:00", "'31/02/2025 10:00' does not exist (no such day in the calendar)"),
+        ("31/04/2025 10:00", "'31/04/2025 10:00' does not exist (no such day in the calendar)"),
         (
             "30/03/2025 02:30",
             "'30/03/2025 02:30' does not exist in Europe/Paris: the clocks go forward from 02:00 to 03:00 "
@@ -88,8 +88,8 @@ def test_an_offset_in_the_file_settles_an_ambiguous_hour() -> None:
 
 def test_reasons_are_counted_without_the_rows_values() -> None:
     reasons = [
-        "occurred_at: '31/02/2025 10:00' does not exist (day is out of range for month)",
-        "occurred_at: '30/02/2024 09:00' does not exist (day is out of range for month)",
+        "occurred_at: '31/02/2025 10:00' does not exist (no such day in the calendar)",
+        "occurred_at: '30/02/2024 09:00' does not exist (no such day in the calendar)",
         "occurred_at: '30/03/2025 02:30' does not exist in Europe/Paris: the clocks go forward from 02:00 to "
         "03:00 that night (daylight saving)",
         "duplicate of line 12 (same transaction)",

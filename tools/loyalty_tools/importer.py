@@ -197,7 +197,7 @@ class RowParser:
                 value = datetime.fromisoformat(text.replace("Z", "+00:00"))
         except ValueError as exc:
             if "out of range" in str(exc):  # the right shape, but no such day: 31/02/2025, 2025-04-31
-                raise Reject(f"{name}: {text!r} does not exist ({exc})") from None
+                raise Reject(f"{name}: {text!r} does not exist (no such day in the calendar)") from None
             expected = self.date_format or "ISO 8601, e.g. 2026-03-01T10:15:00+01:00"
             raise Reject(f"{name}: {text!r} does not match {expected}") from None
         if value.tzinfo is None or value.utcoffset() is None:
