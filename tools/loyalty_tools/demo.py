@@ -286,7 +286,7 @@ def run_demo(
     seconds = time.monotonic() - started
     data.facts.update(
         {
-            "transactions posted": f"{poster.stats.posted:,} ({dict(poster.stats.statuses)})",
+            "transactions posted": f"{poster.stats.posted:,} ({answers_in_words(poster.stats.statuses)})",
             "redemptions": poster.stats.redemptions,
             "events consumed": f"{sum(consumer.counts.values()):,} ({consumer.duplicates} duplicates)",
             "wall time": f"{seconds:.0f}s (posting {post_seconds:.0f}s, monthly runs {run_seconds:.0f}s)",
@@ -308,6 +308,13 @@ def run_demo(
             f"[red]{len(poster.stats.failures)} requests failed[/red], first: {poster.stats.failures[:3]}"
         )
     return DemoResult(simulation, data, poster.stats, dict(consumer.counts), seconds, written)
+
+
+def answers_in_words(statuses: Counter[int]) -> str:
+    """{201: 3552} -> "every one answered 201"; {201: 50, 502: 2} -> "50 answered 201, 2 answered 502"."""
+    if len(statuses) == 1:
+        return f"every one answered {next(iter(statuses))}"
+    return ", ".join(f"{count:,} answered {status}" for status, count in sorted(statuses.items()))
 
 
 def _next(month: str) -> str:
