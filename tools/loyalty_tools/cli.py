@@ -12,8 +12,29 @@ app = typer.Typer(
 )
 
 
+def version() -> str:
+    """The package version, read from the installed metadata: pyproject.toml is the one place it is set."""
+    from importlib.metadata import PackageNotFoundError
+    from importlib.metadata import version as installed
+
+    try:
+        return installed("loyalty-backend")
+    except PackageNotFoundError:  # run from a tree that was never installed
+        return "unknown (not installed: run `make install`)"
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(f"loyalty {version()}")
+        raise typer.Exit()
+
+
 @app.callback()
-def _root() -> None:
+def _root(
+    show_version: bool = typer.Option(
+        False, "--version", callback=_print_version, is_eager=True, help="Print the version and exit"
+    ),
+) -> None:
     """Loyalty backend tools."""
 
 
