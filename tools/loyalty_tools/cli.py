@@ -149,12 +149,12 @@ def export_segments(
     stack_name: str = typer.Option("LoyaltyStack", help="CloudFormation stack (--target aws)"),
 ) -> None:
     """One row per customer: RFM facts, scores, segment, tier, favourite category, A/B bucket, balance."""
-    from loyalty_tools.export import run_export
+    from loyalty_tools.export import CsvFormat, run_export
     from loyalty_tools.target import TargetError
 
-    _delimiter(delimiter)
+    fmt = CsvFormat(_delimiter(delimiter), decimal_comma)
     try:
-        run_export(_date(as_of, "--as-of"), out, target, stack_name, segments, delimiter, decimal_comma)
+        run_export(_date(as_of, "--as-of"), out, target, stack_name, segments, fmt)
     except TargetError as exc:
         _fail(exc)
 
