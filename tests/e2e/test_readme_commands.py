@@ -16,7 +16,7 @@ from __future__ import annotations
 import csv
 import json
 import re
-import subprocess
+import socket
 import tomllib
 from pathlib import Path
 
@@ -210,5 +210,6 @@ def test_the_readme_commands_run_as_written_against_make_local(tmp_path: Path) -
             assert f'src="{picture}"' in index and (work / "loyalty-report" / picture).stat().st_size > 5_000
 
     assert not (tmp_path / "state" / "local.json").exists()  # stopping the stack removes its record
-    leftover = subprocess.run(["pgrep", "-f", f"--port {port}"], capture_output=True, text=True, check=False)
-    assert leftover.stdout == ""
+    with socket.socket() as sock:  # the gateway is gone: nothing listens on its port (TIME_WAIT allowed)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(("127.0.0.1", int(port)))
