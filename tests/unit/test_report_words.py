@@ -88,3 +88,17 @@ def test_every_default_segment_has_its_own_colour() -> None:
     colours = segment_colours([*names, "Custom A", "Custom B"])
     assert set(names) <= set(SEGMENT_COLOURS)
     assert len(set(colours.values())) == len(colours)
+
+
+def test_whole_percent_rounds_half_up_and_never_shows_zero_for_someone() -> None:
+    from loyalty_tools.report import _whole_pct
+
+    assert [_whole_pct(v) for v in (0, 0.2, 0.5, 1, 1.5, 2.5, 99.6)] == [
+        ".",
+        "<1",
+        "<1",
+        "1",
+        "2",
+        "3",
+        "100",
+    ]

@@ -142,7 +142,10 @@ def abbreviation(name: str) -> str:
 
 
 def _whole_pct(value: float) -> str:
-    return f"{value:.0f}" if value >= 0.5 else ("<1" if value else ".")
+    """Whole percent, half up (format() rounds 0.5 to even: 1 customer in 200 showed as "0")."""
+    if not value:
+        return "."
+    return "<1" if value < 1 else str(int(value + 0.5))
 
 
 TABLE_WIDTH = 80  # the terminal tables fit this, headers whole, up to 13 segments (the default map)
