@@ -20,12 +20,25 @@ help:
 	@echo "make synth  - cdk synth, offline"
 	@echo "make bench  - side-by-side ratios against bare baselines"
 
+CHROMIUM := /usr/bin/chromium
+
 $(STAMP): pyproject.toml package.json
+	@echo "make install: a venv in $(VENV) with the Python packages of pyproject.toml (runtime, tools, CDK, tests),"
+	@echo "  the pinned CDK CLI and Swagger UI from npm (node_modules), and Debian's chromium for the browser test"
+	@echo "  when $(CHROMIUM) is missing. Usually 3-6 minutes from nothing (warm pip/npm caches: about 2), seconds after."
+	@test -x $(CHROMIUM) || { echo "installing Debian's chromium (apt-get, about 1-2 minutes)"; \
+		apt-get update -qq && apt-get install -y -qq chromium >/dev/null; }
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[tools,infra,dev]'
+	@# pip and npm are quiet for minutes: a plain line every 10 s says the install is still going.
+	@( while sleep 10; do echo "  ... still installing ($${SECONDS}s)"; done ) & beat=$$!; \
+	trap "kill $$beat 2>/dev/null" EXIT; set -e; \
+	echo "pip: upgrading pip, then installing .[tools,infra,dev]"; \
+	$(PY) -m pip install --quiet --upgrade pip; \
+	$(PY) -m pip install --quiet -e '.[tools,infra,dev]'; \
+	echo "npm: the pinned CDK CLI and swagger-ui-dist (package-lock.json)"; \
 	npm ci --no-audit --no-fund --loglevel=error || npm install --no-audit --no-fund --loglevel=error
 	touch $(STAMP)
+	@echo "make install: done in $(VENV) and node_modules"
 
 install: $(STAMP)
 

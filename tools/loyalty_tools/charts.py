@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import html
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import matplotlib
 
@@ -19,22 +19,25 @@ import matplotlib.pyplot as plt
 if TYPE_CHECKING:
     from loyalty_tools.report import ReportData
 
-# A fixed colour per default segment, so every chart reads the same way (others get the cycle).
+# A fixed colour per default segment, so every chart reads the same way, from a qualitative palette
+# (Tableau 10 plus three dark/light neutrals): neighbours in the stack never share a hue family.
+# Segments of other programmes take the unused colours in order.
 SEGMENT_COLOURS = {
-    "Champions": "#1b7837",
-    "Loyal": "#5aae61",
-    "Potential loyalists": "#a6dba0",
-    "New": "#80cdc1",
-    "Promising": "#35978f",
-    "Need attention": "#fee08b",
-    "About to sleep": "#fdae61",
-    "At risk": "#f46d43",
-    "Can't lose them": "#d73027",
-    "Dormant": "#9e0142",
-    "Hibernating": "#8073ac",
-    "Lost": "#878787",
-    "Others": "#d9d9d9",
+    "Champions": "#2ca02c",  # green
+    "Loyal": "#1f77b4",  # blue
+    "Potential loyalists": "#17becf",  # cyan
+    "New": "#bcbd22",  # olive
+    "Promising": "#e377c2",  # pink
+    "Need attention": "#ff7f0e",  # orange
+    "About to sleep": "#8c564b",  # brown
+    "At risk": "#d62728",  # red
+    "Can't lose them": "#9467bd",  # purple
+    "Dormant": "#393b79",  # indigo
+    "Hibernating": "#7f7f7f",  # grey
+    "Lost": "#252525",  # near black
+    "Others": "#d9d9d9",  # light grey
 }
+SPARE_COLOURS = ["#aec7e8", "#ffbb78", "#98df8a", "#ff9896", "#c5b0d5", "#c49c94", "#f7b6d2", "#dbdb8d"]
 TIER_COLOURS = ["#c7c7c7", "#9fb3c8", "#d4af37", "#222222", "#7b3294"]
 CHARTS = {
     "segments.png": "Segment shares over time",
@@ -44,8 +47,21 @@ CHARTS = {
 }
 
 
-def _colour(name: str, index: int) -> str:
-    return SEGMENT_COLOURS.get(name) or plt.get_cmap("tab20")(index % 20)
+def segment_colours(names: list[str]) -> dict[str, str]:
+    spare = iter(SPARE_COLOURS * (1 + len(names) // len(SPARE_COLOURS)))
+    return {name: SEGMENT_COLOURS.get(name) or next(spare) for name in names}
+
+
+def _thousands(axis: Any) -> None:
+    from matplotlib.ticker import FuncFormatter
+
+    axis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:,.0f}"))
+
+
+def _legend_in_stack_order(ax: Any, **kwargs: Any) -> None:
+    """The legend lists the top of the stack first, as the eye reads the bars."""
+    handles, labels = ax.get_legend_handles_labels()
+    ax.legend(handles[::-1], labels[::-1], **kwargs)
 
 
 def segment_shares_chart(data: ReportData, path: Path) -> None:
@@ -53,15 +69,16 @@ def segment_shares_chart(data: ReportData, path: Path) -> None:
     names = data.segment_names()
     fig, ax = plt.subplots(figsize=(11, 5.5))
     bottoms = [0.0] * len(periods)
-    for index, name in enumerate(names):
+    colours = segment_colours(names)
+    for name in names:
         shares = [data.share(data.segments.get(p, {}), name) for p in periods]
-        ax.bar(periods, shares, bottom=bottoms, label=name, color=_colour(name, index), width=0.8)
+        ax.bar(periods, shares, bottom=bottoms, label=name, color=colours[name], width=0.8)
         bottoms = [b + s for b, s in zip(bottoms, shares, strict=True)]
     ax.set_ylim(0, 100)
     ax.set_ylabel("% of classified customers")
     ax.set_title("Segment shares after each monthly reclassification")
     ax.tick_params(axis="x", rotation=45)
-    ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize=9, frameon=False)
+    _legend_in_stack_order(ax, loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize=9, frameon=False)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
@@ -87,7 +104,8 @@ def migration_chart(data: ReportData, path: Path) -> None:
         ax.set_xlabel(f"segment after the {data.migration_period} run")
         ax.set_ylabel("segment before (previous month)")
         ax.set_title(f"Where customers moved: {data.migration_period} (customers per cell)")
-        fig.colorbar(image, ax=ax, shrink=0.8, label="customers")
+        bar = fig.colorbar(image, ax=ax, shrink=0.8, label="customers")
+        _thousands(bar.ax.yaxis)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
@@ -103,9 +121,11 @@ def tiers_chart(data: ReportData, path: Path) -> None:
         ax.bar(periods, counts, bottom=bottoms, label=name, color=TIER_COLOURS[index % len(TIER_COLOURS)])
         bottoms = [b + c for b, c in zip(bottoms, counts, strict=True)]
     ax.set_ylabel("customers")
+    _thousands(ax.yaxis)
     ax.set_title("Tier distribution after each monthly run (trailing 12-month spend)")
     ax.tick_params(axis="x", rotation=45)
-    ax.legend(loc="upper left", frameon=False)
+    ax.set_ylim(0, max([*bottoms, 1]) * 1.25)  # room for the legend above the bars
+    _legend_in_stack_order(ax, loc="upper left", frameon=False)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
@@ -133,6 +153,7 @@ def points_chart(data: ReportData, path: Path) -> None:
         text = "  ".join(f"{k}: {v:,}" for k, v in totals.items())
         ax.text(0.01, 0.97, text, transform=ax.transAxes, va="top", fontsize=9, color="#333333")
     ax.set_ylabel("points")
+    _thousands(ax.yaxis)
     ax.set_title(title)
     ax.legend(loc="upper right", frameon=False)
     fig.tight_layout()
@@ -140,19 +161,110 @@ def points_chart(data: ReportData, path: Path) -> None:
     plt.close(fig)
 
 
-CAPTIONS = {
-    "segments.png": "Each bar is one monthly reclassification: the share of classified customers in each "
-    "segment. Watch the first months fill with New and Promising customers, then Champions and Loyal "
-    "appear as purchases repeat, while drifting and silent customers move to At risk, Hibernating, "
-    "Dormant and, after 12 months without a purchase, Lost.",
-    "migration.png": "Rows: the segment a customer had before the last run; columns: the segment after it. "
-    "The diagonal is customers who stayed; off-diagonal cells are the moves marketing reacts to "
-    "(CustomerSegmentChanged events). '(none)' are customers classified for the first time.",
-    "tiers.png": "Tiers after each monthly run. Upgrades happen at the purchase that crosses a threshold; "
-    "downgrades only at the monthly run, when the trailing 12-month spend falls below the tier.",
-    "points.png": "Points earned per month (net of returns) against points turned into vouchers. The totals "
-    "line is the points ledger over all customers: earned - redeemed - expired = balance.",
-}
+def _pct(value: float) -> str:
+    if value == 0:
+        return "0%"
+    return f"{value:.0f}%" if value >= 0.5 else "under 1%"
+
+
+def captions(data: ReportData) -> dict[str, str]:
+    """What each chart shows, in words and with its own numbers, so a caption can never describe a
+    picture the data did not draw (a 4-month demo has no Lost customers, for instance)."""
+    return {
+        "segments.png": _segments_caption(data),
+        "migration.png": _migration_caption(data),
+        "tiers.png": _tiers_caption(data),
+        "points.png": _points_caption(data),
+    }
+
+
+def _segments_caption(data: ReportData) -> str:
+    if not data.periods:
+        return "No monthly run yet: nothing to show."
+    first, last = data.periods[0], data.periods[-1]
+    now, then = data.segments.get(last, {}), data.segments.get(first, {})
+    top = sorted(now, key=lambda n: -now[n])[:3]
+    text = (
+        f"Each bar is one monthly reclassification, {first} to {last}: the share of classified "
+        "customers in each segment, stacked in the legend's order (its first entry is the top of the bar). "
+        f"After the {last} run the largest segments are "
+        + ", ".join(f"{n} ({_pct(data.share(now, n))})" for n in top)
+        + "."
+    )
+    if len(data.periods) > 1:
+        moves = {n: data.share(now, n) - data.share(then, n) for n in sorted({*now, *then})}
+        up, down = max(moves, key=lambda n: moves[n]), min(moves, key=lambda n: moves[n])
+        changes = []
+        if moves[up] >= 1:
+            changes.append(f"{up} grew from {_pct(data.share(then, up))} to {_pct(data.share(now, up))}")
+        if moves[down] <= -1:
+            changes.append(
+                f"{down} shrank from {_pct(data.share(then, down))} to {_pct(data.share(now, down))}"
+            )
+        if changes:
+            text += f" Since {first}, " + " and ".join(changes) + "."
+    return text
+
+
+def _migration_caption(data: ReportData) -> str:
+    _, after, matrix = data.migration_table()
+    if not matrix:
+        return "No migration yet: it needs two monthly runs."
+    total = sum(sum(row.values()) for row in matrix.values())
+    stayed = sum(matrix.get(n, {}).get(n, 0) for n in after)
+    new = sum(matrix.get("(none)", {}).values())
+    moves = [(n, b, a) for b, row in matrix.items() for a, n in row.items() if b not in (a, "(none)")]
+    text = (
+        f"Rows: the segment a customer had before the {data.migration_period} run; columns: the segment "
+        f"after it. Of {total:,} customers, {stayed:,} stayed where they were (the diagonal)"
+    )
+    if new:
+        text += f", {new:,} were classified for the first time (the '(none)' row)"
+    if moves:
+        n, b, a = max(moves)
+        text += f"; the largest move is {n:,} customers from {b} to {a}"
+    return text + ". Every move off the diagonal is one CustomerSegmentChanged event for marketing."
+
+
+def _tiers_caption(data: ReportData) -> str:
+    if not data.periods:
+        return "No monthly run yet: nothing to show."
+    last = data.periods[-1]
+    tiers = data.tiers.get(last, {})
+    counts = ", ".join(f"{n} {tiers.get(n, 0):,}" for n in data.tier_names())
+    return (
+        f"Customers per tier after each monthly run; after the {last} run: {counts}. Upgrades happen at "
+        "the purchase that crosses a threshold; downgrades only at the monthly run, when the trailing "
+        "12-month spend falls below the tier."
+    )
+
+
+def _points_caption(data: ReportData) -> str:
+    text = "Points earned per month (net of returns)"
+    text += " against points turned into vouchers." if data.points_redeemed is not None else "."
+    ledger = data.ledger
+    if ledger:
+        text += (
+            f" Over all customers: {ledger.get('earned', 0):,} earned, {ledger.get('redeemed', 0):,} "
+            f"redeemed, {ledger.get('expired', 0):,} expired, a balance of {ledger.get('balance', 0):,} "
+            "(earned - redeemed - expired = balance)."
+        )
+    return text
+
+
+def in_words(value: Any) -> str:
+    """A fact for a person: numbers with separators, mappings as "key: value" lists, never a repr."""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, float):
+        return f"{value:,.1f}"
+    if isinstance(value, dict):
+        return ", ".join(f"{k}: {in_words(v)}" for k, v in value.items())
+    if isinstance(value, (list, tuple, set)):
+        return ", ".join(in_words(v) for v in value)
+    return str(value)
 
 
 def write_report(data: ReportData, out_dir: str | Path) -> dict[str, Path]:
@@ -175,12 +287,13 @@ def write_report(data: ReportData, out_dir: str | Path) -> dict[str, Path]:
 
 
 def index_html(data: ReportData) -> str:
+    text = captions(data)
     figures = "\n".join(
         f'<figure><h2>{html.escape(CHARTS[name])}</h2><img src="{name}" alt="{html.escape(CHARTS[name])}">'
-        f"<figcaption>{html.escape(CAPTIONS[name])}</figcaption></figure>"
+        f"<figcaption>{html.escape(text[name])}</figcaption></figure>"
         for name in CHARTS
     )
-    facts = "".join(f"<li>{html.escape(k)}: {html.escape(str(v))}</li>" for k, v in data.facts.items())
+    facts = "".join(f"<li>{html.escape(k)}: {html.escape(in_words(v))}</li>" for k, v in data.facts.items())
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>{html.escape(data.title)}</title>
 <style>

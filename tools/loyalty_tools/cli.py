@@ -12,8 +12,29 @@ app = typer.Typer(
 )
 
 
+def version() -> str:
+    """The package version, read from the installed metadata: pyproject.toml is the one place it is set."""
+    from importlib.metadata import PackageNotFoundError
+    from importlib.metadata import version as installed
+
+    try:
+        return installed("loyalty-backend")
+    except PackageNotFoundError:  # run from a tree that was never installed
+        return "unknown (not installed: run `make install`)"
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(f"loyalty {version()}")
+        raise typer.Exit()
+
+
 @app.callback()
-def _root() -> None:
+def _root(
+    show_version: bool = typer.Option(
+        False, "--version", callback=_print_version, is_eager=True, help="Print the version and exit"
+    ),
+) -> None:
     """Loyalty backend tools."""
 
 
@@ -44,6 +65,12 @@ def _date(value: str, option: str):  # type: ignore[no-untyped-def]
         return date.fromisoformat(value)
     except ValueError:
         raise typer.BadParameter(f"{value!r} is not a date like 2026-03-01", param_hint=option) from None
+
+
+def _delimiter(value: str) -> str:
+    if len(value) != 1:
+        raise typer.BadParameter(f"one character, such as ; or , (got {value!r})", param_hint="--delimiter")
+    return value
 
 
 def _fail(exc: Exception) -> None:
@@ -84,8 +111,8 @@ def import_(
         "original_transaction_id", "--col-original-transaction-id", help="a return's purchase id"
     ),
     date_format: str = typer.Option(None, "--date-format", help="strptime format (default: ISO 8601)"),
-    delimiter: str = typer.Option(",", help="CSV delimiter"),
-    decimal_comma: bool = typer.Option(False, "--decimal-comma", help="amounts written 12,50"),
+    delimiter: str = typer.Option(",", help="CSV delimiter (';' for a French spreadsheet)"),
+    decimal_comma: bool = typer.Option(False, "--decimal-comma", help="amounts written 12,50 or 1 234,50"),
     rejects: str = typer.Option(None, help="Rejects CSV (default: FILE.rejects.csv)"),
     workers: int = typer.Option(8, help="Customers written in parallel"),
     target: str = typer.Option("auto", help=TARGET_HELP),
@@ -100,6 +127,7 @@ def import_(
         transaction_id=col_transaction_id, store_id=col_store_id, channel=col_channel,
         category=col_category, type=col_type, original_transaction_id=col_original,
     )  # fmt: skip
+    _delimiter(delimiter)
     try:
         result = run_import(
             file, columns, date_format, delimiter, decimal_comma, rejects, workers, target, stack_name
@@ -115,15 +143,18 @@ def export_segments(
     as_of: str = typer.Option(..., "--as-of", help="Run date YYYY-MM-DD: the window is the 12 months before"),
     out: str = typer.Option("segments.csv", "--out", "-o", help="CSV file, or - for stdout"),
     segments: int = typer.Option(4, help="Parallel scan segments"),
+    delimiter: str = typer.Option(",", help="CSV delimiter (';' for a French spreadsheet)"),
+    decimal_comma: bool = typer.Option(False, "--decimal-comma", help="money written 62,40"),
     target: str = typer.Option("auto", help=TARGET_HELP),
     stack_name: str = typer.Option("LoyaltyStack", help="CloudFormation stack (--target aws)"),
 ) -> None:
     """One row per customer: RFM facts, scores, segment, tier, favourite category, A/B bucket, balance."""
-    from loyalty_tools.export import run_export
+    from loyalty_tools.export import CsvFormat, run_export
     from loyalty_tools.target import TargetError
 
+    fmt = CsvFormat(_delimiter(delimiter), decimal_comma)
     try:
-        run_export(_date(as_of, "--as-of"), out, target, stack_name, segments)
+        run_export(_date(as_of, "--as-of"), out, target, stack_name, segments, fmt)
     except TargetError as exc:
         _fail(exc)
 
@@ -135,23 +166,65 @@ def reclassify(
     target: str = typer.Option("auto", help=TARGET_HELP),
     stack_name: str = typer.Option("LoyaltyStack", help="CloudFormation stack (--target aws)"),
 ) -> None:
-    """Run the monthly reclassification now, through the same code path as the schedule."""
+    """Run the monthly reclassification now: locally the state machine's steps through the same handler
+    code, one after another; with --target aws the deployed state machine itself."""
     import json
 
-    from loyalty_tools.reclassify_local import run_reclassification
+    from loyalty_tools.progress import make_console
     from loyalty_tools.target import TargetError, resolve_target
 
+    day = _date(as_of, "--as-of")
     try:
         resolved = resolve_target(target, stack_name)
     except TargetError as exc:
         _fail(exc)
     resolved.activate()
-    result = run_reclassification(
-        as_of=_date(as_of, "--as-of"), total_segments=segments, bucket=resolved.run_bucket
-    )
-    summary = result["summary"]
+    console = make_console(stderr=True)
+    if resolved.kind == "aws":
+        summary = _reclassify_in_aws(resolved, day, segments, console)
+    else:
+        summary = _reclassify_here(resolved, day, segments, console)
     keep = ("period", "customers", "classified", "changed", "published", "events", "points_expired")
     typer.echo(json.dumps({k: summary.get(k) for k in keep}, indent=2, sort_keys=True))
+
+
+def _reclassify_here(resolved, day, segments, console):  # type: ignore[no-untyped-def]
+    from loyalty_tools.local import state_dir
+    from loyalty_tools.progress import progress_bar
+    from loyalty_tools.reclassify_local import handler_output, run_reclassification
+
+    log = state_dir() / "logs" / "reclassify.log"
+    with progress_bar(console) as progress, handler_output(log):
+        task = progress.add_task("reclassify", total=None, unit="steps")
+
+        def on_step(event, result):  # type: ignore[no-untyped-def]
+            if event["step"] == "prepare":  # stats (maybe) + merge + classify per segment + summarize
+                runs = len(result["segments"]) * (2 if result["run"]["needs_stats"] else 1)
+                progress.update(task, total=2 + runs + 1)
+            progress.advance(task, 1)
+
+        result = run_reclassification(
+            as_of=day, total_segments=segments, bucket=resolved.run_bucket, on_step=on_step
+        )
+    return result["summary"]
+
+
+def _reclassify_in_aws(resolved, day, segments, console):  # type: ignore[no-untyped-def]
+    from loyalty_tools.reclassify_aws import start_and_wait
+
+    if not resolved.state_machine_arn:
+        _fail(RuntimeError("the stack has no ReclassificationStateMachineArn output"))
+    console.print(f"starting the state machine {resolved.state_machine_arn}", markup=False)
+    try:
+        return start_and_wait(
+            resolved.state_machine_arn,
+            day,
+            segments,
+            on_poll=lambda status, seconds: console.print(f"reclassify: {status}, {seconds:.0f}s"),
+        )
+    except RuntimeError as exc:
+        _fail(exc)
+    raise AssertionError("unreachable")
 
 
 @app.command()

@@ -14,13 +14,11 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 import random
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
@@ -29,9 +27,9 @@ from typing import Any
 
 import requests
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from loyalty_tools.gateway import REPO_ROOT
+from loyalty_tools.local import state_dir
+from loyalty_tools.progress import make_console, progress_bar
 from loyalty_tools.report import ReportData, add_profiles, new_report, print_tables
 from loyalty_tools.simulate import PERSONAS, Simulation, simulate
 
@@ -227,7 +225,7 @@ def run_demo(
     from loyalty_tools.export import scan_profiles
     from loyalty_tools.local import local_stack
 
-    console = console or Console()
+    console = console or make_console()
     started = time.monotonic()
     programme = load_programme(Settings.from_env().programme_file)
     simulation = simulate(seed, customers, months, start_month, programme.timezone, programme.currency)
@@ -238,7 +236,7 @@ def run_demo(
         f"{simulation.transactions:,} transactions over {months} months from {start_month}, seed {seed}"
     )
     try:
-        from loyalty_tools.reclassify_local import run_reclassification
+        from loyalty_tools.reclassify_local import handler_output, run_reclassification
     except ModuleNotFoundError as exc:  # the monthly run is not in this tree: post traffic, skip the runs
         if exc.name != "loyalty_tools.reclassify_local":
             raise  # it is there but broken: say so, do not hide it
@@ -247,7 +245,7 @@ def run_demo(
             "[yellow]reclassify_local.run_reclassification not found: monthly runs skipped[/yellow]"
         )
 
-    log_dir = REPO_ROOT / ".loyalty" / "logs"
+    log_dir = state_dir() / "logs"
     log_dir.mkdir(parents=True, exist_ok=True)
     data = new_report(f"Loyalty demo: {customers:,} customers, {months} months, seed {seed}", programme)
     with local_stack(port=0, workers=workers) as stack:
@@ -255,16 +253,9 @@ def run_demo(
         consumer = MarketingConsumer(stack.moto_url, stack.resources["queue_url"]).start()
         poster = Poster(stack.api_url, stack.api_key, threads, seed, programme.vouchers.block_points)
         post_seconds = run_seconds = 0.0
-        columns = (
-            TextColumn("[bold]{task.description:<28}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TextColumn("{task.fields[rate]}"),
-            TimeElapsedColumn(),
-        )
-        with Progress(*columns, console=console, transient=False) as progress:
-            traffic = progress.add_task("transactions", total=simulation.transactions, rate="")
-            runs = progress.add_task("monthly runs", total=months, rate="")
+        with progress_bar(console) as progress:
+            traffic = progress.add_task("transactions", total=simulation.transactions, unit="transactions")
+            runs = progress.add_task("monthly runs", total=months, unit="runs")
 
             def advance(n: int) -> None:
                 progress.advance(traffic, n)
@@ -274,12 +265,11 @@ def run_demo(
                 t0 = time.monotonic()
                 poster.post_month(month, simulation.by_month[index], personas, advance)
                 post_seconds += time.monotonic() - t0
-                progress.update(traffic, rate=f"{poster.stats.posted / max(post_seconds, 1e-9):.0f}/s")
                 if run_reclassification is not None:
                     t1 = time.monotonic()
                     progress.update(runs, description=f"monthly runs ({month})")
                     nxt = simulation.months[index + 1] if index + 1 < months else _next(month)
-                    with _quiet(log_dir / "demo-reclassification.log"):  # its EMF metrics lines
+                    with handler_output(log_dir / "demo-reclassification.log"):  # its EMF metrics lines
                         result = run_reclassification(
                             as_of=date(int(nxt[:4]), int(nxt[5:7]), 1),
                             run_id=f"demo-{seed}-{month}",
@@ -296,7 +286,7 @@ def run_demo(
     seconds = time.monotonic() - started
     data.facts.update(
         {
-            "transactions posted": f"{poster.stats.posted:,} ({dict(poster.stats.statuses)})",
+            "transactions posted": f"{poster.stats.posted:,} ({answers_in_words(poster.stats.statuses)})",
             "redemptions": poster.stats.redemptions,
             "events consumed": f"{sum(consumer.counts.values()):,} ({consumer.duplicates} duplicates)",
             "wall time": f"{seconds:.0f}s (posting {post_seconds:.0f}s, monthly runs {run_seconds:.0f}s)",
@@ -320,11 +310,11 @@ def run_demo(
     return DemoResult(simulation, data, poster.stats, dict(consumer.counts), seconds, written)
 
 
-@contextlib.contextmanager
-def _quiet(path: Path) -> Iterator[None]:
-    """Send what the in-process handler prints (EMF metrics, logs) to a file, not the terminal."""
-    with path.open("a", encoding="utf-8") as handle, contextlib.redirect_stdout(handle):
-        yield
+def answers_in_words(statuses: Counter[int]) -> str:
+    """{201: 3552} -> "every one answered 201"; {201: 50, 502: 2} -> "50 answered 201, 2 answered 502"."""
+    if len(statuses) == 1:
+        return f"every one answered {next(iter(statuses))}"
+    return ", ".join(f"{count:,} answered {status}" for status, count in sorted(statuses.items()))
 
 
 def _next(month: str) -> str:

@@ -14,6 +14,7 @@ import queue
 import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any, TextIO
@@ -136,37 +137,62 @@ def export_row(profile: Profile, as_of: date, programme: Programme) -> dict[str,
     }
 
 
-def write_segments(out: TextIO, as_of: date, programme: Programme, segments: int = 4) -> int:
-    writer = csv.DictWriter(out, fieldnames=EXPORT_COLUMNS, lineterminator="\n")
+MONEY_COLUMNS = ("monetary_12m",)
+
+
+@dataclass(frozen=True)
+class CsvFormat:
+    """`delimiter` ";" and `decimal_comma` for a spreadsheet in French (or German...) settings:
+    money then reads 62,40 and opens as a number there."""
+
+    delimiter: str = ","
+    decimal_comma: bool = False
+
+
+def write_segments(
+    out: TextIO, as_of: date, programme: Programme, segments: int = 4, fmt: CsvFormat = CsvFormat()
+) -> int:
+    writer = csv.DictWriter(out, fieldnames=EXPORT_COLUMNS, lineterminator="\n", delimiter=fmt.delimiter)
     writer.writeheader()
     count = 0
     for profile in scan_profiles(segments):
         if profile.erased:
             continue
-        writer.writerow(export_row(profile, as_of, programme))
+        row = export_row(profile, as_of, programme)
+        if fmt.decimal_comma:
+            for column in MONEY_COLUMNS:
+                row[column] = str(row[column]).replace(".", ",")
+        writer.writerow(row)
         count += 1
     return count
 
 
-def run_export(as_of: date, output: str, target_kind: str, stack_name: str, segments: int = 4) -> int:
+def run_export(
+    as_of: date,
+    output: str,
+    target_kind: str,
+    stack_name: str,
+    segments: int = 4,
+    fmt: CsvFormat = CsvFormat(),
+) -> int:
     import sys
 
     from loyalty.programme import load_programme
-    from rich.console import Console
 
+    from loyalty_tools.progress import make_console
     from loyalty_tools.target import resolve_target
 
-    console = Console(stderr=True)
+    console = make_console(stderr=True)
     target = resolve_target(target_kind, stack_name)
     settings = target.activate()
     programme = load_programme(settings.programme_file)
     if output == "-":
-        count = write_segments(sys.stdout, as_of, programme, segments)
+        count = write_segments(sys.stdout, as_of, programme, segments, fmt)
     else:
         path = Path(output)
         path.parent.mkdir(parents=True, exist_ok=True)
         with path.open("w", newline="", encoding="utf-8") as handle:
-            count = write_segments(handle, as_of, programme, segments)
+            count = write_segments(handle, as_of, programme, segments, fmt)
     console.print(
         f"Exported {count:,} customers as of {as_of.isoformat()} to {output} ({target.description})"
     )

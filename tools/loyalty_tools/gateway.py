@@ -86,11 +86,21 @@ def match_route(routes: list[Route], method: str, path: str) -> tuple[Route | No
     return None, {}, path_exists
 
 
+SWAGGER_UI_DIR = REPO_ROOT / "node_modules" / "swagger-ui-dist"  # pinned in package.json (5.x: OpenAPI 3.1)
+SWAGGER_UI_ASSETS = ("swagger-ui.css", "swagger-ui-bundle.js", "favicon-32x32.png", "favicon-16x16.png")
+
+
 def _swagger_html() -> str:
-    return """<!doctype html><html><head><title>Loyalty API</title>
-<link rel="stylesheet" href="/docs/swagger-ui.css"></head><body><div id="ui"></div>
-<script src="/docs/swagger-ui-bundle.js"></script>
-<script>SwaggerUIBundle({url: "/openapi.json", dom_id: "#ui"});</script></body></html>"""
+    # The charset matters: without it the browser reads the bundle as Latin-1 and it fails to parse.
+    return """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Loyalty API</title>
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<link rel="icon" type="image/png" href="/docs/favicon-32x32.png">
+<link rel="stylesheet" href="/docs/swagger-ui.css"></head>
+<body><div id="ui"></div>
+<script src="/docs/swagger-ui-bundle.js" charset="utf-8"></script>
+<script>window.ui = SwaggerUIBundle({url: "/openapi.json", dom_id: "#ui", deepLinking: true});</script>
+</body></html>"""
 
 
 class _Server(ThreadingHTTPServer):
@@ -237,16 +247,18 @@ class Gateway:
                     self._send(200, gateway.openapi)
                     return True
                 if path in ("/docs", "/docs/"):
-                    self._send(200, _swagger_html().encode(), {"Content-Type": "text/html"})
+                    self._send(200, _swagger_html().encode(), {"Content-Type": "text/html; charset=utf-8"})
                     return True
-                if path.startswith("/docs/"):
-                    import swagger_ui_bundle
-
-                    asset = Path(swagger_ui_bundle.swagger_ui_path) / Path(path).name
-                    if asset.is_file():
-                        kind = mimetypes.guess_type(asset.name)[0] or "application/octet-stream"
-                        self._send(200, asset.read_bytes(), {"Content-Type": kind})
+                if path.startswith("/docs/") and Path(path).name in SWAGGER_UI_ASSETS:
+                    asset = SWAGGER_UI_DIR / Path(path).name
+                    if not asset.is_file():
+                        self._error(503, "docs_not_installed", "Swagger UI: run `make install` (npm ci)")
                         return True
+                    kind = mimetypes.guess_type(asset.name)[0] or "application/octet-stream"
+                    if kind.startswith("text/") or kind.endswith("javascript"):
+                        kind += "; charset=utf-8"
+                    self._send(200, asset.read_bytes(), {"Content-Type": kind})
+                    return True
                 if path == "/health":
                     self._send(200, b'{"status":"ok"}')
                     return True

@@ -32,6 +32,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from loyalty.domain.earning import (
     Purchase,
@@ -194,21 +195,64 @@ class RowParser:
                 value = datetime.strptime(text, self.date_format)
             else:
                 value = datetime.fromisoformat(text.replace("Z", "+00:00"))
-        except ValueError:
+        except ValueError as exc:
+            if "out of range" in str(exc):  # the right shape, but no such day: 31/02/2025, 2025-04-31
+                raise Reject(f"{name}: {text!r} does not exist (no such day in the calendar)") from None
             expected = self.date_format or "ISO 8601, e.g. 2026-03-01T10:15:00+01:00"
             raise Reject(f"{name}: {text!r} does not match {expected}") from None
         if value.tzinfo is None or value.utcoffset() is None:
-            value = value.replace(tzinfo=self.programme.zone)  # naive: the programme's local time
+            value = local_time(value, self.programme.zone, name, text)  # naive: the programme's zone
         return value
 
     def _amount(self, text: str) -> int:
         name = self.columns.amount
-        if self.decimal_comma:
-            text = text.replace(" ", "").replace(".", "").replace(",", ".")
+        if self.decimal_comma:  # 1 234,50 / 1.234,50 (spaces as a spreadsheet writes them, too)
+            for separator in (" ", "\u00a0", "\u202f", "."):
+                text = text.replace(separator, "")
+            text = text.replace(",", ".")
         try:
             return parse_amount(text, self.programme.currency)
         except AmountError as exc:
             raise Reject(f"{name}: {exc}") from None
+
+
+def local_time(naive: datetime, zone: ZoneInfo, column: str, text: str) -> datetime:
+    """A wall-clock time in the programme's zone, refused when the clocks skip it (spring forward) or
+    show it twice (fall back): the file cannot say which instant it means, and guessing would move a
+    purchase by an hour (or into another month at a month's end). With an offset in the file (ISO
+    8601, or %z in --date-format) the row is taken as written."""
+    first = naive.replace(tzinfo=zone, fold=0)
+    shift = abs(naive.replace(tzinfo=zone, fold=1).utcoffset() - first.utcoffset())  # type: ignore[operator]
+    if not _exists(naive, zone):
+        start = naive
+        while not _exists(start - timedelta(minutes=1), zone):
+            start -= timedelta(minutes=1)
+        raise Reject(
+            f"{column}: {text!r} does not exist in {zone.key}: the clocks go forward from "
+            f"{_wall(start)} to {_wall(start + shift)} that night (daylight saving)"
+        )
+    if shift:
+        end = naive
+        while _ambiguous(end, zone):
+            end += timedelta(minutes=1)
+        raise Reject(
+            f"{column}: {text!r} is ambiguous in {zone.key}: the clocks go back from {_wall(end)} to "
+            f"{_wall(end - shift)} that night, so it happens twice (daylight saving); give the offset, "
+            f"e.g. {first.isoformat()} or {naive.replace(tzinfo=zone, fold=1).isoformat()}"
+        )
+    return first
+
+
+def _exists(naive: datetime, zone: ZoneInfo) -> bool:
+    return naive.replace(tzinfo=zone).astimezone(UTC).astimezone(zone).replace(tzinfo=None) == naive
+
+
+def _ambiguous(naive: datetime, zone: ZoneInfo) -> bool:
+    return naive.replace(tzinfo=zone, fold=0).utcoffset() != naive.replace(tzinfo=zone, fold=1).utcoffset()
+
+
+def _wall(value: datetime) -> str:
+    return value.strftime("%H:%M")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -516,12 +560,11 @@ def run_import(
     stack_name: str,
 ) -> ImportResult:
     from loyalty.programme import load_programme
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+    from loyalty_tools.progress import make_console, progress_bar
     from loyalty_tools.target import resolve_target
 
-    console = Console()
+    console = make_console()
     target = resolve_target(target_kind, stack_name)
     settings = target.activate()
     programme = load_programme(settings.programme_file)
@@ -540,15 +583,8 @@ def run_import(
     )
     rejects_out: list[tuple[int, dict[str, str], str]] = list(early_rejects)
     store = DynamoWriter()
-    columns_ = (
-        TextColumn("[bold]import"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("rows"),
-        TimeElapsedColumn(),
-    )
-    with Progress(*columns_, console=console) as progress, ThreadPoolExecutor(workers) as pool:
-        task = progress.add_task("import", total=result.rows)
+    with progress_bar(console) as progress, ThreadPoolExecutor(workers) as pool:
+        task = progress.add_task("import", total=result.rows, unit="rows")
         progress.advance(task, len(early_rejects))
 
         def one(customer_rows: list[Row]) -> None:
@@ -578,13 +614,18 @@ def run_import(
         f"({result.rows_per_second:,.0f} rows/s)"
     )
     if result.rejected:
-        console.print(f"rejects (with the reason per row): {result.rejects_path}")
-        for reason, count in result.reasons.most_common(5):
-            console.print(f"  {count:,} x {reason}")
+        console.print(f"rejects (with the reason per row): {result.rejects_path}", markup=False)
+        for reason, count in result.reasons.most_common():  # every reason, the most common first
+            console.print(f"  {count:,} x {reason}", markup=False, highlight=False)
     if result.failed:
         console.print("[red]row counts do not add up: some rows were neither imported nor rejected[/red]")
     return result
 
 
 def _reason_kind(reason: str) -> str:
-    return reason.split(" (", 1)[0].split(": '", 1)[0]
+    """A reason without the row's own values, so that rows rejected for the same cause count together:
+    "occurred_at: '31/02/2025' does not exist (...)" -> "occurred_at: ... does not exist"."""
+    kind = re.sub(r"'[^']*'", "...", reason)
+    kind = re.sub(r"\bline \d+", "line N", kind)
+    kind = re.sub(r": the clocks go (forward|back) .*$", "", kind)  # the zone stays, the hours go
+    return re.sub(r" \([^()]*\)$", "", kind)

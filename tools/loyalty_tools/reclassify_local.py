@@ -8,10 +8,11 @@ order of the state machine: prepare, stats per scan segment, merge, classify per
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import os
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import date
 from functools import lru_cache
 from pathlib import Path
@@ -87,3 +88,12 @@ def run_reclassification(
     return run_steps(
         module.service(), as_of, run_id or f"local-{uuid.uuid4().hex[:12]}", total_segments, step
     )
+
+
+@contextlib.contextmanager
+def handler_output(path: Path) -> Iterator[None]:
+    """Send what the in-process handler prints (EMF metrics lines, logs) to a file: in Lambda that is
+    CloudWatch Logs; on a laptop it would mix with the command's own output."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a", encoding="utf-8") as handle, contextlib.redirect_stdout(handle):
+        yield

@@ -21,6 +21,8 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
+from loyalty_tools.progress import make_console
+
 UNCLASSIFIED = "(none)"
 
 
@@ -140,32 +142,62 @@ def abbreviation(name: str) -> str:
 
 
 def _whole_pct(value: float) -> str:
-    return f"{value:.0f}" if value >= 0.5 else ("<1" if value else ".")
+    """Whole percent, half up (format() rounds 0.5 to even: 1 customer in 200 showed as "0")."""
+    if not value:
+        return "."
+    return "<1" if value < 1 else str(int(value + 0.5))
+
+
+TABLE_WIDTH = 80  # the terminal tables fit this, headers whole, up to 13 segments (the default map)
+
+
+def _table(console: Console, title: str) -> Table:
+    """The title on its own line (a table title wraps to the table's width), then a table with no cell
+    padding and no edge: columns are separated by one space, a share column is 3 wide."""
+    console.print(title, style="bold", markup=False, highlight=False)
+    return Table(box=box.SIMPLE_HEAD, padding=(0, 0), show_edge=False)
+
+
+def _count(value: int) -> str:
+    """At most 3 characters, so 13 segment columns fit 80: 999, 1k, 57k, 3M (rounded)."""
+    if value < 1000:
+        return str(value)
+    if value < 999_500:
+        return f"{round(value / 1000)}k"
+    return f"{max(1, round(value / 1_000_000))}M"
+
+
+def _legend(console: Console, names: list[str]) -> None:
+    import textwrap
+
+    text = "columns: " + ", ".join(f"{abbreviation(n)} = {n}" for n in names)
+    for line in textwrap.wrap(text, width=min(console.width, TABLE_WIDTH), subsequent_indent="  "):
+        console.print(line, style="dim", markup=False, highlight=False)
 
 
 def print_tables(data: ReportData, console: Console | None = None, periods: int = 13) -> None:
     """Months as rows and segments (or tiers) as abbreviated columns, so the tables fit 80 columns."""
-    console = console or Console()
+    console = console or make_console()
     shown = data.periods[-periods:]
     names = data.segment_names()
-    table = Table(
-        title="Segment shares by month (% of classified customers)", box=box.SIMPLE_HEAD, padding=(0, 1)
-    )
-    table.add_column("month", style="bold", no_wrap=True)
+    table = _table(console, "Segment shares by month (% of classified customers)")
+    table.add_column("month", style="bold", no_wrap=True, min_width=8)
     for name in names:
-        table.add_column(abbreviation(name), justify="right", no_wrap=True)
-    table.add_column("customers", justify="right", style="dim")
+        table.add_column(abbreviation(name), justify="right", no_wrap=True, min_width=3)
+    table.add_column("customers", justify="right", style="dim", no_wrap=True, min_width=10)
     for period in shown:
         counts = data.segments.get(period, {})
-        table.add_row(period, *(_whole_pct(data.share(counts, n)) for n in names), str(sum(counts.values())))
+        table.add_row(
+            period, *(_whole_pct(data.share(counts, n)) for n in names), f"{sum(counts.values()):,}"
+        )
     console.print(table)
-    console.print("columns: " + ", ".join(f"{abbreviation(n)} = {n}" for n in names), style="dim")
+    _legend(console, names)
 
     tiers = data.tier_names()
-    table = Table(title="Tier shares by month (% of customers)", box=box.SIMPLE_HEAD, padding=(0, 1))
-    table.add_column("month", style="bold", no_wrap=True)
+    table = _table(console, "Tier shares by month (% of customers)")
+    table.add_column("month", style="bold", no_wrap=True, min_width=8)
     for name in tiers:
-        table.add_column(name, justify="right")
+        table.add_column(name, justify="right", no_wrap=True, min_width=max(7, len(name) + 1))
     for period in shown:
         counts = data.tiers.get(period, {})
         table.add_row(period, *(_pct(data.share(counts, n)) for n in tiers))
@@ -173,26 +205,26 @@ def print_tables(data: ReportData, console: Console | None = None, periods: int 
 
     before, after, matrix = data.migration_table()
     if matrix:
-        table = Table(
-            title=f"Migration at the {data.migration_period} run (rows: before, columns: after; customers)",
-            box=box.SIMPLE_HEAD,
-            padding=(0, 1),
+        table = _table(
+            console,
+            f"Migration at the {data.migration_period} run (customers; rows: before, columns: after)",
         )
-        table.add_column("before \\ after", style="bold", no_wrap=True)
+        width = max(len(b) for b in [*before, "before \\ after"])
+        table.add_column("before \\ after", style="bold", no_wrap=True, min_width=width)
         for name in after:
-            table.add_column(abbreviation(name), justify="right")
+            table.add_column(abbreviation(name), justify="right", no_wrap=True, min_width=3)
         for b in before:
             row = matrix.get(b, {})
-            table.add_row(b, *(str(row.get(a, "")) if row.get(a) else "." for a in after))
+            table.add_row(b, *(_count(row[a]) if row.get(a) else "." for a in after))
         console.print(table)
-        console.print("columns: " + ", ".join(f"{abbreviation(a)} = {a}" for a in after), style="dim")
+        _legend(console, after)
 
     if data.points_issued or data.ledger:
-        table = Table(title="Points")
-        table.add_column("month")
-        table.add_column("issued", justify="right")
+        table = _table(console, "Points")
+        table.add_column("month", no_wrap=True, min_width=8)
+        table.add_column("issued", justify="right", no_wrap=True, min_width=11)
         if data.points_redeemed is not None:
-            table.add_column("redeemed", justify="right")
+            table.add_column("redeemed", justify="right", no_wrap=True, min_width=11)
         for month in data.point_months()[-periods:]:
             cells = [month, f"{data.points_issued.get(month, 0):,}"]
             if data.points_redeemed is not None:
@@ -203,9 +235,9 @@ def print_tables(data: ReportData, console: Console | None = None, periods: int 
             console.print("Points ledger: " + ", ".join(f"{k} {v:,}" for k, v in data.ledger.items()))
 
     if data.events:
-        table = Table(title="Events consumed by the marketing queue (deduplicated by event_id)")
-        table.add_column("detail-type")
-        table.add_column("events", justify="right")
+        table = _table(console, "Events consumed by the marketing queue (deduplicated by event_id)")
+        table.add_column("detail-type", no_wrap=True, min_width=27)
+        table.add_column("events", justify="right", no_wrap=True, min_width=9)
         for name, count in sorted(data.events.items()):
             table.add_row(name, f"{count:,}")
         console.print(table)
@@ -250,7 +282,7 @@ def run_report(target_kind: str, out_dir: str, stack_name: str, segments: int = 
     from loyalty_tools.reclassify_local import LOCAL_BUCKET
     from loyalty_tools.target import resolve_target
 
-    console = Console()
+    console = make_console()
     target = resolve_target(target_kind, stack_name)
     settings = target.activate()
     programme = load_programme(settings.programme_file)

@@ -1,0 +1,104 @@
+"""The demo's and `loyalty report`'s tables and captions: 13 segments (the default map) fit 80 columns
+with whole headers, captions say what the data shows, facts read as words, colours are distinct."""
+
+from __future__ import annotations
+
+import io
+
+from loyalty.programme import load_programme
+from loyalty.settings import Settings
+from loyalty_tools.charts import SEGMENT_COLOURS, captions, in_words, segment_colours
+from loyalty_tools.demo import answers_in_words
+from loyalty_tools.report import ReportData, new_report, print_tables
+from rich.console import Console
+
+PROGRAMME = load_programme(Settings().programme_file)
+
+
+def year_of_data() -> ReportData:
+    data = new_report("test", PROGRAMME)
+    names = data.segment_order
+    assert len(names) == 13
+    for month in range(1, 14):
+        period = f"2025-{month:02d}" if month <= 12 else "2026-01"
+        share = {n: 100 + 37 * i + month * (i % 3) for i, n in enumerate(names)}
+        data.add_summary(
+            {
+                "period": period,
+                "after": {"segments": share, "tiers": {"member": 90_000, "silver": 8_000, "gold": 1_000}},
+                "migration": {b: {a: (i * 7919 + j * 104_729) % 60_000 for j, a in enumerate(names)}
+                              for i, b in enumerate(["(none)", *names])},
+            }
+        )  # fmt: skip
+    data.points_issued = {"2026-01": 1_234_567}
+    data.points_redeemed = {"2026-01": 45_000}
+    data.ledger = {"earned": 1_234_567, "redeemed": 45_000, "expired": 0, "balance": 1_189_567}
+    data.events = {"CustomerSegmentChanged": 12_345}
+    return data
+
+
+def test_thirteen_segments_and_the_migration_fit_80_columns_with_whole_headers() -> None:
+    out = io.StringIO()
+    print_tables(year_of_data(), Console(file=out, width=80))
+    lines = out.getvalue().splitlines()
+    assert max(len(line) for line in lines) <= 80, max(lines, key=len)
+    assert not [line for line in lines if "…" in line]
+    shares_header = next(line for line in lines if line.startswith("month ") and "customers" in line)
+    assert shares_header.split() == ["month", "Los", "Cha", "CLT", "Dor", "AR", "Loy", "PL", "New", "Pro",
+                                     "NA", "ATS", "Hib", "Oth", "customers"]  # fmt: skip
+    migration_header = next(line for line in lines if line.startswith("before \\ after"))
+    assert migration_header.split()[-1] == "Oth"
+
+
+def test_captions_use_the_charts_own_numbers() -> None:
+    data = ReportData(title="t", segment_order=["Champions", "Hibernating", "Lost"], tier_order=["member"])
+    data.add_summary({"period": "2025-01", "after": {"segments": {"Champions": 1, "Hibernating": 3},
+                                                     "tiers": {"member": 4}}})  # fmt: skip
+    data.add_summary(
+        {
+            "period": "2025-02",
+            "after": {"segments": {"Champions": 3, "Hibernating": 1}, "tiers": {"member": 4}},
+            "migration": {"Hibernating": {"Champions": 2, "Hibernating": 1}, "Champions": {"Champions": 1}},
+        }
+    )
+    text = captions(data)
+    assert (
+        "After the 2025-02 run the largest segments are Champions (75%), Hibernating (25%)."
+        in text["segments.png"]
+    )
+    assert (
+        "Since 2025-01, Champions grew from 25% to 75% and Hibernating shrank from 75% to 25%."
+        in text["segments.png"]
+    )
+    assert "Lost" not in text["segments.png"]
+    assert "Of 4 customers, 2 stayed" in text["migration.png"]
+    assert "the largest move is 2 customers from Hibernating to Champions" in text["migration.png"]
+    assert "after the 2025-02 run: member 4" in text["tiers.png"]
+
+
+def test_facts_read_as_words() -> None:
+    assert in_words({201: 3552}) == "201: 3,552"
+    assert in_words(12345) == "12,345"
+    assert answers_in_words({201: 3552}) == "every one answered 201"  # type: ignore[arg-type]
+    assert answers_in_words({201: 50, 502: 2}) == "50 answered 201, 2 answered 502"  # type: ignore[arg-type]
+
+
+def test_every_default_segment_has_its_own_colour() -> None:
+    names = [rule.name for rule in PROGRAMME.segments] + [PROGRAMME.fallback_segment]
+    colours = segment_colours([*names, "Custom A", "Custom B"])
+    assert set(names) <= set(SEGMENT_COLOURS)
+    assert len(set(colours.values())) == len(colours)
+
+
+def test_whole_percent_rounds_half_up_and_never_shows_zero_for_someone() -> None:
+    from loyalty_tools.report import _whole_pct
+
+    assert [_whole_pct(v) for v in (0, 0.2, 0.5, 1, 1.5, 2.5, 99.6)] == [
+        ".",
+        "<1",
+        "<1",
+        "1",
+        "2",
+        "3",
+        "100",
+    ]
