@@ -68,4 +68,34 @@ def openapi_document() -> dict[str, Any]:
         security_schemes={"apiKey": APIKey(name="x-api-key", in_=APIKeyIn.header)},
         security=[{"apiKey": []}],
     )
-    return json.loads(schema)
+    return state_bounds(json.loads(schema))
+
+
+def state_bounds(document: dict[str, Any]) -> dict[str, Any]:
+    """Bounds the generated document misses, stated from their one source: the customer id's pattern
+    (Powertools drops it from a path parameter that has a validator), the programme's currency and
+    voucher block, and the body limit."""
+    from loyalty.api.deps import programme
+    from loyalty.api.schemas import ID_MAX, ID_PATTERN
+    from loyalty.settings import get_settings
+
+    for operations in document.get("paths", {}).values():
+        for operation in operations.values():
+            for parameter in operation.get("parameters", []):
+                if parameter.get("name") == "customer_id" and parameter.get("in") == "path":
+                    parameter["schema"].update(pattern=ID_PATTERN, minLength=1, maxLength=ID_MAX)
+    prog = programme()
+    schemas = document.get("components", {}).get("schemas", {})
+    if "TransactionIn" in schemas:
+        schemas["TransactionIn"]["properties"]["currency"]["enum"] = [prog.currency]
+    if "RedemptionIn" in schemas:
+        points = schemas["RedemptionIn"]["properties"]["points"]
+        points["multipleOf"] = prog.vouchers.block_points
+        points["description"] = (
+            f"A positive multiple of the programme's voucher block ({prog.vouchers.block_points})"
+        )
+    limit = get_settings().max_body
+    document["info"]["description"] += (
+        f" Request bodies are one JSON object of at most {limit} bytes (else 413)."
+    )
+    return document
