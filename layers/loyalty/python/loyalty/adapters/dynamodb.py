@@ -579,7 +579,11 @@ class DynamoErasureStore:
 
     def anonymise_transactions(self, customer_id: str, token: str) -> int:
         done = 0
-        for chunk in _chunks(TransactionItem.by_customer.query(customer_id), SWEEP_BATCH):
+        # Only what the rewrite needs: the key, and whether the stored answer names the customer.
+        found = TransactionItem.by_customer.query(
+            customer_id, attributes_to_get=["transaction_id", "customer_id", "response"]
+        )
+        for chunk in _chunks(found, SWEEP_BATCH):
             updates = []
             for item in chunk:
                 response = (
