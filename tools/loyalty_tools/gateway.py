@@ -218,6 +218,8 @@ class Gateway:
                     if key.lower() not in ("content-length", "connection"):
                         self.send_header(key, value)
                 self.send_header("Content-Length", str(len(body)))
+                if self.close_connection:
+                    self.send_header("Connection", "close")
                 self.end_headers()
                 if self.command != "HEAD":  # a HEAD answer has headers only
                     self.wfile.write(body)
