@@ -55,3 +55,57 @@ def test_operation_answers_as_documented(stack, served_schema, method, path, mod
 
     fuzz()
     assert len(calls) >= min(MAX_EXAMPLES, 10)  # the operation really was exercised
+
+
+# The stateful phase: scenarios that follow the document's links (purchase -> return, card, history,
+# redemption, erasure; redemption -> voucher use, voucher list), on real ids from real answers.
+STATEFUL_SCENARIOS = int(os.environ.get("LOYALTY_FUZZ_SCENARIOS", "20"))
+
+
+def test_stateful_scenarios_follow_the_links_without_a_server_error(stack, served_schema):
+    from collections import Counter
+    from datetime import UTC, datetime, timedelta
+
+    statuses: Counter = Counter()
+    followed: Counter = Counter()
+    base = served_schema.as_state_machine()
+
+    class Scenarios(base):  # type: ignore[misc, valid-type]
+        def before_call(self, case):
+            # Stateless fuzzing covers any date; here a transaction is dated a minute ago so that
+            # purchases are recorded and their links (returns, redemptions, vouchers) are reached.
+            if case.operation.path == "/v1/transactions" and isinstance(case.body, dict):
+                case.body["occurred_at"] = (datetime.now(UTC) - timedelta(minutes=1)).isoformat()
+
+        def get_call_kwargs(self, case):
+            return {"base_url": stack.api_url, "headers": {"x-api-key": stack.api_key}, "timeout": 60}
+
+        def after_call(self, response, case):
+            statuses[response.status_code] += 1
+            body = case.body if isinstance(case.body, dict) else {}
+            if response.status_code < 300:
+                kind = "return" if body.get("original_transaction_id") else case.operation.method.upper()
+                followed[f"{kind} {case.operation.path}"] += 1
+
+        def validate_response(self, response, case, additional_checks=None, **kwargs):
+            case.validate_response(
+                response, checks=[not_a_server_error, status_code_conformance, response_schema_conformance]
+            )
+
+    Scenarios.run(
+        settings=settings(
+            max_examples=STATEFUL_SCENARIOS,
+            stateful_step_count=8,
+            deadline=None,
+            derandomize=True,
+            database=None,
+            suppress_health_check=list(HealthCheck),
+        )
+    )
+    cases = sum(statuses.values())
+    print(f"stateful: {cases} cases, {sum(n for s, n in statuses.items() if s >= 500)} server errors, "
+          f"statuses {dict(sorted(statuses.items()))}, followed {dict(followed)}")  # fmt: skip
+    assert not any(status >= 500 for status in statuses)
+    assert cases >= STATEFUL_SCENARIOS
+    # The links were followed to the end: a purchase returned, a voucher spent.
+    assert followed["return /v1/transactions"] and followed["POST /v1/vouchers/{code}/use"], dict(followed)

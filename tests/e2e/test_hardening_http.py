@@ -31,6 +31,17 @@ def recent(days: int = 1) -> str:
     return (datetime.now(UTC) - timedelta(days=days)).isoformat(timespec="seconds")
 
 
+def return_of(purchase: dict, amount: str, days_ago: int) -> dict:
+    """A return of (part of) a purchase, dated `days_ago` days back."""
+    return purchase_body(
+        new_id("R"),
+        purchase["customer_id"],
+        amount=amount,
+        occurred_at=recent(days_ago),
+        original_transaction_id=purchase["transaction_id"],
+    )
+
+
 def transaction_exists(stack, transaction_id: str) -> bool:
     client = boto3.client("dynamodb", endpoint_url=stack.moto_url, region_name="eu-west-1")
     item = client.get_item(
@@ -110,13 +121,7 @@ def test_a_return_dated_before_its_purchase_is_422(stack):
     customer = new_id("C")
     purchase = purchase_body(new_id("T"), customer, amount="40.00", occurred_at=recent(2))
     assert post(stack, purchase)[0] == 201
-    early = purchase_body(
-        new_id("R"),
-        customer,
-        amount="10.00",
-        occurred_at=recent(3),
-        original_transaction_id=purchase["transaction_id"],
-    )
+    early = return_of(purchase, "10.00", 3)
     status, answer = post(stack, early)
     assert status == 422, answer
     assert_in_words(answer, "occurred_at")
@@ -217,13 +222,7 @@ def test_returning_the_purchase_that_upgraded_the_customer_reverses_the_upgrade(
     purchase = purchase_body(new_id("T"), customer, amount="250.00", occurred_at=recent(2))
     status, answer = post(stack, purchase)
     assert status == 201 and answer["tier_upgrade"] == {"from": "member", "to": "silver"}
-    refund = purchase_body(
-        new_id("R"),
-        customer,
-        amount="250.00",
-        occurred_at=recent(1),
-        original_transaction_id=purchase["transaction_id"],
-    )
+    refund = return_of(purchase, "250.00", 1)
     status, answer = post(stack, refund)
     assert status == 201, answer
     assert answer["tier"] == "member" and answer["tier_downgrade"] == {"from": "silver", "to": "member"}
@@ -241,13 +240,7 @@ def test_a_partial_return_that_keeps_the_threshold_keeps_the_tier(stack):
     customer = new_id("C")
     purchase = purchase_body(new_id("T"), customer, amount="300.00", occurred_at=recent(2))
     assert post(stack, purchase)[1]["tier"] == "silver"
-    refund = purchase_body(
-        new_id("R"),
-        customer,
-        amount="50.00",
-        occurred_at=recent(1),
-        original_transaction_id=purchase["transaction_id"],
-    )
+    refund = return_of(purchase, "50.00", 1)
     status, answer = post(stack, refund)
     assert status == 201 and answer["tier"] == "silver" and "tier_downgrade" not in answer
 

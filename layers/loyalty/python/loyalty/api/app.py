@@ -48,6 +48,7 @@ ERROR_RESPONSES: dict[int | str, Any] = {
     404: _error_doc("Not found"),
     409: _error_doc("Conflict"),
     413: _error_doc("Body too large"),
+    415: _error_doc("Content type other than application/json"),
     422: _error_doc("Valid request the rules refuse"),
     503: _error_doc("Too many concurrent updates for one customer; retry"),
 }

@@ -68,7 +68,55 @@ def openapi_document() -> dict[str, Any]:
         security_schemes={"apiKey": APIKey(name="x-api-key", in_=APIKeyIn.header)},
         security=[{"apiKey": []}],
     )
-    return state_bounds(json.loads(schema))
+    return with_links(state_bounds(json.loads(schema)))
+
+
+# OpenAPI links: what one answer lets a client do next (schemathesis' stateful phase follows them).
+_CUSTOMER = {"customer_id": "$response.body#/customer_id"}
+LINKS: dict[tuple[str, str, str], dict[str, dict[str, Any]]] = {
+    ("/v1/transactions", "post", "201"): {
+        "ReturnThePurchase": {
+            "operationId": "post_transaction_v1_transactions_post",
+            "requestBody": {"original_transaction_id": "$response.body#/transaction_id", **_CUSTOMER},
+        },
+        "ReadTheCard": {
+            "operationId": "get_customer_v1_customers__customer_id__get",
+            "parameters": _CUSTOMER,
+        },
+        "ReadTheHistory": {
+            "operationId": "get_history_v1_customers__customer_id__transactions_get",
+            "parameters": _CUSTOMER,
+        },
+        "RedeemPoints": {
+            "operationId": "post_redemption_v1_customers__customer_id__redemptions_post",
+            "parameters": _CUSTOMER,
+        },
+        "EraseTheCustomer": {
+            "operationId": "delete_customer_v1_customers__customer_id__delete",
+            "parameters": _CUSTOMER,
+        },
+    },
+    ("/v1/customers/{customer_id}/redemptions", "post", "201"): {
+        "UseTheVoucher": {
+            "operationId": "use_voucher_v1_vouchers__code__use_post",
+            "parameters": {"code": "$response.body#/voucher/code"},
+        },
+        "ListTheVouchers": {
+            "operationId": "get_vouchers_v1_customers__customer_id__vouchers_get",
+            "parameters": _CUSTOMER,
+        },
+    },
+}
+
+
+def with_links(document: dict[str, Any]) -> dict[str, Any]:
+    operations = {o.get("operationId") for ops in document.get("paths", {}).values() for o in ops.values()}
+    for (path, method, status), links in LINKS.items():
+        response = document.get("paths", {}).get(path, {}).get(method, {}).get("responses", {}).get(status)
+        if response is None:
+            continue
+        response["links"] = {name: link for name, link in links.items() if link["operationId"] in operations}
+    return document
 
 
 def state_bounds(document: dict[str, Any]) -> dict[str, Any]:
