@@ -59,10 +59,11 @@ def test_operation_answers_as_documented(stack, served_schema, method, path, mod
 
 # The stateful phase: scenarios that follow the document's links (purchase -> return, card, history,
 # redemption, erasure; redemption -> voucher use, voucher list), on real ids from real answers.
-STATEFUL_SCENARIOS = int(os.environ.get("LOYALTY_FUZZ_SCENARIOS", "20"))
+STATEFUL_SCENARIOS = int(os.environ.get("LOYALTY_FUZZ_SCENARIOS", "30"))
 
 
 def test_stateful_scenarios_follow_the_links_without_a_server_error(stack, served_schema):
+    import uuid
     from collections import Counter
     from datetime import UTC, datetime, timedelta
 
@@ -70,12 +71,49 @@ def test_stateful_scenarios_follow_the_links_without_a_server_error(stack, serve
     followed: Counter = Counter()
     base = served_schema.as_state_machine()
 
+    # One instant for every transaction of the phase: a replayed scenario sends the same bodies.
+    occurred_at = (datetime.now(UTC) - timedelta(hours=1)).isoformat(timespec="seconds")
+
     class Scenarios(base):  # type: ignore[misc, valid-type]
+        """Each scenario writes under ids of its own (a suffix), so that hypothesis replaying it meets
+        the same state as the first time: the stack keeps what earlier scenarios wrote."""
+
+        def setup(self):
+            self.suffix = "-" + uuid.uuid4().hex[:8]
+            self.amounts: dict[str, str] = {}  # purchase id -> amount, for returns that fit
+            self.balances: dict[str, int] = {}  # customer id -> last balance, for redemptions that fit
+
+        def _own(self, value):
+            return (
+                value + self.suffix if isinstance(value, str) and not value.endswith(self.suffix) else value
+            )
+
         def before_call(self, case):
-            # Stateless fuzzing covers any date; here a transaction is dated a minute ago so that
-            # purchases are recorded and their links (returns, redemptions, vouchers) are reached.
-            if case.operation.path == "/v1/transactions" and isinstance(case.body, dict):
-                case.body["occurred_at"] = (datetime.now(UTC) - timedelta(minutes=1)).isoformat()
+            if "customer_id" in (case.path_parameters or {}):
+                case.path_parameters["customer_id"] = self._own(case.path_parameters["customer_id"])
+            if isinstance(case.body, dict):
+                for key in ("transaction_id", "customer_id", "original_transaction_id", "redemption_id"):
+                    if key in case.body:
+                        case.body[key] = self._own(case.body[key])
+                # Stateless fuzzing covers any date; here transactions are dated within the programme's
+                # bounds so that purchases are recorded and their links (returns, redemptions) reached.
+                if case.operation.path == "/v1/transactions":
+                    case.body["occurred_at"] = occurred_at
+                    # A return that follows the link returns its purchase whole (the generated amount
+                    # is almost never within it): the deep path, points back and a tier reversed.
+                    original = case.body.get("original_transaction_id")
+                    if original in self.amounts:
+                        case.body["amount"] = self.amounts[original]
+                        case.body.pop("lines", None)
+            balance = self.balances.get((case.path_parameters or {}).get("customer_id"), 0)
+            if (
+                case.operation.path.endswith("/redemptions")
+                and isinstance(case.body, dict)
+                and balance >= 500
+            ):
+                points = case.body.get("points")
+                if not isinstance(points, int) or points > balance:
+                    case.body["points"] = balance // 500 * 500
 
         def get_call_kwargs(self, case):
             return {"base_url": stack.api_url, "headers": {"x-api-key": stack.api_key}, "timeout": 60}
@@ -83,6 +121,11 @@ def test_stateful_scenarios_follow_the_links_without_a_server_error(stack, serve
         def after_call(self, response, case):
             statuses[response.status_code] += 1
             body = case.body if isinstance(case.body, dict) else {}
+            if response.status_code == 201 and case.operation.path == "/v1/transactions":
+                answer = response.json()
+                self.balances[answer["customer_id"]] = answer["points_balance"]
+                if answer["type"] == "purchase":
+                    self.amounts[answer["transaction_id"]] = body["amount"]
             if response.status_code < 300:
                 kind = "return" if body.get("original_transaction_id") else case.operation.method.upper()
                 followed[f"{kind} {case.operation.path}"] += 1
