@@ -5,6 +5,7 @@ The schema is loaded from the stack's /openapi.json; each operation is one test,
 number of examples (hypothesis, derandomized so that CI runs are repeatable)."""
 
 import os
+from decimal import Decimal
 
 import pytest
 import schemathesis
@@ -62,14 +63,20 @@ def test_operation_answers_as_documented(stack, served_schema, method, path, mod
 STATEFUL_SCENARIOS = int(os.environ.get("LOYALTY_FUZZ_SCENARIOS", "30"))
 
 
-def test_stateful_scenarios_follow_the_links_without_a_server_error(stack, served_schema):
+def _small(amount: object) -> bool:
+    """A generated amount a well-formed decimal below 500 (most of them)."""
+    return isinstance(amount, str) and amount.replace(".", "", 1).isdigit() and Decimal(amount) < 500
+
+
+def test_stateful_scenarios_follow_the_links_without_a_server_error(stack):
     import uuid
     from collections import Counter
     from datetime import UTC, datetime, timedelta
 
     statuses: Counter = Counter()
     followed: Counter = Counter()
-    base = served_schema.as_state_machine()
+    # A schema of its own: what the stateless tests taught the shared one would change the scenarios.
+    base = schemathesis.openapi.from_url(stack.api_url + "/openapi.json").as_state_machine()
 
     # One instant for every transaction of the phase: a replayed scenario sends the same bodies.
     occurred_at = (datetime.now(UTC) - timedelta(hours=1)).isoformat(timespec="seconds")
@@ -105,6 +112,9 @@ def test_stateful_scenarios_follow_the_links_without_a_server_error(stack, serve
                     if original in self.amounts:
                         case.body["amount"] = self.amounts[original]
                         case.body.pop("lines", None)
+                    elif original is None and _small(case.body.get("amount")):
+                        # Enough for a voucher block, so that redemptions and voucher uses are reached.
+                        case.body["amount"] = "600.00"
             balance = self.balances.get((case.path_parameters or {}).get("customer_id"), 0)
             if (
                 case.operation.path.endswith("/redemptions")

@@ -31,8 +31,6 @@ FUNCTIONS_DIR = REPO_ROOT / "functions"
 API_GATEWAY_MAX_BODY = 10 * 1024 * 1024  # API Gateway's own payload limit
 DEFAULT_API_KEY = "local-dev-key"
 BODY_TIMEOUT = 5.0  # seconds to receive a body once its headers are in (a lying Content-Length)
-# Methods API Gateway knows; any other is answered like a method the resource does not have.
-KNOWN_METHODS = ("GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS")
 
 _handlers: dict[str, Any] = {}
 

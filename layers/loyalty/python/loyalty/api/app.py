@@ -114,9 +114,9 @@ def words_for(error: Mapping[str, Any]) -> str:
     return str(error.get("msg", "is invalid"))
 
 
-def _field_order(field: str) -> tuple[int, str]:
-    # Details in the order of the document: unknown fields and nested lines after the top-level ones.
-    return (field.count(".") + field.count("["), field)
+def _depth(field: str) -> int:
+    # Details top-level fields first, each level in the model's order (the sort is stable).
+    return field.count(".") + field.count("[")
 
 
 class _Resolver(APIGatewayRestResolver):
@@ -139,7 +139,7 @@ def build_resolver(*routers: Router) -> APIGatewayRestResolver:
             if kind == "json_invalid" or (kind == "model_attributes_type" and len(loc) <= 1):
                 return error_response(400, "invalid_json", "body: must be a JSON object", None)
             details.append({"field": _field_of(loc), "message": words_for(error)})
-        details.sort(key=lambda d: _field_order(d["field"]))
+        details.sort(key=lambda d: _depth(d["field"]))
         first = details[0] if details else {"field": "body", "message": "is invalid"}
         more = f" (and {len(details) - 1} more: see details)" if len(details) > 1 else ""
         return error_response(400, "invalid_field", f"{first['field']}: {first['message']}{more}", details)
