@@ -91,10 +91,6 @@ LINKS: dict[tuple[str, str, str], dict[str, dict[str, Any]]] = {
             "operationId": "post_redemption_v1_customers__customer_id__redemptions_post",
             "parameters": _CUSTOMER,
         },
-        "EraseTheCustomer": {
-            "operationId": "delete_customer_v1_customers__customer_id__delete",
-            "parameters": _CUSTOMER,
-        },
     },
     ("/v1/customers/{customer_id}/redemptions", "post", "201"): {
         "UseTheVoucher": {
