@@ -5,6 +5,7 @@ The schema is loaded from the stack's /openapi.json; each operation is one test,
 number of examples (hypothesis, derandomized so that CI runs are repeatable)."""
 
 import os
+from decimal import Decimal
 
 import pytest
 import schemathesis
@@ -57,3 +58,115 @@ def test_operation_answers_as_documented(stack, served_schema, method, path, mod
 
     fuzz()
     assert len(calls) >= min(MAX_EXAMPLES, 10)  # the operation really was exercised
+
+
+# The stateful phase: scenarios that follow the document's links (purchase -> return, card, history,
+# redemption, erasure; redemption -> voucher use, voucher list), on real ids from real answers.
+STATEFUL_SCENARIOS = int(os.environ.get("LOYALTY_FUZZ_SCENARIOS", "40"))
+
+
+def _small(amount: object) -> bool:
+    """A generated amount a well-formed decimal below 500 (most of them)."""
+    return isinstance(amount, str) and amount.replace(".", "", 1).isdigit() and Decimal(amount) < 500
+
+
+def test_stateful_scenarios_follow_the_links_without_a_server_error(stack):
+    import uuid
+    from collections import Counter
+    from datetime import UTC, datetime, timedelta
+
+    statuses: Counter = Counter()
+    followed: Counter = Counter()
+    issued: set[str] = set()
+    # A schema of its own: what the stateless tests taught the shared one would change the scenarios.
+    base = schemathesis.openapi.from_url(stack.api_url + "/openapi.json").as_state_machine()
+
+    # One instant for every transaction of the phase: a replayed scenario sends the same bodies.
+    occurred_at = (datetime.now(UTC) - timedelta(hours=1)).isoformat(timespec="seconds")
+
+    class Scenarios(base):  # type: ignore[misc, valid-type]
+        """Each scenario writes under ids of its own (a suffix), so that hypothesis replaying it meets
+        the same state as the first time: the stack keeps what earlier scenarios wrote."""
+
+        def setup(self):
+            self.suffix = "-" + uuid.uuid4().hex[:8]
+            self.amounts: dict[str, str] = {}  # purchase id -> amount, for returns that fit
+            self.balances: dict[str, int] = {}  # customer id -> last balance, for redemptions that fit
+
+        def _own(self, value):
+            return (
+                value + self.suffix if isinstance(value, str) and not value.endswith(self.suffix) else value
+            )
+
+        def before_call(self, case):
+            if "customer_id" in (case.path_parameters or {}):
+                case.path_parameters["customer_id"] = self._own(case.path_parameters["customer_id"])
+            if isinstance(case.body, dict):
+                for key in ("transaction_id", "customer_id", "original_transaction_id", "redemption_id"):
+                    if key in case.body:
+                        case.body[key] = self._own(case.body[key])
+                # Stateless fuzzing covers any date; here transactions are dated within the programme's
+                # bounds so that purchases are recorded and their links (returns, redemptions) reached.
+                if case.operation.path == "/v1/transactions":
+                    case.body["occurred_at"] = occurred_at
+                    # A return that follows the link returns its purchase whole (the generated amount
+                    # is almost never within it): the deep path, points back and a tier reversed.
+                    original = case.body.get("original_transaction_id")
+                    if original in self.amounts:
+                        case.body["amount"] = self.amounts[original]
+                        case.body.pop("lines", None)
+                    elif original is None and _small(case.body.get("amount")):
+                        # Enough for a voucher block, so that redemptions and voucher uses are reached.
+                        case.body["amount"] = "600.00"
+            balance = self.balances.get((case.path_parameters or {}).get("customer_id"), 0)
+            if (
+                case.operation.path.endswith("/redemptions")
+                and isinstance(case.body, dict)
+                and balance >= 500
+            ):
+                points = case.body.get("points")
+                if not isinstance(points, int) or points > balance:
+                    case.body["points"] = balance // 500 * 500
+
+        def get_call_kwargs(self, case):
+            return {"base_url": stack.api_url, "headers": {"x-api-key": stack.api_key}, "timeout": 60}
+
+        def after_call(self, response, case):
+            statuses[response.status_code] += 1
+            body = case.body if isinstance(case.body, dict) else {}
+            if response.status_code == 201 and case.operation.path.endswith("/redemptions"):
+                self.balances[response.json()["customer_id"]] = response.json()["points_balance"]
+                issued.add(response.json()["voucher"]["code"])
+            if case.operation.path == "/v1/vouchers/{code}/use" and case.path_parameters["code"] in issued:
+                followed["use of an issued voucher"] += 1  # the redemption's link, whatever the answer
+            if response.status_code == 201 and case.operation.path == "/v1/transactions":
+                answer = response.json()
+                self.balances[answer["customer_id"]] = answer["points_balance"]
+                if answer["type"] == "purchase":
+                    self.amounts[answer["transaction_id"]] = body["amount"]
+            if response.status_code < 300:
+                kind = "return" if body.get("original_transaction_id") else case.operation.method.upper()
+                followed[f"{kind} {case.operation.path}"] += 1
+
+        def validate_response(self, response, case, additional_checks=None, **kwargs):
+            case.validate_response(
+                response, checks=[not_a_server_error, status_code_conformance, response_schema_conformance]
+            )
+
+    Scenarios.run(
+        settings=settings(
+            max_examples=STATEFUL_SCENARIOS,
+            stateful_step_count=10,
+            deadline=None,
+            derandomize=True,
+            database=None,
+            suppress_health_check=list(HealthCheck),
+        )
+    )
+    cases = sum(statuses.values())
+    print(f"stateful: {cases} cases, {sum(n for s, n in statuses.items() if s >= 500)} server errors, "
+          f"statuses {dict(sorted(statuses.items()))}, followed {dict(followed)}")  # fmt: skip
+    assert not any(status >= 500 for status in statuses)
+    assert cases >= STATEFUL_SCENARIOS
+    # The links were followed to the end: a purchase returned, an issued voucher presented for use.
+    assert followed["return /v1/transactions"] and followed["use of an issued voucher"], dict(followed)

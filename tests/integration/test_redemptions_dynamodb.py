@@ -182,8 +182,8 @@ def test_erasure_leaves_no_trace_and_keeps_aggregates(world, api_calls):
     before = DynamoCustomerStore().get("C1")
     api_calls.clear()
     erasure.erase("C1")
-    # mark, vouchers (1 Query, 2 updates), transactions (1 Query, 3 updates), the final move
-    assert dict(api_calls) == {"UpdateItem": 6, "Query": 2, "TransactWriteItems": 1}
+    # mark, vouchers (1 Query, 1 batch of 2 updates), transactions (1 Query, 1 batch of 3), the final move
+    assert dict(api_calls) == {"UpdateItem": 1, "Query": 2, "TransactWriteItems": 3}
     leaks = [(t, i) for t, i in _all_items(settings) if "C1" in set(_values(i))]
     assert leaks == []
     token = erasure_token("C1", settings.erasure_pepper)
@@ -238,5 +238,7 @@ def test_adapter_calls_are_within_the_declared_permissions(world, api_calls):
     for method, call in checks.items():
         api_calls.clear()
         call()
-        assert set(api_calls) <= declared(method), method
+        # A TransactWriteItems (the erasure's batches of updates) is authorised per item: UpdateItem.
+        made = {"UpdateItem" if op == "TransactWriteItems" else op for op in api_calls}
+        assert made <= declared(method), method
         assert api_calls, method

@@ -1,7 +1,7 @@
 """Erasure over the in-memory fakes: everything rewritten, aggregates kept, idempotent, crash-safe."""
 
 import re
-from dataclasses import asdict
+from dataclasses import asdict, replace
 
 import pytest
 from loyalty.fakes import InMemoryRedemptions, InMemoryStore, RecordingPublisher, TransactionView
@@ -131,24 +131,30 @@ def test_a_crash_at_any_step_is_completed_by_a_retry(world, monkeypatch, step):
     assert store.profiles[erasure_token("C1", PEPPER)].lifetime_spend == 100_000
 
 
-def test_a_purchase_landing_midway_is_swept_too(world, monkeypatch):
+def test_a_purchase_landing_midway_is_refused_and_a_write_midway_is_swept_again(world, monkeypatch):
     store, reds, ingest, _, _, erasure = world
     history(world)
     real = reds.anonymise_transactions
     calls = []
 
-    def with_purchase(customer_id, token):
+    def with_writes(customer_id, token):
         done = real(customer_id, token)
-        if not calls:  # a till posts a purchase between the sweep and the final move
-            ingest.record(transaction_request(transaction_id="LATE", customer_id="C1", amount="20.00"))
+        if not calls:
+            # A till posts a purchase between the sweep and the final move: refused, nothing written.
+            with pytest.raises(ApiError) as refused:
+                ingest.record(transaction_request(transaction_id="LATE", customer_id="C1", amount="20.00"))
+            assert (refused.value.status, refused.value.code) == (409, "customer_erased")
+            # Another writer (the monthly run) bumps the version: the final move must retry.
+            profile = store.profiles["C1"]
+            store.profiles["C1"] = replace(profile, version=profile.version + 1)
         calls.append(done)
         return done
 
-    monkeypatch.setattr(reds, "anonymise_transactions", with_purchase)
+    monkeypatch.setattr(reds, "anonymise_transactions", with_writes)
     erasure.erase("C1")
-    assert calls == [3, 1]  # the final move failed on the version and the sweep ran again
+    assert calls == [3, 0]  # the final move failed on the version and the sweep ran again
     assert holds(world, "C1") == []
-    assert store.transactions["LATE"].customer_id == erasure_token("C1", PEPPER)
+    assert "LATE" not in store.transactions
 
 
 def test_a_reused_card_erased_again_keeps_both_anonymous_profiles(world):

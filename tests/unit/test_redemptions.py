@@ -145,15 +145,16 @@ def test_negative_balance_blocks_redemptions_until_positive_and_covering(world):
     with pytest.raises(ApiError) as err:
         world.service.redeem("C1", "R2", 500)
     assert err.value.status == 409 and "negative" in err.value.message
-    buy(world, "100.00", "T2")  # silver stays until the monthly run: x2 -> 200 points, balance -300
+    # The return undid the purchase that made them silver: back to member, x1 -> 100 points, -400.
+    buy(world, "100.00", "T2")
     with pytest.raises(ApiError) as err:
         world.service.redeem("C1", "R2", 500)
     assert err.value.status == 409 and "negative" in err.value.message
-    buy(world, "200.00", "T3")  # +400: balance 100, positive but short of a block
+    buy(world, "450.00", "T3")  # +450 at member's rate (silver again from here): balance 50
     with pytest.raises(ApiError) as err:
         world.service.redeem("C1", "R2", 500)
     assert err.value.status == 409 and "negative" not in err.value.message
-    buy(world, "200.00", "T4")  # +400: balance 500
+    buy(world, "225.00", "T4")  # x2 -> +450: balance 500
     assert world.service.redeem("C1", "R2", 500)[0] == 201
     assert world.store.get("C1").points_balance == 0
 

@@ -16,10 +16,11 @@ import sys
 import threading
 import traceback
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from loyalty.api.routes import Route, api_routes, openapi_document
 from loyalty.settings import env_name
@@ -33,6 +34,7 @@ DEFAULT_API_KEY = "local-dev-key"
 DEFAULT_ADMIN_API_KEY = "local-admin-key"  # the back-office key: tills never hold it
 # The ids API Gateway would put in requestContext.identity.apiKeyId for each key (loyalty.api.access).
 STORE_KEY_ID, ADMIN_KEY_ID = "local-store-key-id", "local-admin-key-id"
+BODY_TIMEOUT = 5.0  # seconds to receive a body once its headers are in (a lying Content-Length)
 
 _handlers: dict[str, Any] = {}
 
@@ -81,13 +83,18 @@ def match_route(routes: list[Route], method: str, path: str) -> tuple[Route | No
         params = {}
         for template, actual in zip(route.path.split("/"), path.split("/"), strict=True):
             if template.startswith("{"):
-                params[template[1:-1]] = actual
+                # API Gateway (REST) decodes path parameters and leaves `path` as sent.
+                params[template[1:-1]] = unquote(actual)
         return route, params, True
     return None, {}, path_exists
 
 
 SWAGGER_UI_DIR = REPO_ROOT / "node_modules" / "swagger-ui-dist"  # pinned in package.json (5.x: OpenAPI 3.1)
 SWAGGER_UI_ASSETS = ("swagger-ui.css", "swagger-ui-bundle.js", "favicon-32x32.png", "favicon-16x16.png")
+
+
+def allowed_methods(routes: list[Route], path: str) -> list[str]:
+    return sorted({route.method for route in routes if route.regex.match(path)})
 
 
 def _swagger_html() -> str:
@@ -126,7 +133,17 @@ class Gateway:
         env = {**env, env_name("admin_api_key_id"): ADMIN_KEY_ID}  # as CDK sets it on the functions
         self.routes = api_routes()
         self.openapi = json.dumps(openapi_document()).encode()
-        self.pool = ProcessPoolExecutor(
+        self._pool_args = (workers, env, log_dir)
+        self._pool_lock = threading.Lock()
+        self.pool = self._new_pool()
+        self.pools_started = 1
+        self.server = _Server((host, port), self._handler_class())
+        self.server.daemon_threads = True
+        self.thread: threading.Thread | None = None
+
+    def _new_pool(self) -> ProcessPoolExecutor:
+        workers, env, log_dir = self._pool_args
+        pool = ProcessPoolExecutor(
             max_workers=workers,
             mp_context=multiprocessing.get_context("spawn"),
             initializer=_worker_init,
@@ -134,10 +151,23 @@ class Gateway:
         )
         # Warm every worker with every handler so the first requests are not cold starts.
         functions = sorted({r.function for r in self.routes})
-        list(self.pool.map(_warm, [functions] * workers))
-        self.server = _Server((host, port), self._handler_class())
-        self.server.daemon_threads = True
-        self.thread: threading.Thread | None = None
+        list(pool.map(_warm, [functions] * workers))
+        return pool
+
+    def invoke(self, function: str, event: dict[str, Any]) -> dict[str, Any]:
+        """Run one invocation in the pool. A worker that dies (killed, out of memory) breaks the
+        whole ProcessPoolExecutor: that request is a 502, as Lambda's would be, and a new pool takes
+        over, as new Lambda containers would, so later requests are served."""
+        pool = self.pool
+        try:
+            return pool.submit(invoke, function, event).result(timeout=60)
+        except BrokenProcessPool:
+            with self._pool_lock:
+                if self.pool is pool:
+                    pool.shutdown(wait=False, cancel_futures=True)
+                    self.pool = self._new_pool()
+                    self.pools_started += 1
+            raise
 
     def key_id(self, presented: str | None) -> str | None:
         """Like API Gateway: the id of the API key presented, None (403) if it is not one of ours. Which
@@ -191,6 +221,19 @@ class Gateway:
             def do_PATCH(self) -> None:
                 self._dispatch("PATCH")
 
+            def do_HEAD(self) -> None:
+                self._dispatch("HEAD")
+
+            def do_OPTIONS(self) -> None:
+                self._dispatch("OPTIONS")
+
+            def __getattr__(self, name: str) -> Any:
+                # do_FOO for any other method: a JSON answer as API Gateway gives, not http.server's
+                # HTML 501.
+                if name.startswith("do_") and name[3:].isupper():
+                    return lambda: self._dispatch(name[3:])
+                raise AttributeError(name)
+
             def _send(self, status: int, body: bytes, headers: dict[str, str] | None = None) -> None:
                 self.send_response(status)
                 headers = {"Content-Type": "application/json", **(headers or {})}
@@ -198,36 +241,50 @@ class Gateway:
                     if key.lower() not in ("content-length", "connection"):
                         self.send_header(key, value)
                 self.send_header("Content-Length", str(len(body)))
+                if self.close_connection:
+                    self.send_header("Connection", "close")
                 self.end_headers()
-                self.wfile.write(body)
+                if self.command != "HEAD":  # a HEAD answer has headers only
+                    self.wfile.write(body)
 
-            def _error(self, status: int, code: str, message: str) -> None:
+            def _error(
+                self, status: int, code: str, message: str, headers: dict[str, str] | None = None
+            ) -> None:
                 body = {"error": {"code": code, "message": message, "details": None}}
-                self._send(status, json.dumps(body).encode())
+                self._send(status, json.dumps(body).encode(), headers)
 
             def _dispatch(self, method: str) -> None:
                 url = urlsplit(self.path)
-                length = int(self.headers.get("Content-Length") or 0)
-                if length > API_GATEWAY_MAX_BODY:
-                    self.close_connection = True
-                    return self._error(413, "body_too_large", "body: larger than API Gateway accepts")
-                body = self.rfile.read(length) if length else None
                 if self._local_pages(method, url.path):
                     return None
-                key_id = gateway.key_id(self.headers.get("x-api-key"))
+                # The key first, from the headers alone: nothing of the body is read (or waited
+                # for) on behalf of a caller without the key.
+                key_id = gateway.key_id(_one_key(self.headers.get_all("x-api-key") or []))
                 if key_id is None:
+                    self.close_connection = True
                     return self._send(403, b'{"message":"Forbidden"}')
                 route, params, path_exists = match_route(gateway.routes, method, url.path)
                 if route is None:
+                    self.close_connection = True  # the body, if any, is not read
                     if path_exists:
-                        return self._error(405, "method_not_allowed", f"{method} is not allowed here")
+                        allow = ", ".join(allowed_methods(gateway.routes, url.path))
+                        return self._error(
+                            405,
+                            "method_not_allowed",
+                            f"{method} is not allowed here; use {allow}",
+                            {"Allow": allow},
+                        )
                     return self._error(404, "not_found", "no such route")
+                body, problem = self._read_body()
+                if problem is not None:
+                    self.close_connection = True
+                    return self._error(*problem)
                 headers = {k.lower(): v for k, v in self.headers.items()}
                 event = proxy_event(
                     method, url.path, route.path, params, headers, url.query, body, api_key_id=key_id
                 )
                 try:
-                    result = gateway.pool.submit(invoke, route.function, event).result(timeout=60)
+                    result = gateway.invoke(route.function, event)
                 except Exception as exc:  # the handler crashed: API Gateway answers 502
                     return self._error(502, "bad_gateway", f"handler failed: {type(exc).__name__}")
                 out = result.get("body") or ""
@@ -238,6 +295,43 @@ class Gateway:
                 for key, values in (result.get("multiValueHeaders") or {}).items():
                     headers_out[key] = ",".join(values)
                 return self._send(int(result.get("statusCode", 502)), payload, headers_out)
+
+            def _read_body(self) -> tuple[bytes | None, tuple[int, str, str] | None]:
+                """The body as framed by Content-Length (or chunked), received within BODY_TIMEOUT;
+                (None, (status, code, message)) when it cannot be."""
+                chunked = "chunked" in (self.headers.get("Transfer-Encoding") or "").lower()
+                declared = self.headers.get_all("Content-Length") or []
+                if len(set(declared)) > 1 or (declared and not declared[0].strip().isdigit()):
+                    return None, (400, "bad_request", "content-length: must be one whole number")
+                length = int(declared[0]) if declared else 0
+                if length > API_GATEWAY_MAX_BODY:
+                    return None, (413, "body_too_large", "body: larger than API Gateway accepts")
+                if not chunked and not length:
+                    if not declared and self.command in ("POST", "PUT", "PATCH"):
+                        # No framing: whatever the client sends after the headers is not a body we
+                        # can delimit, and must not be read as the next request either.
+                        self.close_connection = True
+                    return None, None
+                self.connection.settimeout(BODY_TIMEOUT)
+                try:
+                    body = (
+                        _read_chunked(self.rfile, API_GATEWAY_MAX_BODY)
+                        if chunked
+                        else self.rfile.read(length)
+                    )
+                except TimeoutError:
+                    return None, (
+                        408,
+                        "request_timeout",
+                        "body: not received in time (Content-Length larger than the body?)",
+                    )
+                except ValueError as exc:
+                    return None, (400, "bad_request", f"body: {exc}")
+                finally:
+                    self.connection.settimeout(None)
+                if len(body) < length:  # the client closed before sending what it announced
+                    return None, (400, "bad_request", "body: shorter than its Content-Length")
+                return body or None, None
 
             def _local_pages(self, method: str, path: str) -> bool:
                 """OpenAPI document and Swagger UI, served without a key like public docs."""
@@ -265,6 +359,28 @@ class Gateway:
                 return False
 
         return Handler
+
+
+def _one_key(sent: list[str]) -> str | None:
+    """The key of exactly one x-api-key header: two of them are refused, never one picked."""
+    return sent[0] if len(sent) == 1 else None
+
+
+def _read_chunked(stream: Any, limit: int) -> bytes:
+    out = bytearray()
+    while True:
+        size_line = stream.readline(1024).split(b";", 1)[0].strip()
+        try:
+            size = int(size_line, 16)
+        except ValueError:
+            raise ValueError("malformed chunked encoding") from None
+        if size == 0:
+            stream.readline(1024)
+            return bytes(out)
+        if len(out) + size > limit:
+            raise ValueError("larger than API Gateway accepts")
+        out += stream.read(size)
+        stream.readline(1024)
 
 
 def _warm(functions: list[str]) -> int:

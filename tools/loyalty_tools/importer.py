@@ -34,6 +34,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from loyalty.api.schemas import ID_PATTERN as API_ID_PATTERN
 from loyalty.domain.earning import (
     Purchase,
     PurchaseRecord,
@@ -48,7 +49,7 @@ from loyalty.money import AmountError, format_amount, parse_amount
 from loyalty.ports import StoredTransaction, purchase_record
 from loyalty.programme import Programme
 
-ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:@/\-]{0,127}$")  # as the API's ID_PATTERN
+ID_PATTERN = re.compile(API_ID_PATTERN)  # the API's: an imported id must be readable and erasable too
 CHANNELS = ("store", "web", "app")
 RETURN_TYPES = {"return", "refund", "r"}
 PURCHASE_TYPES = {"purchase", "sale", "p", ""}
@@ -140,7 +141,7 @@ class RowParser:
         if not customer:
             raise Reject(f"{c.customer_id}: missing")
         if not ID_PATTERN.match(customer):
-            raise Reject(f"{c.customer_id}: not a valid id (letters, digits, ._:@/- up to 128)")
+            raise Reject(f"{c.customer_id}: not a valid id (letters, digits, ._:@- up to 128)")
         occurred = self._when(get(c.occurred_at))
         if occurred - self.now() > MAX_FUTURE_SKEW:
             raise Reject(f"{c.occurred_at}: more than 24 hours in the future")

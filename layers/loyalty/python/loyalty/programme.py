@@ -133,6 +133,8 @@ class Programme:
     expected_lifetime_months: int
     schedule_day: int = 1
     schedule_hour: int = 3
+    # The API refuses transactions older than this (older history goes through `loyalty import`).
+    max_age_days: int = 730
     source: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @cached_property
@@ -209,6 +211,7 @@ def parse_programme(data: object) -> Programme:
 
     earning = root.obj("earning", default={})
     points_per_unit = earning.int("points_per_unit", default=1, minimum=0)
+    max_age_days = earning.int("max_age_days", default=730, minimum=1)
     earning.done()
 
     tiers = tuple(_parse_tier(item, currency) for item in root.list("tiers", minimum=1))
@@ -272,6 +275,7 @@ def parse_programme(data: object) -> Programme:
         expected_lifetime_months=expected_lifetime_months,
         schedule_day=schedule_day,
         schedule_hour=schedule_hour,
+        max_age_days=max_age_days,
         source=data if isinstance(data, dict) else {},
     )
 

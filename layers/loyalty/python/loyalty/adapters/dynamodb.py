@@ -116,13 +116,28 @@ def encode_cursor(key: dict[str, Any] | None) -> str | None:
     return base64.urlsafe_b64encode(json.dumps(key, separators=(",", ":")).encode()).decode()
 
 
-def decode_cursor(cursor: str) -> dict[str, Any]:
+_HISTORY_KEYS = ("customer_id", "occurred_key", "transaction_id")
+_VOUCHER_KEYS = ("customer_id", "issued_key", "code")
+
+
+def decode_cursor(
+    cursor: str, customer_id: str | None = None, keys: tuple[str, ...] = _HISTORY_KEYS
+) -> dict[str, Any]:
+    """A cursor this API returned for this customer, else ValueError (a 400): DynamoDB is only ever
+    handed a start key of the index's own shape (string keys, this customer), never a forged one."""
     try:
-        key = json.loads(base64.urlsafe_b64decode(cursor.encode()))
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise ValueError("cursor is not one this API returned") from exc
-    if not isinstance(key, dict) or "occurred_key" not in key:
-        raise ValueError("cursor is not one this API returned")
+        key = json.loads(base64.urlsafe_b64decode(cursor.encode("ascii")))
+    except (ValueError, UnicodeError) as exc:
+        raise ValueError("is not a cursor this API returned") from exc
+    if (
+        not isinstance(key, dict)
+        or sorted(key) != sorted(keys)
+        or not all(isinstance(v, dict) and list(v) == ["S"] and isinstance(v["S"], str) for v in key.values())
+        or not all(0 < len(v["S"]) <= 1024 for v in key.values())
+    ):
+        raise ValueError("is not a cursor this API returned")
+    if customer_id is not None and key["customer_id"]["S"] != customer_id:
+        raise ValueError("belongs to another customer")
     return key
 
 
@@ -133,6 +148,36 @@ def _raise_if_throttled(exc: GetError | TransactGetError) -> None:
     """A read the SDK could not get through for throttling: Throttled (retried, or a 503), not a 500."""
     if exc.cause_response_code in _THROTTLE_CODES:
         raise Throttled(str(exc)) from exc
+
+
+class Labelled:
+    """A TransactWrite whose items carry labels. DynamoDB gives a cancellation's reasons in request
+    order, and pynamodb sends condition checks, then deletes, then puts, then updates, whatever the
+    order they were added in: reasons are read by item (label), never by position."""
+
+    ORDER = ("condition_check", "delete", "put", "update")
+
+    def __init__(self, tw: TransactWrite) -> None:
+        self.tw = tw
+        self.labels: dict[str, list[str]] = {kind: [] for kind in self.ORDER}
+
+    def save(self, label: str, model: Any, condition: Any = None) -> None:
+        self.tw.save(model, condition=condition)
+        self.labels["put"].append(label)
+
+    def delete(self, label: str, model: Any, condition: Any = None) -> None:
+        self.tw.delete(model, condition=condition)
+        self.labels["delete"].append(label)
+
+    def update(self, label: str, model: Any, actions: list[Any], condition: Any = None) -> None:
+        self.tw.update(model, actions=actions, condition=condition)
+        self.labels["update"].append(label)
+
+    def reasons(self, exc: TransactWriteError) -> dict[str, str]:
+        """{label: reason code} for the items that caused the cancellation."""
+        order = [label for kind in self.ORDER for label in self.labels[kind]]
+        codes = [getattr(r, "code", None) for r in (exc.cancellation_reasons or [])]
+        return {label: code for label, code in zip(order, codes, strict=False) if code and code != "None"}
 
 
 class DynamoCustomerStore:
@@ -189,36 +234,38 @@ class DynamoTransactionStore:
             if expected_version is None
             else CustomerItem.version == expected_version
         )
+        tx = Labelled(TransactWrite(connection=self._connection()))
         try:
-            with TransactWrite(connection=self._connection()) as tw:
-                tw.save(
+            with tx.tw:
+                tx.save(
+                    "transaction",
                     transaction_to_item(transaction),
                     condition=TransactionItem.transaction_id.does_not_exist(),
                 )
                 if returned is not None:
-                    tw.update(
+                    tx.update(
+                        "returned",
                         TransactionItem(transaction_id=returned.transaction_id),
                         actions=[TransactionItem.returned.set(returned.new)],
                         condition=(TransactionItem.returned == returned.expected),
                     )
-                tw.save(profile_to_item(profile, (expected_version or 0) + 1), condition=profile_condition)
+                tx.save(
+                    "profile",
+                    profile_to_item(profile, (expected_version or 0) + 1),
+                    condition=profile_condition,
+                )
         except TransactWriteError as exc:
-            reasons = [getattr(r, "code", None) for r in (exc.cancellation_reasons or [])]
-            if reasons and reasons[0] == "ConditionalCheckFailed":
+            reasons = tx.reasons(exc)
+            if reasons.get("transaction") == "ConditionalCheckFailed":
                 raise DuplicateTransaction(transaction.transaction_id) from exc
-            if "ConditionalCheckFailed" in reasons or "TransactionConflict" in reasons:
+            if {"ConditionalCheckFailed", "TransactionConflict"} & set(reasons.values()):
                 raise VersionConflict(profile.customer_id) from exc
-            if exc.cause_response_code in (
-                "ThrottlingException",
-                "ProvisionedThroughputExceededException",
-            ) or ("ThrottlingError" in reasons or "ProvisionedThroughputExceeded" in reasons):
+            if _throttled(exc, list(reasons.values())):
                 raise Throttled(str(exc)) from exc
             raise
 
     def history(self, customer_id: str, limit: int, cursor: str | None) -> HistoryPage:
-        start = decode_cursor(cursor) if cursor else None
-        if start is not None and start.get("customer_id", {}).get("S") != customer_id:
-            raise ValueError("cursor belongs to another customer")
+        start = decode_cursor(cursor, customer_id) if cursor else None
         results = TransactionItem.by_customer.query(
             customer_id, scan_index_forward=False, limit=limit, page_size=limit, last_evaluated_key=start
         )
@@ -458,14 +505,7 @@ class DynamoRedemptionStore:
         from loyalty.adapters.models import VoucherItem
         from loyalty.ports import VoucherPage
 
-        start = None
-        if cursor:
-            try:
-                start = json.loads(base64.urlsafe_b64decode(cursor.encode()))
-            except (ValueError, UnicodeDecodeError) as exc:
-                raise ValueError("cursor is not one this API returned") from exc
-            if not isinstance(start, dict) or start.get("customer_id", {}).get("S") != customer_id:
-                raise ValueError("cursor is not one this API returned for this customer")
+        start = decode_cursor(cursor, customer_id, _VOUCHER_KEYS) if cursor else None
         results = VoucherItem.by_customer.query(
             customer_id, scan_index_forward=False, limit=limit, page_size=limit, last_evaluated_key=start
         )
@@ -588,32 +628,42 @@ class DynamoErasureStore:
         from loyalty.adapters.models import RedemptionItem, VoucherItem
 
         done = 0
-        for item in VoucherItem.by_customer.query(customer_id):
-            _update_if(
-                RedemptionItem(redemption_id=item.redemption_id),
-                [RedemptionItem.customer_id.set(token)],
-                RedemptionItem.customer_id == customer_id,
-            )
-            done += _update_if(
-                item, [VoucherItem.customer_id.set(token)], VoucherItem.customer_id == customer_id
-            )
+        for chunk in _chunks(VoucherItem.by_customer.query(customer_id), SWEEP_BATCH // 2):
+            updates = []
+            for item in chunk:
+                redemption = RedemptionItem(redemption_id=item.redemption_id)
+                updates.append((redemption, [RedemptionItem.customer_id.set(token)],
+                                RedemptionItem.customer_id == customer_id))  # fmt: skip
+                updates.append(
+                    (item, [VoucherItem.customer_id.set(token)], VoucherItem.customer_id == customer_id)
+                )
+            done += _update_all(self._connection(), updates) // 2
         return done
 
     def anonymise_transactions(self, customer_id: str, token: str) -> int:
         done = 0
-        for item in TransactionItem.by_customer.query(customer_id):
-            response = (
-                item.response.as_dict() if hasattr(item.response, "as_dict") else dict(item.response or {})
-            )
-            actions = [
-                TransactionItem.customer_id.set(token),
-                # The body hash was taken over a body holding the customer id: drop it. A retry of the
-                # transaction now answers 409 rather than replaying an answer that named the customer.
-                TransactionItem.body_hash.set("erased"),
-            ]
-            if "customer_id" in response:
-                actions.append(TransactionItem.response["customer_id"].set(token))  # type: ignore[index]
-            done += _update_if(item, actions, TransactionItem.customer_id == customer_id)
+        # Only what the rewrite needs: the key, and whether the stored answer names the customer.
+        found = TransactionItem.by_customer.query(
+            customer_id, attributes_to_get=["transaction_id", "customer_id", "response"]
+        )
+        for chunk in _chunks(found, SWEEP_BATCH):
+            updates = []
+            for item in chunk:
+                response = (
+                    item.response.as_dict()
+                    if hasattr(item.response, "as_dict")
+                    else dict(item.response or {})
+                )
+                actions = [
+                    TransactionItem.customer_id.set(token),
+                    # The body hash was taken over a body holding the customer id: drop it. A retry of the
+                    # transaction now answers 409 rather than replaying an answer that named the customer.
+                    TransactionItem.body_hash.set("erased"),
+                ]
+                if "customer_id" in response:
+                    actions.append(TransactionItem.response["customer_id"].set(token))  # type: ignore[index]
+                updates.append((item, actions, TransactionItem.customer_id == customer_id))
+            done += _update_all(self._connection(), updates)
         return done
 
     def finish(self, profile: Profile, profile_key: str, token: str, erased_at: str) -> None:
@@ -623,14 +673,17 @@ class DynamoErasureStore:
         from loyalty.ports import ProfileKeyTaken
 
         anonymous = profile_to_item(replace(profile, customer_id=profile_key, erased=True), 1)
+        tx = Labelled(TransactWrite(connection=self._connection()))
         try:
-            with TransactWrite(connection=self._connection()) as tw:
-                tw.save(anonymous, condition=CustomerItem.customer_id.does_not_exist())
-                tw.delete(
+            with tx.tw:
+                tx.save("anonymous", anonymous, condition=CustomerItem.customer_id.does_not_exist())
+                tx.delete(
+                    "profile",
                     CustomerItem(customer_id=profile.customer_id),
                     condition=(CustomerItem.version == profile.version) & (CustomerItem.erased == True),  # noqa: E712
                 )
-                tw.update(
+                tx.update(
+                    "erasure",
                     ErasureItem(token=token),
                     actions=[
                         ErasureItem.erased_at.set(erased_at),
@@ -639,14 +692,52 @@ class DynamoErasureStore:
                     ],
                 )
         except TransactWriteError as exc:
-            reasons = _cancel_reasons(exc)
-            if reasons and reasons[0] == "ConditionalCheckFailed":
-                raise ProfileKeyTaken(profile_key) from exc
-            if "ConditionalCheckFailed" in reasons or "TransactionConflict" in reasons:
+            reasons = tx.reasons(exc)
+            # The profile first: written to meanwhile (or gone), the whole erasure goes round again.
+            if reasons.get("profile") in ("ConditionalCheckFailed", "TransactionConflict"):
                 raise VersionConflict(profile.customer_id) from exc
-            if _throttled(exc, reasons):
+            if reasons.get("anonymous") == "ConditionalCheckFailed":
+                raise ProfileKeyTaken(profile_key) from exc
+            if "TransactionConflict" in reasons.values():
+                raise VersionConflict(profile.customer_id) from exc
+            if _throttled(exc, list(reasons.values())):
                 raise Throttled(str(exc)) from exc
             raise
+
+
+# Erasure rewrites a long history in TransactWriteItems of this many updates (DynamoDB's maximum), so
+# 2,000 transactions are 20 calls, well inside API Gateway's 29 seconds, rather than 2,000.
+SWEEP_BATCH = 100
+
+
+def _chunks(items: Any, size: int) -> Iterator[list[Any]]:
+    chunk: list[Any] = []
+    for item in items:
+        chunk.append(item)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def _update_all(connection: Connection, updates: list[tuple[Any, list[Any], Any]]) -> int:
+    """Conditional UpdateItems in one transaction; if any condition fails (an item an earlier pass or a
+    lagging index already handed over), the batch goes one by one. Returns how many were updated."""
+    if not updates:
+        return 0
+    try:
+        with TransactWrite(connection=connection) as tw:
+            for item, actions, condition in updates:
+                tw.update(item, actions=actions, condition=condition)
+    except TransactWriteError as exc:
+        reasons = _cancel_reasons(exc)
+        if _throttled(exc, reasons):
+            raise Throttled(str(exc)) from exc
+        if not {"ConditionalCheckFailed", "TransactionConflict"} & set(reasons):
+            raise
+        return sum(_update_if(item, actions, condition) for item, actions, condition in updates)
+    return len(updates)
 
 
 def _update_if(item: Any, actions: list[Any], condition: Any) -> int:

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from re import Match
 from typing import Any
+from urllib.parse import unquote
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.event_handler.router import Router
 
-from loyalty.api.schemas import ErrorOut
+from loyalty.api.body import BodyError, parse_body
+from loyalty.api.schemas import PATTERN_WORDS, ErrorOut
 from loyalty.ports import PublishFailed, Throttled
 from loyalty.service.ingest import ApiError
 from loyalty.settings import get_settings
@@ -45,6 +48,7 @@ ERROR_RESPONSES: dict[int | str, Any] = {
     404: _error_doc("Not found"),
     409: _error_doc("Conflict"),
     413: _error_doc("Body too large"),
+    415: _error_doc("Content type other than application/json"),
     422: _error_doc("Valid request the rules refuse"),
     503: _error_doc("Too many concurrent updates for one customer; retry"),
 }
@@ -67,8 +71,64 @@ def _field_of(loc: tuple[Any, ...]) -> str:
     return out or "body"
 
 
+_WHOLE_NUMBER = "must be a whole number (a JSON integer, not a string or a decimal)"
+_TYPE_WORDS = {
+    "missing": "is required",
+    "extra_forbidden": "is not a known field",
+    "string_type": "must be a string",
+    "int_type": _WHOLE_NUMBER,
+    "int_parsing": _WHOLE_NUMBER,
+    "int_from_float": _WHOLE_NUMBER,
+    "model_type": "must be an object",
+    "model_attributes_type": "must be an object",
+    "dict_type": "must be an object",
+    "list_type": "must be a list",
+}
+
+
+def words_for(error: Mapping[str, Any]) -> str:
+    """What a pydantic error expects, in words: never the regex, never pydantic's own phrasing."""
+    kind = error.get("type", "")
+    ctx = error.get("ctx") or {}
+    if kind in _TYPE_WORDS:
+        return _TYPE_WORDS[kind]
+    if kind == "string_pattern_mismatch":
+        return "must be " + PATTERN_WORDS.get(ctx.get("pattern", ""), "in the documented format")
+    if kind == "string_too_short":
+        return f"must be at least {ctx.get('min_length')} characters"
+    if kind == "string_too_long":
+        return f"must be at most {ctx.get('max_length')} characters"
+    if kind == "too_short":
+        return f"must have at least {ctx.get('min_length')} items"
+    if kind == "too_long":
+        return f"must have at most {ctx.get('max_length')} items"
+    if kind == "literal_error":
+        return f"must be one of {ctx.get('expected')}"
+    bounds = {"greater_than": "greater than", "greater_than_equal": "at least", "less_than": "less than",
+              "less_than_equal": "at most"}  # fmt: skip
+    if kind in bounds:
+        limit = next(iter(v for k, v in ctx.items() if k in ("gt", "ge", "lt", "le")), "")
+        return f"must be {bounds[kind]} {limit}"
+    if kind == "value_error" and "error" in ctx:
+        return str(ctx["error"])
+    return str(error.get("msg", "is invalid"))
+
+
+def _depth(field: str) -> int:
+    # Details top-level fields first, each level in the model's order (the sort is stable).
+    return field.count(".") + field.count("[")
+
+
+class _Resolver(APIGatewayRestResolver):
+    """API Gateway (REST) hands the function the path still percent-encoded and the path parameters
+    decoded; Powertools takes the parameters from the path: decode them as API Gateway does."""
+
+    def _convert_matches_into_route_keys(self, match: Match) -> dict[str, str]:
+        return {key: unquote(value) for key, value in match.groupdict().items()}
+
+
 def build_resolver(*routers: Router) -> APIGatewayRestResolver:
-    app = APIGatewayRestResolver(enable_validation=True)
+    app = _Resolver(enable_validation=True)
 
     @app.exception_handler(RequestValidationError)
     def _invalid(exc: RequestValidationError) -> Response:
@@ -78,14 +138,11 @@ def build_resolver(*routers: Router) -> APIGatewayRestResolver:
             kind = error.get("type", "")
             if kind == "json_invalid" or (kind == "model_attributes_type" and len(loc) <= 1):
                 return error_response(400, "invalid_json", "body: must be a JSON object", None)
-            message = (
-                "is required"
-                if kind == "missing"
-                else ("is not a known field" if kind == "extra_forbidden" else error.get("msg", "is invalid"))
-            )
-            details.append({"field": _field_of(loc), "message": message})
+            details.append({"field": _field_of(loc), "message": words_for(error)})
+        details.sort(key=lambda d: _depth(d["field"]))
         first = details[0] if details else {"field": "body", "message": "is invalid"}
-        return error_response(400, "invalid_field", f"{first['field']}: {first['message']}", details)
+        more = f" (and {len(details) - 1} more: see details)" if len(details) > 1 else ""
+        return error_response(400, "invalid_field", f"{first['field']}: {first['message']}{more}", details)
 
     @app.exception_handler(ApiError)
     def _api_error(exc: ApiError) -> Response:
@@ -157,10 +214,13 @@ def handle(
     return response
 
 
+_WITH_BODY = ("POST", "PUT", "PATCH")
+
+
 def _handle(app: APIGatewayRestResolver, event: dict[str, Any], context: Any) -> dict[str, Any]:
     body = event.get("body") or ""
-    if len(body) > get_settings().max_body:
-        limit = get_settings().max_body
+    limit = get_settings().max_body
+    if _byte_length(body, bool(event.get("isBase64Encoded"))) > limit:
         return _early(error_response(413, "body_too_large", f"body: larger than {limit} bytes"))
     if body and event.get("isBase64Encoded") and not _utf8(body):
         # API Gateway base64-encodes a body that is not text: JSON it cannot be.
@@ -169,10 +229,16 @@ def _handle(app: APIGatewayRestResolver, event: dict[str, Any], context: Any) ->
 
     if refusal := refused(event):  # a back-office route without the admin key: before the body is parsed
         return _early(error_response(*refusal))
-    # The API speaks JSON only: a client that forgets the content type (curl -d) still gets
-    # its body parsed as JSON rather than as a form.
     headers = event.get("headers") or {}
-    if body and not any(k.lower() == "content-type" and "json" in v for k, v in headers.items()):
+    if body and event.get("httpMethod") in _WITH_BODY:
+        refused = _refuse_body(headers, body, bool(event.get("isBase64Encoded")))
+        if refused is not None:
+            return _early(refused)
+    # The API speaks JSON only: a client that forgets the content type (curl -d sends a form type)
+    # still gets its body parsed as JSON rather than as a form.
+    if body and not any(
+        k.lower() == "content-type" and _media_type(v) == "application/json" for k, v in headers.items()
+    ):
         headers = {k: v for k, v in headers.items() if k.lower() != "content-type"}
         event = {
             **event,
@@ -180,6 +246,41 @@ def _handle(app: APIGatewayRestResolver, event: dict[str, Any], context: Any) ->
             "multiValueHeaders": None,
         }
     return app.resolve(event, context)
+
+
+# A body is JSON, sent as such or with no type (curl -d sends the form type): anything else is 415.
+_ACCEPTED_MEDIA = ("application/json", "application/x-www-form-urlencoded", "")
+
+
+def _media_type(value: str) -> str:
+    return value.split(";", 1)[0].strip().lower()
+
+
+def _refuse_body(headers: Mapping[str, str], body: str, is_base64: bool) -> Response | None:
+    """The body of a write, checked before the resolver sees it: its media type, then one JSON object
+    (no duplicate keys, no NaN, no number too long to be an amount or a count, no nesting bomb)."""
+    content_type = next((v for k, v in headers.items() if k.lower() == "content-type"), "")
+    if _media_type(content_type) not in _ACCEPTED_MEDIA:
+        return error_response(415, "unsupported_media_type", "content-type: must be application/json", None)
+    import base64
+
+    text = base64.b64decode(body).decode("utf-8") if is_base64 else body
+    try:
+        document = parse_body(text)
+    except BodyError as exc:
+        return error_response(400, "invalid_json", f"body: {exc}", None)
+    if not isinstance(document, dict):
+        return error_response(
+            400, "invalid_json", "body: must be a JSON object (one transaction per request)", None
+        )
+    return None
+
+
+def _byte_length(body: str, is_base64: bool) -> int:
+    """The body's size in bytes, as API Gateway and the limit count it (not in characters)."""
+    if is_base64:
+        return len(body) * 3 // 4 - body[-2:].count("=")
+    return len(body.encode("utf-8", errors="surrogatepass"))
 
 
 def _early(response: Response) -> dict[str, Any]:

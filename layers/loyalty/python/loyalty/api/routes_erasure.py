@@ -10,7 +10,7 @@ from aws_lambda_powertools.event_handler.router import Router
 
 from loyalty.api.app import ERROR_RESPONSES
 from loyalty.api.deps import services
-from loyalty.api.routes_redemptions import CustomerId
+from loyalty.api.schemas import CustomerId
 
 router = Router()
 

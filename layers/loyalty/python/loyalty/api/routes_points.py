@@ -4,16 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from aws_lambda_powertools.event_handler.openapi.params import Path, Query
+from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.event_handler.router import Router
 
 from loyalty.api.app import ERROR_RESPONSES, json_response
 from loyalty.api.deps import services
-from loyalty.api.schemas import ID_PATTERN, CustomerOut, HistoryOut
+from loyalty.api.schemas import CustomerId, CustomerOut, HistoryOut
 
 router = Router()
-
-CustomerId = Annotated[str, Path(pattern=ID_PATTERN, description="Loyalty card number")]
 
 
 @router.get(

@@ -6,21 +6,19 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Annotated, Any, Literal
 
-from aws_lambda_powertools.event_handler.openapi.params import Body, Path
+from aws_lambda_powertools.event_handler.openapi.params import Body
 from aws_lambda_powertools.event_handler.router import Router
 from pydantic import BaseModel, Field, StrictInt
 
 from loyalty.api.app import ERROR_RESPONSES, json_response
 from loyalty.api.deps import programme, services
-from loyalty.api.schemas import ID_PATTERN, Strict
+from loyalty.api.schemas import CustomerId, Strict, id_field
 
 router = Router()
 
-CustomerId = Annotated[str, Path(pattern=ID_PATTERN, description="Loyalty card number")]
-
 
 class RedemptionIn(Strict):
-    redemption_id: str = Field(pattern=ID_PATTERN, description="The caller's unique id; retries reuse it")
+    redemption_id: str = id_field("The caller's unique id; retries reuse it")  # type: ignore[assignment]
     points: StrictInt = Field(gt=0, description="A multiple of the programme's voucher block (default 500)")
 
 

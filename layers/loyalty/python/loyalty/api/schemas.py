@@ -1,14 +1,82 @@
-"""Request and response models: they validate the API and generate its OpenAPI document."""
+"""Request and response models: they validate the API and generate its OpenAPI document.
+
+Every bound the code enforces is in the schema (patterns, lengths, ranges), and every pattern has its
+meaning in words in PATTERN_WORDS: the API's messages say what is expected, never the regex."""
 
 from __future__ import annotations
 
-from typing import Literal
+import re
+from datetime import UTC, datetime
+from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from aws_lambda_powertools.event_handler.openapi.params import Path
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StrictInt
 
-ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:@/\-]{0,127}$"
+from loyalty.service.erasure import TOKEN_PREFIX
+
+# No "/": an id must fit in one path segment to be read, redeemed and erased by its URL.
+ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:@\-]{0,127}$"
+ID_MAX = 128
 AMOUNT_PATTERN = r"^(0|[1-9][0-9]{0,11})(\.[0-9]{1,4})?$"
+# Greater than zero, spelled out without look-ahead (JSON Schema generators do not all support it).
+POSITIVE_AMOUNT_PATTERN = (
+    r"^([1-9][0-9]{0,11}(\.[0-9]{1,4})?|0\.([1-9][0-9]{0,3}|0[1-9][0-9]{0,2}|00[1-9][0-9]?|000[1-9]))$"
+)
+CURRENCY_PATTERN = r"^[A-Z]{3}$"
+TEXT_PATTERN = r"^[^\x00-\x1f\x7f-\x9f]+$"  # no NUL, no control characters
 MAX_LINES = 500
+_INSTANT = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:\d{2})$")
+
+ID_WORDS = "1 to 128 letters, digits or . _ : @ -, starting with a letter or digit"
+AMOUNT_WORDS = 'a decimal string with a point and at most 4 decimals, e.g. "42.50"'
+INSTANT_WORDS = "an ISO 8601 date-time string with a UTC offset, e.g. 2026-03-01T10:15:00+01:00"
+PATTERN_WORDS = {
+    ID_PATTERN: ID_WORDS,
+    AMOUNT_PATTERN: AMOUNT_WORDS,
+    POSITIVE_AMOUNT_PATTERN: AMOUNT_WORDS.replace("a decimal", "a positive decimal"),
+    CURRENCY_PATTERN: "three capital letters (ISO 4217), e.g. EUR",
+    TEXT_PATTERN: "text without NUL or control characters",
+}
+
+
+def _instant(value: object) -> datetime:
+    """occurred_at: a string in ISO 8601 with its offset; no Unix numbers, no naive or date-only forms."""
+    if not isinstance(value, str) or not _INSTANT.match(value):
+        raise ValueError(f"must be {INSTANT_WORDS}")
+    try:
+        instant = datetime.fromisoformat(value)
+        instant.astimezone(UTC)  # year 1 or 9999 with an offset overflows: not a real instant
+    except (ValueError, OverflowError):
+        raise ValueError(f"is not a real date and time; must be {INSTANT_WORDS}") from None
+    return instant
+
+
+def _not_reserved(value: str) -> str:
+    # The erased customers' anonymous profiles live under this prefix: no caller may name one.
+    if value.startswith(TOKEN_PREFIX):
+        raise ValueError(f"must not start with {TOKEN_PREFIX!r} (reserved)")
+    return value
+
+
+Instant = Annotated[datetime, BeforeValidator(_instant)]
+CUSTOMER_ID_WORDS = f"Loyalty card number: {ID_WORDS}; not starting with {TOKEN_PREFIX!r} (reserved)"
+CustomerIdStr = Annotated[
+    str,
+    Field(pattern=ID_PATTERN, min_length=1, max_length=ID_MAX, description=CUSTOMER_ID_WORDS),
+    AfterValidator(_not_reserved),
+]
+# The same, as a path parameter.
+CustomerId = Annotated[
+    str,
+    Path(pattern=ID_PATTERN, min_length=1, max_length=ID_MAX, description=CUSTOMER_ID_WORDS),
+    AfterValidator(_not_reserved),
+]
+
+
+def id_field(description: str, **kw: object) -> object:
+    return Field(
+        pattern=ID_PATTERN, min_length=1, max_length=ID_MAX, description=f"{description}: {ID_WORDS}", **kw
+    )
 
 
 class Strict(BaseModel):
@@ -16,24 +84,33 @@ class Strict(BaseModel):
 
 
 class LineIn(Strict):
-    sku: str = Field(min_length=1, max_length=64)
-    category: str | None = Field(default=None, min_length=1, max_length=32)
-    quantity: int = Field(ge=1, le=100_000)
-    unit_price: str = Field(pattern=AMOUNT_PATTERN, description='Decimal string, e.g. "4.99"')
+    sku: str = Field(min_length=1, max_length=64, pattern=TEXT_PATTERN)
+    category: str | None = Field(default=None, min_length=1, max_length=32, pattern=TEXT_PATTERN)
+    quantity: StrictInt = Field(ge=1, le=100_000, description="A whole number (not a string, not 1.0)")
+    unit_price: str = Field(pattern=AMOUNT_PATTERN, description=f"{AMOUNT_WORDS}; zero for a free item")
 
 
 class TransactionIn(Strict):
     """A purchase, or a return when `original_transaction_id` is given."""
 
-    transaction_id: str = Field(pattern=ID_PATTERN, description="The store's unique id; retries reuse it")
-    customer_id: str = Field(pattern=ID_PATTERN, description="Loyalty card number")
-    store_id: str = Field(pattern=ID_PATTERN)
+    transaction_id: str = id_field("The store's unique id; retries reuse it")  # type: ignore[assignment]
+    customer_id: CustomerIdStr
+    store_id: str = id_field("The store")  # type: ignore[assignment]
     channel: Literal["store", "web", "app"]
-    occurred_at: AwareDatetime = Field(description="ISO 8601 with offset, e.g. 2026-03-01T10:15:00+01:00")
-    currency: str = Field(pattern=r"^[A-Z]{3}$")
-    amount: str = Field(pattern=AMOUNT_PATTERN, description='Decimal string, e.g. "42.50"')
+    occurred_at: Instant = Field(
+        description=f"{INSTANT_WORDS}; at most 24 hours ahead and not older than the programme's "
+        "earning.max_age_days (default 730; older history goes through `loyalty import`). A return "
+        "is not dated before its purchase."
+    )
+    currency: str = Field(pattern=CURRENCY_PATTERN, description="The programme's currency (ISO 4217)")
+    amount: str = Field(
+        pattern=POSITIVE_AMOUNT_PATTERN,
+        description=f"Greater than zero: {AMOUNT_WORDS}, with no more decimals than the currency has",
+    )
     lines: list[LineIn] | None = Field(default=None, max_length=MAX_LINES)
-    original_transaction_id: str | None = Field(default=None, pattern=ID_PATTERN)
+    original_transaction_id: str | None = id_field(  # type: ignore[assignment]
+        "For a return: the purchase it returns", default=None
+    )
 
 
 class TierUpgrade(BaseModel):
@@ -51,6 +128,9 @@ class TransactionOut(BaseModel):
     points_balance: int
     tier: str
     tier_upgrade: TierUpgrade | None = None
+    tier_downgrade: TierUpgrade | None = Field(
+        default=None, description="A return that undid the purchase which upgraded the customer reverses it"
+    )
     original_transaction_id: str | None = None
 
 

@@ -129,8 +129,16 @@ def apply_purchase(profile: Profile, purchase: Purchase, programme: Programme) -
 
 
 def apply_return(
-    profile: Profile, ret: Return, original: PurchaseRecord, programme: Programme
+    profile: Profile,
+    ret: Return,
+    original: PurchaseRecord,
+    programme: Programme,
+    upgrade: tuple[str, str] | None = None,
 ) -> tuple[Profile, PurchaseRecord, Outcome]:
+    """`upgrade`: (from, to) when the returned purchase upgraded the customer. If they still hold
+    `to` and, without the returned part, that purchase would not have earned it, the upgrade is
+    reversed (to the best tier the remaining history earns, never below `from`). Downgrades for
+    any other reason wait for the monthly run."""
     if ret.amount > original.remaining:
         raise ReturnExceedsPurchase(original.remaining)
     before = points_for(original.remaining, original.points_rate, programme)
@@ -157,12 +165,25 @@ def apply_return(
                 categories=merge_categories(stats.categories, categories, sign=-1),
             ),
         )
+    updated = _reverse_upgrade(updated, upgrade, month, ret, programme)
     record = replace(original, returned=original.returned + ret.amount)
     return (
         updated,
         record,
         Outcome(-taken, updated.points_balance, updated.tier, profile.tier, original.points_rate),
     )
+
+
+def _reverse_upgrade(
+    profile: Profile, upgrade: tuple[str, str] | None, month: str, ret: Return, programme: Programme
+) -> Profile:
+    if upgrade is None or profile.tier != upgrade[1]:
+        return profile
+    earned = upgrade_after(programme, replace(profile, tier=upgrade[0]), month)
+    if programme.tier_rank(earned.name) >= programme.tier_rank(profile.tier):
+        return profile
+    since = ret.occurred_at.astimezone(programme.zone).date().isoformat()
+    return replace(profile, tier=earned.name, tier_since=since)
 
 
 def _share_of(categories: Mapping[str, int], part: int, whole: int) -> dict[str, int]:

@@ -4,13 +4,16 @@ The customer id is replaced everywhere by an irreversible token, HMAC-SHA256(pep
 so aggregates survive anonymously and nothing links them back without the secret pepper. Order,
 so that a crash at any point is finished by a retry (the DELETE is idempotent):
 
-1. mark the profile erased (and bump its version): reads answer 404 from here on, redemptions are
-   refused, and a concurrent purchase re-reads the profile;
-2. rewrite the customer's vouchers, redemptions and transactions to the token (each an UpdateItem
-   conditioned on the old id, so a repeat is a no-op);
+1. mark the profile erased (and bump its version): reads answer 404 from here on, purchases, returns
+   and redemptions are refused (409 customer_erased), and one already in flight fails on the version,
+   re-reads the profile and is refused too;
+2. rewrite the customer's vouchers, redemptions and transactions to the token (UpdateItems conditioned
+   on the old id, so a repeat is a no-op, sent 100 to a TransactWriteItems: 2,000 transactions take
+   20 calls, inside API Gateway's 29 seconds);
 3. in one TransactWriteItems: put the profile's aggregates under the token, delete the profile under
    the customer id (only at the version of step 1: a purchase that landed meanwhile sends us back to
-   step 2) and record the erasure (token and time, no personal data).
+   step 2) and record the erasure (token and time, no personal data). A cancelled transaction's
+   reasons are read by item, not by position (pynamodb reorders the items).
 
 A DELETE for an id that is already erased re-runs step 2 (it finds nothing, or stragglers a crash or
 an index lag left) and answers 204 again. Policies: docs/redemptions.md.
@@ -20,6 +23,8 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import random
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -42,11 +47,14 @@ class ErasureService:
     pepper: str
     max_attempts: int = 10
     now: Callable[[], datetime] = lambda: datetime.now(UTC)
+    sleep: Callable[[float], None] = time.sleep
 
     def erase(self, customer_id: str) -> dict[str, str]:
         """Erase the customer; 404 if there is no such customer and never was one erased."""
         token = erasure_token(customer_id, self.pepper)
-        for _ in range(self.max_attempts):
+        for attempt in range(self.max_attempts):
+            if attempt:  # a concurrent write: back off a little, with jitter, and go round again
+                self.sleep(min(0.5, 0.02 * 2**attempt) * random.uniform(0.5, 1.5))
             profile = self.erasures.mark_erased(customer_id)
             if profile is None:
                 record = self.erasures.erasure(token)

@@ -53,6 +53,25 @@ def field_error(name: str, message: str, status: int = 400) -> ApiError:
     return ApiError(status, "invalid_field", f"{name}: {message}", [{"field": name, "message": message}])
 
 
+def all_of(errors: list[ApiError]) -> ApiError:
+    """Several refusals of one request as one answer: every field in `details`; 400 if any is 400."""
+    if len(errors) == 1:
+        return errors[0]
+    details = [detail for error in errors for detail in error.details or []]
+    status = 400 if any(error.status == 400 for error in errors) else errors[0].status
+    more = f" (and {len(details) - 1} more: see details)"
+    return ApiError(status, "invalid_field", errors[0].message + more, details)
+
+
+def erased_error() -> ApiError:
+    return ApiError(
+        409,
+        "customer_erased",
+        "customer_id: this customer is being erased; nothing was recorded",
+        [{"field": "customer_id", "message": "is being erased"}],
+    )
+
+
 @dataclass(frozen=True)
 class TransactionRequest:
     """A validated request body (the API layer has checked types and shapes)."""
@@ -91,9 +110,7 @@ class IngestService:
 
     def record(self, request: TransactionRequest) -> tuple[int, dict[str, Any]]:
         """Returns (status, body). Same transaction again -> the first answer; other body -> 409."""
-        self._validate(request)
-        amount = self._amount(request)
-        categories = self._categories(request, amount)
+        amount, categories = self._validate(request)
         digest = body_hash(request.raw)
         for attempt in range(self.max_attempts):
             if attempt:
@@ -119,6 +136,8 @@ class IngestService:
         self, request: TransactionRequest, amount: int, categories: dict[str, int], digest: str
     ) -> tuple[dict[str, Any], list[DomainEvent]]:
         existing = self.customers.get(request.customer_id)
+        if existing is not None and existing.erased:
+            self._raise_unless_duplicate(request, erased_error())
         profile = existing or new_profile(request.customer_id, self.programme.base_tier.name)
         purchase = Purchase(
             request.transaction_id, request.customer_id, request.occurred_at, amount, categories
@@ -150,6 +169,12 @@ class IngestService:
             problem = field_error(
                 "currency", f"differs from the original purchase ({original.currency})", 422
             )
+        elif datetime.fromisoformat(original.occurred_at) > request.occurred_at:
+            problem = field_error(
+                "occurred_at", f"is before the purchase it returns ({original.occurred_at})", 422
+            )
+        elif existing is not None and existing.erased:
+            problem = erased_error()
         if problem is not None or existing is None or original is None:
             self._raise_unless_duplicate(
                 request, problem or field_error("customer_id", "unknown customer", 404)
@@ -165,7 +190,9 @@ class IngestService:
             categories if request.lines else {},
         )
         try:
-            updated, new_record, outcome = apply_return(existing, ret, record, self.programme)
+            updated, new_record, outcome = apply_return(
+                existing, ret, record, self.programme, _upgrade_of(original)
+            )
         except ReturnExceedsPurchase as exc:
             left = format_amount(exc.remaining, request.currency)
             self._raise_unless_duplicate(
@@ -180,6 +207,8 @@ class IngestService:
             raise AssertionError("unreachable") from exc
         answer = self._answer(request, amount, outcome.points_earned, outcome.points_balance, updated.tier)
         answer["original_transaction_id"] = original.transaction_id
+        if outcome.tier != outcome.tier_before:
+            answer["tier_downgrade"] = {"from": outcome.tier_before, "to": outcome.tier}
         stored = self._stored(
             request, amount, ret.categories, digest, outcome.points_rate, outcome.points_earned
         )
@@ -189,7 +218,7 @@ class IngestService:
             existing.version,
             ReturnedUpdate(original.transaction_id, original.returned, new_record.returned),
         )
-        return answer, []
+        return answer, self._upgrade_events(request, answer)
 
     # -- helpers -----------------------------------------------------------------------------
 
@@ -218,21 +247,23 @@ class IngestService:
         return 201, answer
 
     def _upgrade_events(self, request: TransactionRequest, answer: Mapping[str, Any]) -> list[DomainEvent]:
-        upgrade = answer.get("tier_upgrade")
-        if not upgrade:
-            return []
-        period = self.programme.month_of(request.occurred_at)
-        return [
-            tier_changed(
-                request.customer_id,
-                period,
-                request.transaction_id,
-                upgrade["from"],
-                upgrade["to"],
-                "upgrade",
-                {"points_balance": answer["points_balance"]},
-            )
-        ]
+        """The tier change this transaction made: an upgrade at a purchase, or the reversal of one at
+        the return that undid it (the transaction is the cause, so a replay sends the same event)."""
+        for key, direction in (("tier_upgrade", "upgrade"), ("tier_downgrade", "downgrade")):
+            change = answer.get(key)
+            if change:
+                return [
+                    tier_changed(
+                        request.customer_id,
+                        self.programme.month_of(request.occurred_at),
+                        request.transaction_id,
+                        change["from"],
+                        change["to"],
+                        direction,
+                        {"points_balance": answer["points_balance"]},
+                    )
+                ]
+        return []
 
     def _answer(
         self, request: TransactionRequest, amount: int, points: int, balance: int, tier: str
@@ -274,30 +305,50 @@ class IngestService:
             original_transaction_id=request.original_transaction_id,
         )
 
-    def _validate(self, request: TransactionRequest) -> None:
-        if request.occurred_at.tzinfo is None or request.occurred_at.utcoffset() is None:
-            raise field_error("occurred_at", "needs a UTC offset, for example 2026-03-01T10:15:00+01:00")
-        if request.occurred_at - self.now() > MAX_FUTURE_SKEW:
-            raise field_error("occurred_at", "is more than 24 hours in the future", 422)
+    def _validate(self, request: TransactionRequest) -> tuple[int, dict[str, int]]:
+        """The business checks of a well-formed body, all at once: (amount, spend per category)."""
+        problems: list[ApiError] = []
+        when, now = request.occurred_at, self.now()
+        if when.tzinfo is None or when.utcoffset() is None:
+            problems.append(
+                field_error("occurred_at", "needs a UTC offset, for example 2026-03-01T10:15:00+01:00")
+            )
+        elif when - now > MAX_FUTURE_SKEW:
+            problems.append(field_error("occurred_at", "is more than 24 hours in the future", 422))
+        elif now - when > timedelta(days=self.programme.max_age_days):
+            problems.append(
+                field_error(
+                    "occurred_at",
+                    f"is more than {self.programme.max_age_days} days ago (the programme's "
+                    "earning.max_age_days); older history goes through `loyalty import`",
+                    422,
+                )
+            )
         if request.currency != self.programme.currency:
-            raise field_error("currency", f"the programme runs in {self.programme.currency}", 422)
+            problems.append(field_error("currency", f"the programme runs in {self.programme.currency}", 422))
         if request.original_transaction_id == request.transaction_id:
-            raise field_error("original_transaction_id", "cannot be the return's own transaction_id", 422)
-
-    def _amount(self, request: TransactionRequest) -> int:
+            problems.append(
+                field_error("original_transaction_id", "cannot be the return's own transaction_id", 422)
+            )
+        amount = 0
         try:
-            return parse_amount(request.amount, request.currency)
+            amount = parse_amount(request.amount, request.currency)
         except AmountError as exc:
-            raise field_error("amount", str(exc)) from exc
-
-    def _categories(self, request: TransactionRequest, amount: int) -> dict[str, int]:
-        """Spend per category from the lines, scaled to the amount paid (discounts included)."""
-        totals: dict[str, int] = {}
+            problems.append(field_error("amount", str(exc)))
+        prices: list[int] = []
         for index, line in enumerate(request.lines):
             try:
-                price = parse_amount(line["unit_price"], request.currency, allow_zero=True)
+                prices.append(parse_amount(line["unit_price"], request.currency, allow_zero=True))
             except AmountError as exc:
-                raise field_error(f"lines[{index}].unit_price", str(exc)) from exc
+                problems.append(field_error(f"lines[{index}].unit_price", str(exc)))
+        if problems:
+            raise all_of(problems)
+        return amount, self._categories(request, prices, amount)
+
+    def _categories(self, request: TransactionRequest, prices: list[int], amount: int) -> dict[str, int]:
+        """Spend per category from the lines, scaled to the amount paid (discounts included)."""
+        totals: dict[str, int] = {}
+        for line, price in zip(request.lines, prices, strict=True):
             category = line.get("category") or "uncategorised"
             totals[category] = totals.get(category, 0) + price * int(line["quantity"])
         gross = sum(totals.values())
@@ -307,6 +358,12 @@ class IngestService:
         largest = max(totals, key=lambda k: (totals[k], k))
         shares[largest] += amount - sum(shares.values())
         return {k: v for k, v in shares.items() if v > 0}
+
+
+def _upgrade_of(purchase: StoredTransaction) -> tuple[str, str] | None:
+    """The (from, to) tier upgrade a stored purchase made, as its answer recorded it."""
+    change = purchase.response.get("tier_upgrade")
+    return (change["from"], change["to"]) if change else None
 
 
 def _with_response(stored: StoredTransaction, answer: dict[str, Any]) -> StoredTransaction:

@@ -106,6 +106,10 @@ class PointsService:
             page = self.transactions.history(customer_id, limit, cursor)
         except ValueError as exc:
             raise field_error("cursor", str(exc)) from exc
-        if not page.items and cursor is None and self.customers.get(customer_id) is None:
+        profile = self.customers.get(customer_id)
+        # A profile being erased shows nothing of its history, whatever the sweep has reached.
+        if (profile is None and not page.items and cursor is None) or (
+            profile is not None and profile.erased
+        ):
             raise ApiError(404, "customer_not_found", f"customer_id: no customer {customer_id!r}")
         return {"items": [history_entry(t) for t in page.items], "next_cursor": page.next_cursor}
