@@ -152,7 +152,9 @@ def test_import_reclassify_export_matches_an_independent_computation(stack: Stac
     )
     assert out.returncode == 0, out.stdout + out.stderr
     with exported.open(newline="", encoding="utf-8") as handle:
-        rows = {r["customer_id"]: r for r in csv.DictReader(handle) if r["customer_id"].startswith("K")}
+        rows = {
+            r["customer_id"]: r for r in csv.DictReader(handle) if re.fullmatch(r"K\d+", r["customer_id"])
+        }
 
     expected = expected_figures(good)
     assert set(rows) == set(expected)

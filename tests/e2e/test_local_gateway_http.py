@@ -129,6 +129,8 @@ def test_a_crashed_worker_is_replaced_and_later_requests_are_served(stack):
     for n in range(6):
         body = purchase_body(f"T-gw-crash-{os.getpid()}-{n}", f"C-gw-crash-{os.getpid()}")
         statuses.append(stack.call("POST", "/v1/transactions", body)[0])
-    assert statuses.count(502) <= 1, statuses  # at most the request that met the dead worker
-    assert statuses[-5:] == [201] * 5, statuses
+    # At most the one request that met the broken pool is a 502: it may be the first or a later one,
+    # as the pool notices the dead worker asynchronously (a live worker can serve a request first).
+    assert statuses.count(502) <= 1, statuses
+    assert all(status in (201, 502) for status in statuses) and statuses[-3:] == [201] * 3, statuses
     assert workers[0] not in _gateway_workers(stack)

@@ -172,8 +172,9 @@ def test_the_readme_commands_run_as_written_against_make_local(tmp_path: Path) -
             "silver",
         )
         assert purchase["tier_upgrade"] == {"from": "member", "to": "silver"}
-        assert (ret["points_earned"], ret["points_balance"]) == (-60, 200)
-        assert card["points_balance"] == 200 and card["tier"] == "silver"
+        assert (ret["points_earned"], ret["points_balance"], ret["tier"]) == (-60, 200, "member")
+        assert ret["tier_downgrade"] == {"from": "silver", "to": "member"}  # as the README says
+        assert card["points_balance"] == 200 and card["tier"] == "member"
         assert [t["transaction_id"] for t in history["items"]] == ["till-42-000124", "till-42-000123"]
         again = run(script, env, work)
         assert json_documents(again.stdout) == [purchase, ret, card, history]

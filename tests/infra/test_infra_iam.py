@@ -172,6 +172,7 @@ def _adapter_methods() -> set[str]:
         for cls_name, cls in vars(module).items():
             if (
                 not inspect.isclass(cls)
+                or cls_name.startswith("_")  # a private helper of the adapters, not an adapter
                 or cls.__module__ != module.__name__
                 or issubclass(cls, BaseException)
             ):

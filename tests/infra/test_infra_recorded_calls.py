@@ -13,6 +13,7 @@ import importlib.util
 import inspect
 import json
 from collections.abc import Iterator
+from dataclasses import fields
 from datetime import UTC, date, datetime, timedelta
 from types import SimpleNamespace
 from unittest import mock
@@ -66,6 +67,11 @@ def recorded(monkeypatch) -> Iterator[list]:
     from loyalty.settings import get_settings
     from moto import mock_aws
 
+    # The defaults, whatever an earlier test in this worker left in the environment (the local runner
+    # sets LOYALTY_RUN_BUCKET for the handlers it runs in process).
+    for field in fields(Settings):
+        monkeypatch.delenv(field.metadata["env"], raising=False)
+    get_settings.cache_clear()
     settings = Settings()
     resource_of = {getattr(settings, field): field for field in MODELS} | {
         settings.event_bus_name: "event_bus_name",

@@ -1,6 +1,7 @@
 """Erasure of a long history in bounded calls (issue 10 item 7): 2,000 transactions are rewritten in
 TransactWriteItems of 100, not one UpdateItem each, so the DELETE fits in API Gateway's 29 seconds."""
 
+import pytest
 from loyalty.adapters.dynamodb import DynamoErasureStore, DynamoTransactionStore, transaction_to_item
 from loyalty.adapters.models import TransactionItem
 from loyalty.domain.profile import new_profile
@@ -8,6 +9,15 @@ from loyalty.ports import StoredTransaction
 from loyalty.service.erasure import ErasureService, erasure_token
 
 HISTORY = 2_000
+
+
+@pytest.fixture(autouse=True)
+def item_level_rollback():
+    """moto 5.2 deep-copies the whole table once per item of a TransactWriteItems (100 x 2,000 items
+    per batch here: minutes); the local stack's item-level rollback keeps the same all-or-nothing."""
+    from loyalty_tools.moto_fast import install
+
+    install()
 
 
 def _stored(transaction_id: str, customer_id: str) -> StoredTransaction:

@@ -150,7 +150,7 @@ def _raise_if_throttled(exc: GetError | TransactGetError) -> None:
         raise Throttled(str(exc)) from exc
 
 
-class Labelled:
+class _Labelled:
     """A TransactWrite whose items carry labels. DynamoDB gives a cancellation's reasons in request
     order, and pynamodb sends condition checks, then deletes, then puts, then updates, whatever the
     order they were added in: reasons are read by item (label), never by position."""
@@ -234,7 +234,7 @@ class DynamoTransactionStore:
             if expected_version is None
             else CustomerItem.version == expected_version
         )
-        tx = Labelled(TransactWrite(connection=self._connection()))
+        tx = _Labelled(TransactWrite(connection=self._connection()))
         try:
             with tx.tw:
                 tx.save(
@@ -673,7 +673,7 @@ class DynamoErasureStore:
         from loyalty.ports import ProfileKeyTaken
 
         anonymous = profile_to_item(replace(profile, customer_id=profile_key, erased=True), 1)
-        tx = Labelled(TransactWrite(connection=self._connection()))
+        tx = _Labelled(TransactWrite(connection=self._connection()))
         try:
             with tx.tw:
                 tx.save("anonymous", anonymous, condition=CustomerItem.customer_id.does_not_exist())
