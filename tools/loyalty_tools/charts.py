@@ -32,6 +32,7 @@ SEGMENT_COLOURS = {
     "About to sleep": "#8c564b",  # brown
     "At risk": "#d62728",  # red
     "Can't lose them": "#9467bd",  # purple
+    "Dormant, worth winning back": "#6b6ecf",  # light indigo (next to Dormant)
     "Dormant": "#393b79",  # indigo
     "Hibernating": "#7f7f7f",  # grey
     "Lost": "#252525",  # near black

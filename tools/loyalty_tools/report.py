@@ -148,7 +148,8 @@ def _whole_pct(value: float) -> str:
     return "<1" if value < 1 else str(int(value + 0.5))
 
 
-TABLE_WIDTH = 80  # the terminal tables fit this, headers whole, up to 13 segments (the default map)
+TABLE_WIDTH = 80  # the terminal tables fit this, headers whole, up to 14 segments (the default map)
+ROW_LABEL_WIDTH = 19  # "Potential loyalists"; longer segment names wrap in the migration table
 
 
 def _table(console: Console, title: str) -> Table:
@@ -209,8 +210,10 @@ def print_tables(data: ReportData, console: Console | None = None, periods: int 
             console,
             f"Migration at the {data.migration_period} run (customers; rows: before, columns: after)",
         )
-        width = max(len(b) for b in [*before, "before \\ after"])
-        table.add_column("before \\ after", style="bold", no_wrap=True, min_width=width)
+        # Row labels wrap past 19 characters ("Dormant, worth winning back" on two lines), so 14
+        # segment columns still fit 80.
+        width = min(ROW_LABEL_WIDTH, max(len(b) for b in [*before, "before \\ after"]))
+        table.add_column("before \\ after", style="bold", min_width=width, max_width=ROW_LABEL_WIDTH)
         for name in after:
             table.add_column(abbreviation(name), justify="right", no_wrap=True, min_width=3)
         for b in before:
