@@ -25,8 +25,8 @@ from loyalty.programme import ProgrammeError, parse_programme
 from tests.unit.test_scoring import FEB, PROG, build, days_before_ref
 
 DEFAULT_ORDER = [
-    "Lost", "Champions", "Can't lose them", "Dormant, worth winning back", "Dormant", "At risk", "Loyal", "Potential loyalists", "New",
-    "Promising", "Need attention", "About to sleep", "Hibernating",
+    "Lost", "Champions", "Can't lose them", "Dormant, worth winning back", "Dormant", "At risk", "Loyal",
+    "Potential loyalists", "New", "Promising", "Need attention", "About to sleep", "Hibernating",
 ]  # fmt: skip
 
 
@@ -121,7 +121,7 @@ def test_p_alive_bounds_are_exact_decimals() -> None:
 
 
 def test_warn_k_must_stay_below_k() -> None:
-    with pytest.raises(ProgrammeError, match="segments.dormancy.warn_k"):
+    with pytest.raises(ProgrammeError, match=r"segments\.dormancy\.warn_k"):
         parse_programme({"tiers": [{"name": "m"}], "segments": {"dormancy": {"k": 3, "warn_k": 3}}})
     assert parse_programme({"tiers": [{"name": "m"}]}).dormancy.warn_k == Decimal("1.5")
 

@@ -92,7 +92,12 @@ def liveness(model: ModelFit | None, facts: CustomerFacts, window: RunWindow) ->
         return None
     x, t_x, t = inputs
     p = bgnbd.p_alive(model.params, x, bgnbd.weeks(t_x), bgnbd.weeks(t))
-    e = bgnbd.expected_purchases(model.params, x, bgnbd.weeks(t_x), bgnbd.weeks(t), bgnbd.weeks(HORIZON_DAYS))
+    try:
+        e = bgnbd.expected_purchases(
+            model.params, x, bgnbd.weeks(t_x), bgnbd.weeks(t), bgnbd.weeks(HORIZON_DAYS)
+        )
+    except ArithmeticError:  # the 2F1 series did not converge (a degenerate fit): no figures this run
+        return None
     return Liveness(
         Decimal(repr(p)).quantize(P_ALIVE_PLACES, ROUND_HALF_UP),
         Decimal(repr(max(0.0, e))).quantize(PURCHASES_PLACES, ROUND_HALF_UP),

@@ -98,15 +98,12 @@ def expected_purchases(p: Params, x: int, t_x: float, t: float, horizon: float) 
     z = horizon / (p.alpha + t + horizon)
     c = p.a + p.b + x - 1
     ratio = (p.alpha + t) / (p.alpha + t + horizon)
-    if abs(p.a - 1.0) < 1e-9:
-        # a = 1 is a removable singularity of (a+b+x-1)/(a-1) * (1 - ...): take the mean of both sides.
-        return (
-            sum(
-                expected_purchases(Params(p.r, p.alpha, p.a + s, p.b), x, t_x, t, horizon)
-                for s in (-1e-6, 1e-6)
-            )
-            / 2
-        )
+    if abs(p.a - 1.0) < 1e-9 or abs(c) < 1e-9:
+        # Removable singularities of eq. 10: a = 1 ((a+b+x-1)/(a-1) times a bracket that vanishes) and
+        # a + b + x - 1 = 0 (the 2F1 has a pole that the factor in front cancels): the mean of the
+        # values just either side.
+        sides = (Params(p.r, p.alpha, p.a + s, p.b) for s in (-1e-6, 1e-6))
+        return sum(expected_purchases(q, x, t_x, t, horizon) for q in sides) / 2
     bracket = 1.0 - ratio ** (p.r + x) * hyp2f1(p.r + x, p.b + x, c, z)
     return (c / (p.a - 1.0)) * bracket / (1.0 + _death_odds(p, x, t_x, t))
 
@@ -155,9 +152,9 @@ class Sample:
         time_index = {v: i for i, v in enumerate(self.times)}
         ordered = sorted(rows.items())  # a fixed order: the same sample sums the same way every time
         self.rows = [(x_index[x], time_index[tx], time_index[t], n) for (x, tx, t), n in ordered]
-        self.repeaters = sum(n for (x, _, _), n in rows.items() if x > 0)
-        self.mean_x = sum(x * n for (x, _, _), n in rows.items()) / max(1, self.customers)
-        self.mean_t = sum(t * n for (_, _, t), n in rows.items()) / max(1, self.customers)
+        self.repeaters = sum(n for (x, _, _), n in ordered if x > 0)
+        self.mean_x = sum(x * n for (x, _, _), n in ordered) / max(1, self.customers)
+        self.mean_t = sum(t * n for (_, _, t), n in ordered) / max(1, self.customers)
 
     def log_likelihood(self, p: Params) -> float:
         lg_r, lg_b, lg_ab = math.lgamma(p.r), math.lgamma(p.b), math.lgamma(p.a + p.b)

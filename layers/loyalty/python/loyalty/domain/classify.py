@@ -42,8 +42,8 @@ from loyalty.domain.value import ValueFacts, decimal_2, points_to_expire, review
 from loyalty.events import (
     SCHEMA_VERSION,
     CustomerOverdueDetail,
-    CycleState,
     CustomerSegmentChangedDetail,
+    CycleState,
     DetailType,
     DomainEvent,
     PointsExpiredDetail,
