@@ -226,8 +226,8 @@ def _alive_caption(data: ReportData) -> str:
     return (
         f"Left: P(alive), the BG/NBD probability that a customer is still buying, against the days since "
         f"their last purchase, for {shown:,} of {total:,} customers (a uniform sample); in the model "
-        "it falls with silence, faster for customers who used to buy often. Right: the mean per segment; highest "
-        f"{high} ({means[high]}), lowest {low} ({means[low]})."
+        "it falls with silence, faster for customers who used to buy often. Right: the mean per "
+        f"segment; highest {high} ({means[high]}), lowest {low} ({means[low]})."
     )
 
 
