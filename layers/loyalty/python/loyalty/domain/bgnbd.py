@@ -32,6 +32,10 @@ DAYS_PER_WEEK = 7
 HYP2F1_TOLERANCE = 1e-13  # relative bound on the series' remainder
 HYP2F1_MAX_TERMS = 100_000
 MAX_EVALUATIONS = 4_000  # per Nelder-Mead run; the fit does at most two runs
+# The search stays within e^-12 .. e^12 (6e-6 .. 160,000) for each parameter. Past that the data say
+# nothing more: a and b both that large mean every customer drops out with the same p = a/(a+b), and
+# the likelihood creeps along that ridge for thousands of evaluations.
+LOG_BOUND = 12.0
 
 
 class FitError(ValueError):
@@ -192,6 +196,8 @@ def fit(customers: Iterable[tuple[int, float, float]] | Sample, min_customers: i
     count = sample.customers
 
     def objective(logs: Sequence[float]) -> float:
+        if any(abs(v) > LOG_BOUND for v in logs):
+            return math.inf
         try:
             p = Params(*(math.exp(v) for v in logs))
             return -sample.log_likelihood(p) / count
@@ -211,8 +217,8 @@ def nelder_mead(
     f: Callable[[Sequence[float]], float],
     start: Sequence[float],
     step: float = 0.5,
-    xtol: float = 1e-7,
-    ftol: float = 1e-11,
+    xtol: float = 1e-6,
+    ftol: float = 1e-10,
     max_evaluations: int = MAX_EVALUATIONS,
 ) -> tuple[list[float], float, int]:
     """Minimise f from `start` (Nelder and Mead 1965, standard coefficients 1, 2, 1/2, 1/2). Stops
