@@ -104,6 +104,7 @@ def test_a_few_thousand_customers_land_in_their_segments_and_a_rerun_does_nothin
         "CustomerSegmentChanged": len(profiles),
         "CustomerTierChanged": PER_ARCHETYPE,  # the "lost" gold customers
         "PointsExpired": PER_ARCHETYPE,  # the "expired" ones
+        "CustomerOverdue": 4 * PER_ARCHETYPE,  # attention, at risk, promising, asleep (test_classify)
         "ReclassificationCompleted": 1,
     }
     assert all(len(json.loads(e["Detail"])["event_id"]) == 32 for e in published)

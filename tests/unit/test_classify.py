@@ -164,10 +164,14 @@ def test_every_archetype_lands_in_its_segment_and_the_summary_adds_up() -> None:
     # champions and can't-lose-them keep gold; the "lost" gold customers go down to member
     assert summary["tier_migration"]["gold"] == {"gold": 6, "member": 3}
     assert summary["points_expired"] == 3 * 120
+    # CustomerOverdue (past 1.5 x cycle, not dormant): attention (R 80 > 45, floor 90), at risk (R 130 > 90,
+    # dormant only past 180), and the single-day promising (R 45) and asleep (R 80) on the median
+    # interval of 20 days (> 30): 4 archetypes x 3 customers.
     assert summary["events"] == {
         "CustomerSegmentChanged": len(store.profiles),
         "CustomerTierChanged": 3,
         "PointsExpired": 3,
+        "CustomerOverdue": 12,
     }
     completed = [e for e in svc.publisher.events if e.detail_type == "ReclassificationCompleted"]
     assert [e.event_id for e in completed] == [event_id("reclassification", "2026-02", "completed")]
@@ -318,10 +322,12 @@ def test_classifying_twice_changes_nothing(purchases: list[tuple], cut: Cuts, pr
     again = classify(first.after, programme, cut, WINDOW)
     assert again is not None and not again.changed and again.events == ()
     assert (again.after.segment, again.after.tier) == (first.after.segment, first.after.tier)
+    last = first.classification.facts.last_day
     assert {e.event_id for e in first.events} <= {
         event_id("P", "2026-02", "segment"),
         event_id("P", "2026-02", "tier", "2026-02"),
         event_id("P", "2026-02", "expiry"),
+        event_id("P", last.isoformat() if last else "", "overdue"),
     }
     after = first.after
     assert after.points_earned - after.points_redeemed - after.points_expired == after.points_balance
@@ -356,6 +362,7 @@ def test_every_published_event_validates_against_its_schema() -> None:
         "CustomerSegmentChanged",
         "CustomerTierChanged",
         "PointsExpired",
+        "CustomerOverdue",
         "ReclassificationCompleted",
     }
     bad = json.loads(svc.publisher.events[0].to_entry("bus", "loyalty")["Detail"])

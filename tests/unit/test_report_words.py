@@ -18,7 +18,7 @@ PROGRAMME = load_programme(Settings().programme_file)
 def year_of_data() -> ReportData:
     data = new_report("test", PROGRAMME)
     names = data.segment_order
-    assert len(names) == 13
+    assert len(names) == 14  # the 13 segments of the default map (with Dormant split in two) + Others
     for month in range(1, 14):
         period = f"2025-{month:02d}" if month <= 12 else "2026-01"
         share = {n: 100 + 37 * i + month * (i % 3) for i, n in enumerate(names)}
@@ -44,8 +44,8 @@ def test_thirteen_segments_and_the_migration_fit_80_columns_with_whole_headers()
     assert max(len(line) for line in lines) <= 80, max(lines, key=len)
     assert not [line for line in lines if "…" in line]
     shares_header = next(line for line in lines if line.startswith("month ") and "customers" in line)
-    assert shares_header.split() == ["month", "Los", "Cha", "CLT", "Dor", "AR", "Loy", "PL", "New", "Pro",
-                                     "NA", "ATS", "Hib", "Oth", "customers"]  # fmt: skip
+    assert shares_header.split() == ["month", "Los", "Cha", "CLT", "DWWB", "Dor", "AR", "Loy", "PL", "New",
+                                     "Pro", "NA", "ATS", "Hib", "Oth", "customers"]  # fmt: skip
     migration_header = next(line for line in lines if line.startswith("before \\ after"))
     assert migration_header.split()[-1] == "Oth"
 
@@ -102,3 +102,46 @@ def test_whole_percent_rounds_half_up_and_never_shows_zero_for_someone() -> None
         "3",
         "100",
     ]
+
+
+def test_p_alive_against_recency_and_the_segments_means() -> None:
+    from dataclasses import replace as with_fields
+    from decimal import Decimal
+    from pathlib import Path
+    from tempfile import TemporaryDirectory
+
+    from loyalty.domain.profile import Profile
+    from loyalty_tools.report import add_profiles
+
+    data = new_report("t", PROGRAMME)
+    base = Profile("x", "member", classified_period="2026-02", last_purchase_at="2026-02-18T11:00:00Z")
+    profiles = [
+        with_fields(base, customer_id="a", segment="Champions", p_alive="0.900"),
+        with_fields(base, customer_id="b", segment="Champions", p_alive="0.801"),
+        with_fields(base, customer_id="c", segment="Dormant", p_alive="0.050",
+                    last_purchase_at="2025-10-01T09:00:00Z"),
+        with_fields(base, customer_id="d", segment="Dormant", p_alive=None),  # no fit at its run
+        with_fields(base, customer_id="e", segment="Loyal", p_alive="0.700",
+                    last_purchase_at="2026-03-05T09:00:00Z"),  # bought after its run: mean only
+    ]  # fmt: skip
+    add_profiles(data, profiles, snapshot=False)
+    assert list(data.alive_means()) == ["Champions", "Dormant", "Loyal"]  # the programme's order
+    assert data.alive_means()["Champions"] == Decimal("0.851")  # (0.900 + 0.801) / 2, half up
+    # Recency to the day after the run's period (2026-03-01), in the programme's days.
+    assert sorted(data.alive_points.items()) == [(11, 0.801, "Champions"), (11, 0.9, "Champions"),
+                                                 (151, 0.05, "Dormant")]  # fmt: skip
+    text = captions(data)["alive.png"]
+    assert (
+        "3 of 4 customers" in text
+        and "highest Champions (0.851)" in text
+        and "lowest Dormant (0.050)" in text
+    )
+    out = io.StringIO()
+    print_tables(data, Console(file=out, width=80))
+    assert "Mean P(alive) by segment" in out.getvalue() and "0.851" in out.getvalue()
+    with TemporaryDirectory() as folder:
+        from loyalty_tools.charts import write_report
+
+        written = write_report(data, folder)
+        assert Path(written["alive.png"]).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        assert 'src="alive.png"' in Path(written["index.html"]).read_text()

@@ -5,8 +5,10 @@ from __future__ import annotations
 import itertools
 from collections import Counter
 from datetime import date, timedelta
+from decimal import Decimal
 from fractions import Fraction
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from loyalty.domain.classify import classify
@@ -18,13 +20,13 @@ from loyalty.domain.segments import (
     match_segment,
     rule_matches,
 )
-from loyalty.programme import parse_programme
+from loyalty.programme import ProgrammeError, parse_programme
 
 from tests.unit.test_scoring import FEB, PROG, build, days_before_ref
 
 DEFAULT_ORDER = [
-    "Lost", "Champions", "Can't lose them", "Dormant", "At risk", "Loyal", "Potential loyalists", "New",
-    "Promising", "Need attention", "About to sleep", "Hibernating",
+    "Lost", "Champions", "Can't lose them", "Dormant, worth winning back", "Dormant", "At risk", "Loyal",
+    "Potential loyalists", "New", "Promising", "Need attention", "About to sleep", "Hibernating",
 ]  # fmt: skip
 
 
@@ -66,11 +68,62 @@ def test_the_first_matching_rule_wins_and_scored_customers_are_never_lost(
 
 
 def test_the_default_map_covers_every_score_combination() -> None:
+    """Every (R, F, M, dormant, P(alive), value half) reaches a named segment, P(alive) missing included."""
     names = {
-        segment(r, f, m, d) for r, f, m in itertools.product(range(1, 6), repeat=3) for d in (False, True)
+        match_segment(PROG.segments, PROG.fallback_segment, Scores(r, f, m), d, p, top)
+        for r, f, m in itertools.product(range(1, 6), repeat=3)
+        for d in (False, True)
+        for p in (None, Decimal("0.299"), Decimal("0.300"), Decimal("1.000"))
+        for top in (None, False, True)
     }
     assert PROG.fallback_segment not in names
     assert names == set(DEFAULT_ORDER) - {"Lost"}
+
+
+def test_dormant_splits_by_p_alive_and_value_half() -> None:
+    worth = "Dormant, worth winning back"
+    dormant = Scores(2, 3, 3)
+    assert match_segment(PROG.segments, "x", dormant, True, Decimal("0.300"), True) == worth
+    assert match_segment(PROG.segments, "x", dormant, True, Decimal("1.000"), True) == worth
+    assert match_segment(PROG.segments, "x", dormant, True, Decimal("0.299"), True) == "Dormant"
+    assert match_segment(PROG.segments, "x", dormant, True, Decimal("0.900"), False) == "Dormant"
+    assert match_segment(PROG.segments, "x", dormant, True, None, True) == "Dormant"  # no fit this run
+    assert match_segment(PROG.segments, "x", dormant, True, Decimal("0.9"), None) == "Dormant"  # no median
+    # Can't lose them stays before both: R 1, F and M 4-5 is that segment even when dormant and alive.
+    assert match_segment(PROG.segments, "x", Scores(1, 5, 5), True, Decimal("0.9"), True) == "Can't lose them"
+
+
+@pytest.mark.parametrize(
+    ("when", "message"),
+    [
+        ({"p_alive": [0.5, 0.3]}, "p_alive"),
+        ({"p_alive": [0, 1.5]}, "p_alive"),
+        ({"p_alive": 0.3}, "p_alive"),
+        ({"p_alive": ["a", 1]}, "p_alive"),
+        ({"p_alive": [True, 1]}, "p_alive"),
+        ({"value_top_half": "yes"}, "value_top_half"),
+        ({"scored": False, "p_alive": [0, 1]}, "unscored"),
+    ],
+)
+def test_p_alive_and_value_half_conditions_are_validated(when: dict, message: str) -> None:
+    with pytest.raises(ProgrammeError) as error:
+        parse_programme({"tiers": [{"name": "m"}], "segments": {"rules": [{"name": "S", "when": when}]}})
+    assert message in str(error.value)
+    assert "segments.rules[0].when" in str(error.value)
+
+
+def test_p_alive_bounds_are_exact_decimals() -> None:
+    programme = parse_programme(
+        {"tiers": [{"name": "m"}], "segments": {"rules": [{"name": "S", "when": {"p_alive": [0.3, "0.7"]}}]}}
+    )
+    limits = programme.segments[0].p_alive
+    assert limits is not None and (limits.low, limits.high) == (Decimal("0.3"), Decimal("0.7"))
+
+
+def test_warn_k_must_stay_below_k() -> None:
+    with pytest.raises(ProgrammeError, match=r"segments\.dormancy\.warn_k"):
+        parse_programme({"tiers": [{"name": "m"}], "segments": {"dormancy": {"k": 3, "warn_k": 3}}})
+    assert parse_programme({"tiers": [{"name": "m"}]}).dormancy.warn_k == Decimal("1.5")
 
 
 def test_a_custom_order_and_the_fallback() -> None:

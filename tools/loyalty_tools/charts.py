@@ -32,6 +32,7 @@ SEGMENT_COLOURS = {
     "About to sleep": "#8c564b",  # brown
     "At risk": "#d62728",  # red
     "Can't lose them": "#9467bd",  # purple
+    "Dormant, worth winning back": "#6b6ecf",  # light indigo (next to Dormant)
     "Dormant": "#393b79",  # indigo
     "Hibernating": "#7f7f7f",  # grey
     "Lost": "#252525",  # near black
@@ -44,6 +45,7 @@ CHARTS = {
     "migration.png": "Segment migration, last month",
     "tiers.png": "Tier distribution",
     "points.png": "Points issued and redeemed",
+    "alive.png": "P(alive) against recency, and by segment",
 }
 
 
@@ -106,6 +108,40 @@ def migration_chart(data: ReportData, path: Path) -> None:
         ax.set_title(f"Where customers moved: {data.migration_period} (customers per cell)")
         bar = fig.colorbar(image, ax=ax, shrink=0.8, label="customers")
         _thousands(bar.ax.yaxis)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def alive_chart(data: ReportData, path: Path) -> None:
+    """Left: each sampled customer's P(alive) against the days since their last purchase, coloured by
+    segment. Right: the mean P(alive) of each segment."""
+    means = data.alive_means()
+    fig, (left, right) = plt.subplots(1, 2, figsize=(12, 5.5), gridspec_kw={"width_ratios": [3, 2]})
+    if not means:
+        for ax in (left, right):
+            ax.set_axis_off()
+        left.text(0.5, 0.5, "No P(alive) yet (needs a monthly run with a fitted model)", ha="center")
+    else:
+        colours = segment_colours(list(means))
+        points = data.alive_points.items()
+        for name in means:
+            mine = [(r, p) for r, p, s in points if s == name]
+            if mine:
+                left.scatter(*zip(*mine, strict=True), s=9, alpha=0.6, color=colours[name])
+        left.set_xlabel("days since the last purchase (at the customer's last run)")
+        left.set_ylabel("P(alive)")
+        left.set_ylim(-0.02, 1.02)
+        left.set_title(f"P(alive) against recency ({len(points):,} customers; colours as on the right)")
+        names = list(means)[::-1]
+        values = [float(means[n]) for n in names]
+        right.barh(names, values, color=[colours[n] for n in names])
+        for y, value in enumerate(values):
+            right.text(value + 0.01, y, f"{value:.2f}", va="center", fontsize=8)
+        right.set_xlim(0, 1.1)
+        right.set_xlabel("mean P(alive)")
+        right.set_title("Mean P(alive) by segment")
+        right.tick_params(axis="y", labelsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
@@ -175,7 +211,24 @@ def captions(data: ReportData) -> dict[str, str]:
         "migration.png": _migration_caption(data),
         "tiers.png": _tiers_caption(data),
         "points.png": _points_caption(data),
+        "alive.png": _alive_caption(data),
     }
+
+
+def _alive_caption(data: ReportData) -> str:
+    means = data.alive_means()
+    if not means:
+        return "No P(alive) yet: it comes with a monthly run that could fit the BG/NBD model."
+    high = max(means, key=lambda n: means[n])
+    low = min(means, key=lambda n: means[n])
+    shown = len(data.alive_points)
+    total = sum(data.alive_customers.values())
+    return (
+        f"Left: P(alive), the BG/NBD probability that a customer is still buying, against the days since "
+        f"their last purchase, for {shown:,} of {total:,} customers (a uniform sample); in the model "
+        "it falls with silence, faster for customers who used to buy often. Right: the mean per "
+        f"segment; highest {high} ({means[high]}), lowest {low} ({means[low]})."
+    )
 
 
 def _segments_caption(data: ReportData) -> str:
@@ -276,6 +329,7 @@ def write_report(data: ReportData, out_dir: str | Path) -> dict[str, Path]:
         "migration.png": migration_chart,
         "tiers.png": tiers_chart,
         "points.png": points_chart,
+        "alive.png": alive_chart,
     }
     written: dict[str, Path] = {}
     for name, make in makers.items():

@@ -3,7 +3,8 @@
 The numbers come from the monthly runs' ReclassificationCompleted summaries (the run bucket keeps one
 per period: counts per segment and tier after the run, and the migration matrix) and from one
 parallel scan of the customers table (points ledger, points issued per month from the monthly
-buckets, and today's segments and tiers when no summary exists). The demo builds the same ReportData
+buckets, today's segments and tiers when no summary exists, and each classified customer's
+P(alive) against their recency at their last run). The demo builds the same ReportData
 from the summaries its own runs return, so both print and draw the same things.
 """
 
@@ -12,10 +13,15 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from loyalty.domain.profile import Profile
+from loyalty.domain.reservoir import Reservoir
+from loyalty.domain.scoring import RunWindow
 from loyalty.programme import Programme
 from rich import box
 from rich.console import Console
@@ -24,6 +30,7 @@ from rich.table import Table
 from loyalty_tools.progress import make_console
 
 UNCLASSIFIED = "(none)"
+ALIVE_POINTS = 5_000
 
 
 @dataclass
@@ -41,6 +48,37 @@ class ReportData:
     facts: dict[str, Any] = field(default_factory=dict)
     segment_order: list[str] = field(default_factory=list)
     tier_order: list[str] = field(default_factory=list)
+    timezone: str = "UTC"  # the programme's: recency is counted in its days
+    # P(alive) at each customer's last run: a uniform sample of (recency days, P(alive), segment) for the
+    # scatter (ALIVE_POINTS at most, so the picture stays readable whatever the base), and exact sums per
+    # segment for the means (thousandths: P(alive) has 3 places).
+    alive_points: Reservoir = field(default_factory=lambda: Reservoir(ALIVE_POINTS))
+    alive_thousandths: Counter[str] = field(default_factory=Counter)
+    alive_customers: Counter[str] = field(default_factory=Counter)
+
+    def alive_means(self) -> dict[str, Decimal]:
+        """Mean P(alive) per segment (3 places, half up), in segment order."""
+        names = self._ordered(self.alive_customers, self.segment_order)
+        return {
+            n: (Decimal(self.alive_thousandths[n]) / 1000 / self.alive_customers[n]).quantize(
+                Decimal("0.001"), ROUND_HALF_UP
+            )
+            for n in names
+            if self.alive_customers[n]
+        }
+
+    def add_alive(self, profile: Profile) -> None:
+        if profile.p_alive is None or not profile.classified_period:
+            return
+        segment = profile.segment or UNCLASSIFIED
+        self.alive_thousandths[segment] += int(Decimal(profile.p_alive) * 1000)
+        self.alive_customers[segment] += 1
+        if profile.last_purchase_at:
+            ref = RunWindow.for_period(profile.classified_period).ref_date
+            last = datetime.fromisoformat(profile.last_purchase_at).astimezone(ZoneInfo(self.timezone)).date()
+            if last < ref:  # a purchase after the run: its P(alive) is not about that recency
+                point = ((ref - last).days, float(profile.p_alive), segment)
+                self.alive_points.offer(profile.customer_id, point)
 
     def _ordered(self, seen: Iterable[str], order: list[str]) -> list[str]:
         present = set(seen)
@@ -90,6 +128,7 @@ def new_report(title: str, programme: Programme) -> ReportData:
         title=title,
         segment_order=[rule.name for rule in programme.segments] + [programme.fallback_segment],
         tier_order=[tier.name for tier in programme.tiers],
+        timezone=programme.timezone,
     )
 
 
@@ -109,6 +148,7 @@ def add_profiles(data: ReportData, profiles: Iterable[Profile], snapshot: bool) 
         ledger["balance"] += profile.points_balance
         for month, stats in profile.months.items():
             issued[month] += stats.points
+        data.add_alive(profile)
         if snapshot and profile.classified_period:
             period = profile.classified_period
             segments.setdefault(period, Counter())[profile.segment or UNCLASSIFIED] += 1
@@ -148,7 +188,8 @@ def _whole_pct(value: float) -> str:
     return "<1" if value < 1 else str(int(value + 0.5))
 
 
-TABLE_WIDTH = 80  # the terminal tables fit this, headers whole, up to 13 segments (the default map)
+TABLE_WIDTH = 80  # the terminal tables fit this, headers whole, up to 14 segments (the default map)
+ROW_LABEL_WIDTH = 19  # "Potential loyalists"; longer segment names wrap in the migration table
 
 
 def _table(console: Console, title: str) -> Table:
@@ -209,8 +250,10 @@ def print_tables(data: ReportData, console: Console | None = None, periods: int 
             console,
             f"Migration at the {data.migration_period} run (customers; rows: before, columns: after)",
         )
-        width = max(len(b) for b in [*before, "before \\ after"])
-        table.add_column("before \\ after", style="bold", no_wrap=True, min_width=width)
+        # Row labels wrap past 19 characters ("Dormant, worth winning back" on two lines), so 14
+        # segment columns still fit 80.
+        width = min(ROW_LABEL_WIDTH, max(len(b) for b in [*before, "before \\ after"]))
+        table.add_column("before \\ after", style="bold", min_width=width, max_width=ROW_LABEL_WIDTH)
         for name in after:
             table.add_column(abbreviation(name), justify="right", no_wrap=True, min_width=3)
         for b in before:
@@ -218,6 +261,16 @@ def print_tables(data: ReportData, console: Console | None = None, periods: int 
             table.add_row(b, *(_count(row[a]) if row.get(a) else "." for a in after))
         console.print(table)
         _legend(console, after)
+
+    means = data.alive_means()
+    if means:
+        table = _table(console, "Mean P(alive) by segment (BG/NBD, at each customer's last run)")
+        table.add_column("segment", no_wrap=True, min_width=27)
+        table.add_column("P(alive)", justify="right", no_wrap=True, min_width=8)
+        table.add_column("customers", justify="right", no_wrap=True, min_width=10)
+        for name, mean in means.items():
+            table.add_row(name, str(mean), f"{data.alive_customers[name]:,}")
+        console.print(table)
 
     if data.points_issued or data.ledger:
         table = _table(console, "Points")

@@ -20,6 +20,7 @@ class DetailType(StrEnum):
     VOUCHER_ISSUED = "VoucherIssued"
     VOUCHER_CANCELLED = "VoucherCancelled"
     RECLASSIFICATION_COMPLETED = "ReclassificationCompleted"
+    CUSTOMER_OVERDUE = "CustomerOverdue"
 
 
 SCHEMA_VERSION = "1"
@@ -113,6 +114,8 @@ class ValueFactsDetail:
     value_estimate: str
     favourite_category: str | None
     dormant: bool
+    p_alive: str | None = None  # BG/NBD P(alive), 3 places; None when the run could not fit the model
+    expected_purchases_90d: str | None = None  # BG/NBD expected purchases in the next 90 days, 2 places
 
 
 @dataclass(frozen=True)
@@ -230,6 +233,41 @@ class VoucherCancelledDetail:
 
 
 @dataclass(frozen=True)
+class CycleState:
+    """Where the customer stands against their own purchase cycle."""
+
+    state: Literal["on_cycle", "overdue"]
+
+
+@dataclass(frozen=True)
+class CustomerOverdueDetail:
+    """A customer silent for more than segments.dormancy.warn_k times their own purchase cycle and not
+    yet dormant (k x cycle, at least floor_days): a journey can act before they go dormant. Once per
+    customer per silence: event_id = event_id(customer_id, last_purchase_day, "overdue"), so the next
+    silence (after a new purchase) is warned about again."""
+
+    event_id: str
+    schema_version: str
+    customer_id: str
+    period: str
+    before: CycleState  # on_cycle
+    after: CycleState  # overdue
+    last_purchase_day: str  # programme-zone date
+    cycle_days: str  # the customer's own average interval (or the programme median), 2 places
+    recency_days: int
+    warn_k: str
+    expected_return_date: str  # last purchase day + cycle, rounded up to a whole day
+    dormant_after_date: str  # the first day the customer counts as dormant without a purchase
+    p_alive: str | None
+    expected_purchases_90d: str | None
+    segment: str | None
+    tier: str
+    scores: RfmScores | None
+    facts: ValueFactsDetail
+    ab_bucket: int
+
+
+@dataclass(frozen=True)
 class PopulationState:
     segments: dict[str, int]
     tiers: dict[str, int]
@@ -255,6 +293,9 @@ class ReclassificationCompletedDetail:
     events: dict[str, int]
     points_expired: int
     scores: dict[str, Any]
+    # The BG/NBD fit of the run: r, alpha, a, b (weeks), log_likelihood, sample size; None without one.
+    model: dict[str, Any] | None = None
+    p_alive_mean: dict[str, str] = field(default_factory=dict)  # segment -> mean P(alive), 3 places
 
 
 DETAIL_MODELS: dict[DetailType, type] = {
@@ -264,6 +305,7 @@ DETAIL_MODELS: dict[DetailType, type] = {
     DetailType.VOUCHER_ISSUED: VoucherIssuedDetail,
     DetailType.VOUCHER_CANCELLED: VoucherCancelledDetail,
     DetailType.RECLASSIFICATION_COMPLETED: ReclassificationCompletedDetail,
+    DetailType.CUSTOMER_OVERDUE: CustomerOverdueDetail,
 }
 
 

@@ -66,11 +66,22 @@ class ScoreRange:
 
 
 @dataclass(frozen=True)
+class ProbabilityRange:
+    low: Decimal
+    high: Decimal
+
+    def __contains__(self, value: object) -> bool:
+        return isinstance(value, Decimal) and self.low <= value <= self.high
+
+
+@dataclass(frozen=True)
 class SegmentRule:
     """One named segment. All given conditions must hold; the first matching rule wins.
 
     `scored: false` matches customers without a purchase in 12 months (not RFM-scored);
     `dormant: true` matches customers past their own purchase cycle (see Dormancy).
+    `p_alive: [low, high]` matches a BG/NBD P(alive) within the range (customers without one never
+    match); `value_top_half: true` a value estimate above the median of the active customers.
     """
 
     name: str
@@ -80,6 +91,8 @@ class SegmentRule:
     scored: bool = True
     dormant: bool | None = None
     description: str = ""
+    p_alive: ProbabilityRange | None = None
+    value_top_half: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -108,6 +121,7 @@ class Dormancy:
 
     k: Decimal = Decimal(3)
     floor_days: int = 90
+    warn_k: Decimal = Decimal("1.5")  # CustomerOverdue past warn_k x own cycle (below k: before dormancy)
 
 
 @dataclass(frozen=True)
@@ -236,7 +250,14 @@ def parse_programme(data: object) -> Programme:
     dormancy = Dormancy(
         k=dormancy_obj.decimal("k", default="3", minimum=Decimal(1)),
         floor_days=dormancy_obj.int("floor_days", default=90, minimum=1),
+        warn_k=dormancy_obj.decimal("warn_k", default="1.5", minimum=Decimal(1)),
     )
+    if dormancy.warn_k >= dormancy.k:
+        raise ProgrammeError(
+            "segments.dormancy.warn_k",
+            f"must be below segments.dormancy.k ({dormancy.k})",
+            str(dormancy.warn_k),
+        )
     dormancy_obj.done()
     rules = tuple(
         _parse_segment_rule(item)
@@ -338,12 +359,26 @@ def _parse_segment_rule(item: _Obj) -> SegmentRule:
     ranges = {axis: when.score_range(axis) for axis in ("r", "f", "m")}
     scored = when.bool("scored", default=True)
     dormant = when.bool("dormant", default=None)
+    p_alive = when.probability_range("p_alive")
+    value_top_half = when.bool("value_top_half", default=None)
     when.done()
     description = item.str("description", default="")
     item.done()
     if not scored and any(ranges.values()):
         raise ProgrammeError(f"{when.path}", "an unscored rule (scored: false) cannot test r, f or m")
-    return SegmentRule(name=name, scored=scored, dormant=dormant, description=description, **ranges)
+    if not scored and (p_alive is not None or value_top_half is not None):
+        raise ProgrammeError(
+            f"{when.path}", "an unscored rule (scored: false) cannot test p_alive or value_top_half"
+        )
+    return SegmentRule(
+        name=name,
+        scored=scored,
+        dormant=dormant,
+        description=description,
+        p_alive=p_alive,
+        value_top_half=value_top_half,
+        **ranges,
+    )
 
 
 _MISSING = object()
@@ -456,6 +491,25 @@ class _Obj:
             raise ProgrammeError(self._key(key), "needs 4 strictly ascending whole numbers", value)
         return tuple(value)
 
+    def probability_range(self, key: str) -> ProbabilityRange | None:
+        value = self._get(key, None)
+        if value is None:
+            return None
+        problem = "must be a range [low, high] of probabilities, 0 <= low <= high <= 1"
+        if not isinstance(value, list) or len(value) != 2:
+            raise ProgrammeError(self._key(key), problem, value)
+        bounds = []
+        for v in value:
+            if isinstance(v, bool) or not isinstance(v, (int, float, str)):
+                raise ProgrammeError(self._key(key), problem, value)
+            try:
+                bounds.append(Decimal(str(v)))
+            except InvalidOperation as exc:
+                raise ProgrammeError(self._key(key), problem, value) from exc
+        if not all(b.is_finite() for b in bounds) or not Decimal(0) <= bounds[0] <= bounds[1] <= Decimal(1):
+            raise ProgrammeError(self._key(key), problem, value)
+        return ProbabilityRange(bounds[0], bounds[1])
+
     def score_range(self, key: str) -> ScoreRange | None:
         value = self._get(key, None)
         if value is None:
@@ -481,6 +535,11 @@ _DEFAULT_SEGMENT_RULES: list[dict[str, Any]] = [
     {"name": "Lost", "when": {"scored": False}, "description": "No purchase in 12 months"},
     {"name": "Champions", "when": {"r": [4, 5], "f": [4, 5], "m": [4, 5]}},
     {"name": "Can't lose them", "when": {"r": [1, 1], "f": [4, 5], "m": [4, 5]}},
+    {
+        "name": "Dormant, worth winning back",
+        "when": {"dormant": True, "p_alive": [0.3, 1], "value_top_half": True},
+        "description": "Dormant, but P(alive) >= 0.3 and a value estimate in the top half",
+    },
     {"name": "Dormant", "when": {"dormant": True}, "description": "Past k x own purchase cycle"},
     {"name": "At risk", "when": {"r": [1, 2], "f": [3, 5]}},
     {"name": "Loyal", "when": {"r": [3, 5], "f": [4, 5]}},

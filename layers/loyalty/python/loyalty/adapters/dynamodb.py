@@ -27,6 +27,7 @@ _PROFILE_FIELDS = (
     "customer_id", "version", "tier", "tier_since", "points_balance", "points_earned", "points_redeemed",
     "points_expired", "first_purchase_at", "last_purchase_at", "folded_purchase_days", "lifetime_spend",
     "lifetime_purchases", "segment", "rfm", "favourite_category", "classified_period", "erased",
+    "p_alive", "expected_purchases_90d", "overdue_for",
 )  # fmt: skip
 
 
@@ -286,7 +287,7 @@ def _result_or_none(future: Any) -> Any:
 
 _CLASSIFICATION_FIELDS = (
     "segment", "rfm", "favourite_category", "classified_period", "tier", "tier_since", "points_balance",
-    "points_expired",
+    "points_expired", "p_alive", "expected_purchases_90d", "overdue_for",
 )  # fmt: skip
 
 
@@ -296,7 +297,7 @@ _INT_FIELDS = (
 )  # fmt: skip
 _TEXT_FIELDS = (
     "customer_id", "tier", "tier_since", "first_purchase_at", "last_purchase_at", "segment", "rfm",
-    "favourite_category", "classified_period",
+    "favourite_category", "classified_period", "p_alive", "expected_purchases_90d", "overdue_for",
 )  # fmt: skip
 
 

@@ -52,6 +52,9 @@ class CustomerItem(Model):
     favourite_category = UnicodeAttribute(null=True)
     classified_period = UnicodeAttribute(null=True)
     erased = BooleanAttribute(default=False)
+    p_alive = UnicodeAttribute(null=True)  # BG/NBD, decimal strings (the monthly run)
+    expected_purchases_90d = UnicodeAttribute(null=True)
+    overdue_for = UnicodeAttribute(null=True)  # last purchase day of the silence CustomerOverdue announced
 
 
 class ByCustomerIndex(GlobalSecondaryIndex["TransactionItem"]):

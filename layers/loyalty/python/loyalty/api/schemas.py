@@ -156,6 +156,8 @@ class CustomerOut(BaseModel):
     rfm: RfmOut | None
     favourite_category: str | None
     classified_period: str | None
+    p_alive: str | None = None  # BG/NBD at the last monthly run (decimal string)
+    expected_purchases_90d: str | None = None
     currency: str
     spend_12m: str
     visits_12m: int

@@ -6,13 +6,20 @@ only then is it written (with classified_period = the period) and only then are 
 CustomerSegmentChanged when the segment, the RFM code or the favourite category moves,
 CustomerTierChanged when the tier moves, PointsExpired when a balance expires. Their ids are
 events.event_id(customer, period, kind), so a rerun or a retry publishes the same ids again.
+P(alive) and the expected purchases (BG/NBD, alive.py) are recorded on the profile too (a change in
+their rounded values is a change). CustomerOverdue goes out once per silence: when a customer is past
+warn_k x their cycle, not dormant, and `overdue_for` is not already their last purchase day; its id is
+event_id(customer, last purchase day, "overdue") and the profile keeps that day in `overdue_for`.
 Classifying an already classified profile again gives no change (idempotent).
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, replace
+from datetime import timedelta
 
+from loyalty.domain.alive import Liveness, ModelFit, liveness
 from loyalty.domain.profile import Profile
 from loyalty.domain.scoring import (
     CustomerFacts,
@@ -20,13 +27,23 @@ from loyalty.domain.scoring import (
     RunWindow,
     Scores,
     customer_facts,
+    money_bucket,
     score,
 )
-from loyalty.domain.segments import favourite_category, is_dormant, match_segment
-from loyalty.domain.value import ValueFacts, points_to_expire, reviewed_tier, value_facts
+from loyalty.domain.segments import (
+    dormancy_threshold,
+    favourite_category,
+    is_dormant,
+    is_overdue,
+    match_segment,
+    purchase_cycle,
+)
+from loyalty.domain.value import ValueFacts, decimal_2, points_to_expire, reviewed_tier, value_facts
 from loyalty.events import (
     SCHEMA_VERSION,
+    CustomerOverdueDetail,
     CustomerSegmentChangedDetail,
+    CycleState,
     DetailType,
     DomainEvent,
     PointsExpiredDetail,
@@ -56,6 +73,16 @@ class Classification:
     value: ValueFacts
     tier: str
     expired_points: int
+    liveness: Liveness | None = None
+    overdue: bool = False  # past warn_k x cycle, not dormant
+
+    @property
+    def p_alive(self) -> str | None:
+        return None if self.liveness is None else str(self.liveness.p_alive)
+
+    @property
+    def expected_purchases_90d(self) -> str | None:
+        return None if self.liveness is None else str(self.liveness.expected_purchases_90d)
 
 
 @dataclass(frozen=True)
@@ -79,18 +106,41 @@ def classify_customer(
         return None
     scores = score(facts, cuts)
     dormant = is_dormant(facts, programme.dormancy, cuts.median_interval_days)
+    value = value_facts(facts, window, programme)
+    alive = liveness(ModelFit.from_dict(cuts.model), facts, window)
+    top_half = (
+        None
+        if cuts.median_value_estimate is None or not facts.active
+        else money_bucket(value.value_estimate) > cuts.median_value_estimate
+    )
+    segment = match_segment(
+        programme.segments,
+        programme.fallback_segment,
+        scores,
+        dormant,
+        p_alive=None if alive is None else alive.p_alive,
+        value_top_half=top_half,
+    )
     return Classification(
         customer_id=profile.customer_id,
         period=window.period,
         facts=facts,
         scores=scores,
         dormant=dormant,
-        segment=match_segment(programme.segments, programme.fallback_segment, scores, dormant),
+        segment=segment,
         favourite_category=favourite_category(profile, window),
-        value=value_facts(facts, window, programme),
+        value=value,
         tier=reviewed_tier(profile, programme, window),
         expired_points=points_to_expire(profile, programme, window),
+        liveness=alive,
+        overdue=is_overdue(facts, programme.dormancy, cuts.median_interval_days),
     )
+
+
+def overdue_due(profile: Profile, c: Classification) -> bool:
+    """A CustomerOverdue is due: overdue, and this silence (its last purchase day) not yet warned about."""
+    last = c.facts.last_day
+    return c.overdue and last is not None and profile.overdue_for != last.isoformat()
 
 
 def apply(profile: Profile, c: Classification, window: RunWindow) -> Profile:
@@ -100,7 +150,12 @@ def apply(profile: Profile, c: Classification, window: RunWindow) -> Profile:
         segment=c.segment,
         rfm=c.scores.code if c.scores else None,
         favourite_category=c.favourite_category,
+        p_alive=c.p_alive,
+        expected_purchases_90d=c.expected_purchases_90d,
     )
+    if overdue_due(profile, c):
+        assert c.facts.last_day is not None
+        updated = replace(updated, overdue_for=c.facts.last_day.isoformat())
     if c.tier != profile.tier:
         updated = replace(updated, tier=c.tier, tier_since=window.ref_date.isoformat())
     if c.expired_points:
@@ -119,10 +174,45 @@ def _rfm(scores: Scores | None) -> RfmScores | None:
 
 
 def facts_detail(c: Classification, programme: Programme) -> ValueFactsDetail:
-    return ValueFactsDetail(**c.value.to_detail(programme.currency, c.favourite_category, c.dormant))
+    return ValueFactsDetail(
+        **c.value.to_detail(
+            programme.currency, c.favourite_category, c.dormant, c.p_alive, c.expected_purchases_90d
+        )
+    )
 
 
-def events_for(before: Profile, after: Profile, c: Classification, programme: Programme) -> list[DomainEvent]:
+def overdue_event(after: Profile, c: Classification, programme: Programme, cuts: Cuts) -> DomainEvent:
+    last = c.facts.last_day
+    cycle = purchase_cycle(c.facts, cuts.median_interval_days)
+    assert last is not None and cycle is not None and c.facts.recency_days is not None
+    threshold = dormancy_threshold(c.facts, programme.dormancy, cuts.median_interval_days)
+    detail = CustomerOverdueDetail(
+        event_id=event_id(c.customer_id, last.isoformat(), "overdue"),
+        schema_version=SCHEMA_VERSION,
+        customer_id=c.customer_id,
+        period=c.period,
+        before=CycleState("on_cycle"),
+        after=CycleState("overdue"),
+        last_purchase_day=last.isoformat(),
+        cycle_days=decimal_2(cycle),
+        recency_days=c.facts.recency_days,
+        warn_k=str(programme.dormancy.warn_k),
+        expected_return_date=(last + timedelta(days=math.ceil(cycle))).isoformat(),
+        dormant_after_date=(last + timedelta(days=math.floor(threshold) + 1)).isoformat(),
+        p_alive=c.p_alive,
+        expected_purchases_90d=c.expected_purchases_90d,
+        segment=after.segment,
+        tier=after.tier,
+        scores=_rfm(c.scores),
+        facts=facts_detail(c, programme),
+        ab_bucket=ab_bucket(c.customer_id),
+    )
+    return event_from_detail(DetailType.CUSTOMER_OVERDUE, detail)
+
+
+def events_for(
+    before: Profile, after: Profile, c: Classification, programme: Programme, cuts: Cuts
+) -> list[DomainEvent]:
     customer, period = before.customer_id, c.period
     facts = facts_detail(c, programme)
     events: list[DomainEvent] = []
@@ -175,6 +265,8 @@ def events_for(before: Profile, after: Profile, c: Classification, programme: Pr
             ab_bucket=ab_bucket(customer),
         )
         events.append(event_from_detail(DetailType.POINTS_EXPIRED, detail_exp))
+    if after.overdue_for != before.overdue_for:
+        events.append(overdue_event(after, c, programme, cuts))
     return events
 
 
@@ -184,5 +276,5 @@ def classify(profile: Profile, programme: Programme, cuts: Cuts, window: RunWind
     if c is None:
         return None
     after = apply(profile, c, window)
-    events = tuple(events_for(profile, after, c, programme)) if after != profile else ()
+    events = tuple(events_for(profile, after, c, programme, cuts)) if after != profile else ()
     return Outcome(profile, after, c, events)

@@ -76,6 +76,11 @@ class Profile:
     favourite_category: str | None = None
     classified_period: str | None = None
     erased: bool = False
+    # BG/NBD at the last run (decimal strings), and the last purchase day whose silence was warned
+    # about with CustomerOverdue (one warning per silence).
+    p_alive: str | None = None
+    expected_purchases_90d: str | None = None
+    overdue_for: str | None = None
 
     @property
     def latest_month(self) -> str | None:

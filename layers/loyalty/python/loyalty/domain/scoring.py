@@ -49,7 +49,9 @@ from datetime import date, datetime, timedelta
 from fractions import Fraction
 from typing import Any
 
+from loyalty.domain.alive import fit_model
 from loyalty.domain.profile import Profile, month_index, month_name, trailing_months
+from loyalty.domain.reservoir import Reservoir
 from loyalty.programme import Programme
 
 WINDOW_MONTHS = 12
@@ -168,6 +170,19 @@ class Stats:
     frequency: Counter[int] = field(default_factory=Counter)  # purchases -> customers
     monetary: Counter[int] = field(default_factory=Counter)  # money_bucket(spend) -> customers
     intervals: Counter[int] = field(default_factory=Counter)  # whole days (floor) -> customers
+    values: Counter[int] = field(default_factory=Counter)  # money_bucket(value estimate) -> customers
+    sample: Reservoir = field(default_factory=Reservoir)  # (x, t_x days, T days) of known customers
+
+    def add_customer(
+        self, customer_id: str, facts: CustomerFacts, value_estimate: int, repeat: tuple[int, int, int] | None
+    ) -> None:
+        """One known customer: the histograms, the value estimate (active customers: the median that
+        splits "top half" from "bottom half") and the BG/NBD sample."""
+        self.add(facts)
+        if facts.active:
+            self.values[money_bucket(value_estimate)] += 1
+        if repeat is not None:
+            self.sample.offer(customer_id, repeat)
 
     def add(self, facts: CustomerFacts) -> None:
         self.customers += 1
@@ -190,6 +205,8 @@ class Stats:
             self.frequency + other.frequency,
             self.monetary + other.monetary,
             self.intervals + other.intervals,
+            self.values + other.values,
+            self.sample.merge(other.sample),
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -203,6 +220,8 @@ class Stats:
             "frequency": plain(self.frequency),
             "monetary": plain(self.monetary),
             "intervals": plain(self.intervals),
+            "values": plain(self.values),
+            "sample": self.sample.to_dict(),
         }
 
     @classmethod
@@ -214,6 +233,8 @@ class Stats:
             _counter(data.get("frequency")),
             _counter(data.get("monetary")),
             _counter(data.get("intervals")),
+            _counter(data.get("values")),
+            Reservoir.from_dict(data.get("sample")),
         )
 
 
@@ -269,6 +290,8 @@ class Cuts:
     monetary: tuple[int, ...] = ()  # minor units
     median_interval_days: int | None = None
     active: int = 0
+    median_value_estimate: int | None = None  # money_bucket of the lower median, active customers
+    model: Mapping[str, Any] | None = None  # the fitted BG/NBD model (alive.ModelFit.to_dict())
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -278,6 +301,8 @@ class Cuts:
             "monetary": list(self.monetary),
             "median_interval_days": self.median_interval_days,
             "active": self.active,
+            "median_value_estimate": self.median_value_estimate,
+            "model": None if self.model is None else dict(self.model),
         }
 
     @classmethod
@@ -291,21 +316,36 @@ class Cuts:
                 None if data.get("median_interval_days") is None else int(data["median_interval_days"])
             ),
             active=int(data.get("active", 0)),
+            median_value_estimate=(
+                None if data.get("median_value_estimate") is None else int(data["median_value_estimate"])
+            ),
+            model=data.get("model") or None,
         )
 
 
 def needs_statistics(programme: Programme) -> bool:
-    """Quintiles need the population; so does dormancy (the median interval for single-day customers)."""
-    return programme.scoring.method == "quintiles" or any(r.dormant is not None for r in programme.segments)
+    """Every programme needs the statistics pass: the BG/NBD sample gives every customer P(alive)
+    (quintiles also need the population, dormancy the median interval, `value_top_half` the median
+    value estimate). Kept as a function so the state machine's choice keeps one source."""
+    return True
 
 
 def cuts_for(programme: Programme, stats: Stats | None) -> Cuts:
+    """The cuts, the medians and the BG/NBD fit on the merged sample (the fit's time is bounded by the
+    sample's size, not the base's: see docs/reclassification.md)."""
     median = median_lower(stats.intervals) if stats is not None else None
     active = stats.active if stats is not None else 0
+    extra: dict[str, Any] = {}
+    if stats is not None:
+        model = fit_model(stats.sample)
+        extra = {
+            "median_value_estimate": median_lower(stats.values),
+            "model": None if model is None else model.to_dict(),
+        }
     if programme.scoring.method == "fixed":
         fixed = programme.scoring.fixed
         assert fixed is not None
-        return Cuts("fixed", fixed.recency_days, fixed.frequency, fixed.monetary, median, active)
+        return Cuts("fixed", fixed.recency_days, fixed.frequency, fixed.monetary, median, active, **extra)
     stats = stats or Stats()
     return Cuts(
         "quintiles",
@@ -314,6 +354,7 @@ def cuts_for(programme: Programme, stats: Stats | None) -> Cuts:
         quintile_cuts(stats.monetary),
         median,
         active,
+        **extra,
     )
 
 

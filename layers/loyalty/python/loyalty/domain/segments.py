@@ -4,7 +4,11 @@ Matching. A rule matches when every condition it states holds:
 - `scored` (default true): the customer is RFM-scored (a purchase in the 12 months) or, for
   `scored: false`, not scored; unscored customers can only match unscored rules;
 - `r`, `f`, `m`: the score lies in the range;
-- `dormant`: the customer is (or, with false, is not) dormant.
+- `dormant`: the customer is (or, with false, is not) dormant;
+- `p_alive`: the customer's BG/NBD P(alive) (3 places) lies in [low, high]; without one (no fit this
+  run) the condition does not hold;
+- `value_top_half`: the value estimate is (true) or is not (false) above the lower median of the
+  active customers' value estimates (the statistics pass; compared in money buckets, as M is).
 The first matching rule in programme order wins; no match gives programme.fallback_segment.
 
 Dormancy. Dormant = R days > max(floor_days, k x interval), where interval is the customer's own
@@ -24,13 +28,19 @@ from loyalty.domain.scoring import CustomerFacts, RunWindow, Scores
 from loyalty.programme import Dormancy, SegmentRule
 
 
+def purchase_cycle(facts: CustomerFacts, median_interval_days: int | None) -> Fraction | None:
+    """The customer's own average interval, else the programme-wide median, else None."""
+    interval = facts.interval
+    if interval is None and median_interval_days is not None:
+        interval = Fraction(median_interval_days)
+    return interval
+
+
 def dormancy_threshold(
     facts: CustomerFacts, dormancy: Dormancy, median_interval_days: int | None
 ) -> Fraction:
     """Days of silence after which the customer is dormant (exclusive)."""
-    interval = facts.interval
-    if interval is None and median_interval_days is not None:
-        interval = Fraction(median_interval_days)
+    interval = purchase_cycle(facts, median_interval_days)
     k = Fraction(Decimal(dormancy.k))
     cycle = k * interval if interval is not None else Fraction(0)
     return max(Fraction(dormancy.floor_days), cycle)
@@ -42,10 +52,29 @@ def is_dormant(facts: CustomerFacts, dormancy: Dormancy, median_interval_days: i
     return facts.recency_days > dormancy_threshold(facts, dormancy, median_interval_days)
 
 
-def rule_matches(rule: SegmentRule, scores: Scores | None, dormant: bool) -> bool:
+def is_overdue(facts: CustomerFacts, dormancy: Dormancy, median_interval_days: int | None) -> bool:
+    """Past warn_k x their own cycle (no floor: the warning comes before dormancy) and not dormant."""
+    interval = purchase_cycle(facts, median_interval_days)
+    if facts.recency_days is None or interval is None:
+        return False
+    past = facts.recency_days > Fraction(Decimal(dormancy.warn_k)) * interval
+    return past and not is_dormant(facts, dormancy, median_interval_days)
+
+
+def rule_matches(
+    rule: SegmentRule,
+    scores: Scores | None,
+    dormant: bool,
+    p_alive: Decimal | None = None,
+    value_top_half: bool | None = None,
+) -> bool:
     if rule.scored != (scores is not None):
         return False
     if rule.dormant is not None and rule.dormant != dormant:
+        return False
+    if rule.p_alive is not None and (p_alive is None or p_alive not in rule.p_alive):
+        return False
+    if rule.value_top_half is not None and rule.value_top_half != value_top_half:
         return False
     if scores is None:
         return True
@@ -55,9 +84,16 @@ def rule_matches(rule: SegmentRule, scores: Scores | None, dormant: bool) -> boo
     )
 
 
-def match_segment(rules: Sequence[SegmentRule], fallback: str, scores: Scores | None, dormant: bool) -> str:
+def match_segment(
+    rules: Sequence[SegmentRule],
+    fallback: str,
+    scores: Scores | None,
+    dormant: bool,
+    p_alive: Decimal | None = None,
+    value_top_half: bool | None = None,
+) -> str:
     for rule in rules:
-        if rule_matches(rule, scores, dormant):
+        if rule_matches(rule, scores, dormant, p_alive, value_top_half):
             return rule.name
     return fallback
 

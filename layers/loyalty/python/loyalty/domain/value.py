@@ -59,7 +59,14 @@ class ValueFacts:
     purchase_days: int
     average_interval_days: str | None  # decimal string, 2 places
 
-    def to_detail(self, currency: str, favourite_category: str | None, dormant: bool) -> dict[str, Any]:
+    def to_detail(
+        self,
+        currency: str,
+        favourite_category: str | None,
+        dormant: bool,
+        p_alive: str | None = None,
+        expected_purchases_90d: str | None = None,
+    ) -> dict[str, Any]:
         """The `facts` object of the events (money as decimal strings, see schemas/events)."""
         return {
             "currency": currency,
@@ -76,6 +83,8 @@ class ValueFacts:
             "value_estimate": format_amount(self.value_estimate, currency),
             "favourite_category": favourite_category,
             "dormant": dormant,
+            "p_alive": p_alive,
+            "expected_purchases_90d": expected_purchases_90d,
         }
 
 

@@ -58,6 +58,8 @@ def customer_card(profile: Profile, programme: Programme, now: datetime) -> dict
         "rfm": rfm_scores(profile.rfm),
         "favourite_category": profile.favourite_category,
         "classified_period": profile.classified_period,
+        "p_alive": profile.p_alive,
+        "expected_purchases_90d": profile.expected_purchases_90d,
         "currency": programme.currency,
         "spend_12m": format_amount(totals.spend, programme.currency),
         "visits_12m": totals.visits,

@@ -5,8 +5,9 @@ and the local tool runs in-process (tools/loyalty_tools/reclassify_local.py):
 
 - prepare: the period and run id, the scan segments to fan out over, whether statistics are needed.
 - stats: one pass over a segment, building mergeable Stats (domain/scoring.py); kept in the RunStore.
-- merge: all segments' Stats -> Cuts (4 cut points per axis, the median purchase interval): small,
-  they travel in the state to every classify worker.
+- merge: all segments' Stats -> Cuts (4 cut points per axis, the median purchase interval, the
+  median value estimate, the BG/NBD parameters fitted on the merged sample of at most
+  reservoir.DEFAULT_SIZE customers): small, they travel in the state to every classify worker.
 - classify: one pass over a segment, page by page. For each page: classify every profile (pure),
   PUBLISH the events of the changed ones (deterministic ids; PutEvents batches of up to 10, a
   customer's events never split, sent concurrently) and wait until every batch of the page is
@@ -32,8 +33,10 @@ from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import FIRST_EXCEPTION, Executor, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
+from loyalty.domain.alive import history
 from loyalty.domain.classify import UNCLASSIFIED, Outcome, classify
 from loyalty.domain.scoring import (
     Cuts,
@@ -44,6 +47,7 @@ from loyalty.domain.scoring import (
     merge_all,
     needs_statistics,
 )
+from loyalty.domain.value import value_facts
 from loyalty.events import (
     SCHEMA_VERSION,
     DetailType,
@@ -176,6 +180,8 @@ class Tally:
     migration: Counter[tuple[str, str]] = field(default_factory=Counter)
     tier_migration: Counter[tuple[str, str]] = field(default_factory=Counter)
     events: Counter[str] = field(default_factory=Counter)
+    p_alive_thousandths: Counter[str] = field(default_factory=Counter)  # segment -> sum of P(alive) x 1000
+    p_alive_customers: Counter[str] = field(default_factory=Counter)  # segment -> customers with one
 
     def add(self, first: Outcome, final: Outcome) -> None:
         """`first` as scanned (the "before" of the matrices), `final` as written."""
@@ -189,6 +195,22 @@ class Tally:
         self.tiers_after[after.tier] += 1
         self.migration[(before.segment or UNCLASSIFIED, after.segment or UNCLASSIFIED)] += 1
         self.tier_migration[(before.tier, after.tier)] += 1
+        if after.p_alive is not None:
+            segment = after.segment or UNCLASSIFIED
+            self.p_alive_thousandths[segment] += int(Decimal(after.p_alive) * 1000)
+            self.p_alive_customers[segment] += 1
+
+    def p_alive_mean(self) -> dict[str, str]:
+        """Mean P(alive) per segment, 3 places half up (exact: the sums are in thousandths)."""
+        return {
+            segment: str(
+                (Decimal(total) / 1000 / self.p_alive_customers[segment]).quantize(
+                    Decimal("0.001"), ROUND_HALF_UP
+                )
+            )
+            for segment, total in sorted(self.p_alive_thousandths.items())
+            if self.p_alive_customers[segment]
+        }
 
     def merge(self, other: Tally) -> Tally:
         return Tally(
@@ -204,6 +226,8 @@ class Tally:
             self.migration + other.migration,
             self.tier_migration + other.tier_migration,
             self.events + other.events,
+            self.p_alive_thousandths + other.p_alive_thousandths,
+            self.p_alive_customers + other.p_alive_customers,
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -220,6 +244,8 @@ class Tally:
             "migration": _nested(self.migration),
             "tier_migration": _nested(self.tier_migration),
             "events": dict(sorted(self.events.items())),
+            "p_alive_thousandths": dict(sorted(self.p_alive_thousandths.items())),
+            "p_alive_customers": dict(sorted(self.p_alive_customers.items())),
         }
 
     @classmethod
@@ -237,6 +263,8 @@ class Tally:
             _pairs(data.get("migration")),
             _pairs(data.get("tier_migration")),
             Counter(data.get("events") or {}),
+            Counter(data.get("p_alive_thousandths") or {}),
+            Counter(data.get("p_alive_customers") or {}),
         )
 
 
@@ -265,7 +293,8 @@ class ReclassifyService:
                     continue
                 facts = customer_facts(profile, window, self.programme)
                 if facts.known:
-                    stats.add(facts)
+                    estimate = value_facts(facts, window, self.programme).value_estimate
+                    stats.add_customer(profile.customer_id, facts, estimate, history(facts, window))
         self.runs.put(run.key("stats", f"{segment:05d}.json"), stats.to_dict())
         return {"segment": segment, "customers": stats.customers, "active": stats.active}
 
@@ -458,7 +487,9 @@ def completed_detail(run: Run, tally: Tally, cuts: Mapping[str, Any]) -> Reclass
         tier_migration=_nested(tally.tier_migration),
         events=dict(sorted(tally.events.items())),
         points_expired=tally.points_expired,
-        scores=dict(cuts),
+        scores={k: v for k, v in cuts.items() if k != "model"},
+        model=cuts.get("model"),
+        p_alive_mean=tally.p_alive_mean(),
     )
 
 
