@@ -6,7 +6,7 @@ import base64
 import hashlib
 import json
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import replace
 
 from loyalty.domain.profile import Profile
@@ -45,6 +45,10 @@ class InMemoryStore:
         self.calls.append("TransactGetItems")
         return self.transactions.get(transaction_id), self.profiles.get(customer_id)
 
+    def get_many(self, transaction_ids: Iterable[str]) -> dict[str, StoredTransaction]:
+        self.calls.append("BatchGetItem")
+        return {i: self.transactions[i] for i in transaction_ids if i in self.transactions}
+
     def record(
         self,
         transaction: StoredTransaction,
@@ -52,21 +56,35 @@ class InMemoryStore:
         expected_version: int | None,
         returned: ReturnedUpdate | None = None,
     ) -> None:
+        self.record_chunk([transaction], profile, expected_version, [returned] if returned else [])
+
+    def record_chunk(
+        self,
+        transactions: Sequence[StoredTransaction],
+        profile: Profile,
+        expected_version: int | None,
+        returned: Sequence[ReturnedUpdate] = (),
+    ) -> None:
         self.calls.append("TransactWriteItems")
         with self.lock:
-            if transaction.transaction_id in self.transactions:
-                raise DuplicateTransaction(transaction.transaction_id)
+            for transaction in transactions:
+                if transaction.transaction_id in self.transactions:
+                    raise DuplicateTransaction(transaction.transaction_id)
             current = self.profiles.get(profile.customer_id)
             if (current is None) != (expected_version is None) or (
                 current is not None and current.version != expected_version
             ):
                 raise VersionConflict(profile.customer_id)
-            if returned is not None:
-                original = self.transactions.get(returned.transaction_id)
-                if original is None or original.returned != returned.expected:
-                    raise VersionConflict(returned.transaction_id)
-                self.transactions[returned.transaction_id] = replace(original, returned=returned.new)
-            self.transactions[transaction.transaction_id] = transaction
+            for move in returned:
+                original = self.transactions.get(move.transaction_id)
+                if original is None or original.returned != move.expected:
+                    raise VersionConflict(move.transaction_id)
+            for move in returned:
+                self.transactions[move.transaction_id] = replace(
+                    self.transactions[move.transaction_id], returned=move.new
+                )
+            for transaction in transactions:
+                self.transactions[transaction.transaction_id] = transaction
             self.profiles[profile.customer_id] = replace(profile, version=(expected_version or 0) + 1)
 
     def history(self, customer_id: str, limit: int, cursor: str | None) -> HistoryPage:

@@ -3,7 +3,7 @@ and real adapters (adapters/dynamodb.py, adapters/eventbridge.py)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
@@ -93,6 +93,10 @@ class TransactionStore(Protocol):
         """The original purchase and the profile in one read (for returns)."""
         ...
 
+    def get_many(self, transaction_ids: Iterable[str]) -> dict[str, StoredTransaction]:
+        """The stored transactions among these ids (strongly consistent), by id."""
+        ...
+
     def record(
         self,
         transaction: StoredTransaction,
@@ -100,9 +104,20 @@ class TransactionStore(Protocol):
         expected_version: int | None,
         returned: ReturnedUpdate | None = None,
     ) -> None:
-        """Atomically: store the transaction (only if new), update the original purchase's
-        returned amount (only if unchanged) and write the profile (only at expected_version,
-        None meaning the profile must not exist). Raises DuplicateTransaction or VersionConflict."""
+        """record_chunk of one transaction."""
+        ...
+
+    def record_chunk(
+        self,
+        transactions: Sequence[StoredTransaction],
+        profile: Profile,
+        expected_version: int | None,
+        returned: Sequence[ReturnedUpdate] = (),
+    ) -> None:
+        """Atomically (one TransactWriteItems, at most 99 transactions + updates): store one customer's
+        transactions (each only if new), move earlier purchases' returned amounts (each only if
+        unchanged) and write the profile (only at expected_version, None meaning the profile must not
+        exist). Raises DuplicateTransaction (some id is stored), VersionConflict or Throttled."""
         ...
 
     def history(self, customer_id: str, limit: int, cursor: str | None) -> HistoryPage: ...

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -222,12 +222,29 @@ class DynamoTransactionStore:
             profile_from_item(profile) if profile is not None else None,
         )
 
+    def get_many(self, transaction_ids: Iterable[str]) -> dict[str, StoredTransaction]:
+        ids = list(dict.fromkeys(transaction_ids))
+        out: dict[str, StoredTransaction] = {}
+        for start in range(0, len(ids), 100):
+            for item in TransactionItem.batch_get(ids[start : start + 100], consistent_read=True):
+                out[item.transaction_id] = transaction_from_item(item)
+        return out
+
     def record(
         self,
         transaction: StoredTransaction,
         profile: Profile,
         expected_version: int | None,
         returned: ReturnedUpdate | None = None,
+    ) -> None:
+        self.record_chunk([transaction], profile, expected_version, [returned] if returned else [])
+
+    def record_chunk(
+        self,
+        transactions: Sequence[StoredTransaction],
+        profile: Profile,
+        expected_version: int | None,
+        returned: Sequence[ReturnedUpdate] = (),
     ) -> None:
         profile_condition = (
             CustomerItem.customer_id.does_not_exist()
@@ -237,17 +254,18 @@ class DynamoTransactionStore:
         tx = Labelled(TransactWrite(connection=self._connection()))
         try:
             with tx.tw:
-                tx.save(
-                    "transaction",
-                    transaction_to_item(transaction),
-                    condition=TransactionItem.transaction_id.does_not_exist(),
-                )
-                if returned is not None:
+                for transaction in transactions:
+                    tx.save(
+                        f"transaction:{transaction.transaction_id}",
+                        transaction_to_item(transaction),
+                        condition=TransactionItem.transaction_id.does_not_exist(),
+                    )
+                for move in returned:
                     tx.update(
-                        "returned",
-                        TransactionItem(transaction_id=returned.transaction_id),
-                        actions=[TransactionItem.returned.set(returned.new)],
-                        condition=(TransactionItem.returned == returned.expected),
+                        f"returned:{move.transaction_id}",
+                        TransactionItem(transaction_id=move.transaction_id),
+                        actions=[TransactionItem.returned.set(move.new)],
+                        condition=(TransactionItem.returned == move.expected),
                     )
                 tx.save(
                     "profile",
@@ -256,8 +274,9 @@ class DynamoTransactionStore:
                 )
         except TransactWriteError as exc:
             reasons = tx.reasons(exc)
-            if reasons.get("transaction") == "ConditionalCheckFailed":
-                raise DuplicateTransaction(transaction.transaction_id) from exc
+            for label, code in reasons.items():
+                if label.startswith("transaction:") and code == "ConditionalCheckFailed":
+                    raise DuplicateTransaction(label.partition(":")[2]) from exc
             if {"ConditionalCheckFailed", "TransactionConflict"} & set(reasons.values()):
                 raise VersionConflict(profile.customer_id) from exc
             if _throttled(exc, list(reasons.values())):
@@ -336,10 +355,12 @@ def profile_from_raw(raw: dict[str, Any]) -> Profile:
 
 
 class DynamoCustomerScan:
-    """CustomerScan over the customers table. `page_size` None means DynamoDB's 1 MB pages."""
+    """CustomerScan over the customers table. `page_size` None means DynamoDB's 1 MB pages;
+    `consistent_read` for an export that must see every write acknowledged before it started."""
 
-    def __init__(self, page_size: int | None = None) -> None:
+    def __init__(self, page_size: int | None = None, consistent_read: bool = False) -> None:
         self.page_size = page_size
+        self.consistent_read = consistent_read
         self.store = DynamoCustomerStore()
 
     def scan_segment(self, segment: int, total_segments: int) -> Iterator[list[Profile]]:
@@ -351,6 +372,7 @@ class DynamoCustomerScan:
                 total_segments=total_segments,
                 limit=self.page_size,
                 exclusive_start_key=start,
+                consistent_read=self.consistent_read or None,
             )
             yield [profile_from_raw(raw) for raw in data.get("Items", [])]
             start = data.get("LastEvaluatedKey")
