@@ -34,7 +34,7 @@ PAGE_SIZE = 500
 def scan_profiles(total_segments: int = 4, page_size: int = PAGE_SIZE) -> Iterator[Profile]:
     """Every customer profile, read by `total_segments` parallel-scan workers, page by page (a
     bounded queue: memory stays a few pages whatever the table size)."""
-    from loyalty.adapters.dynamodb import DynamoCustomerScan
+    from loyalty.adapters.customer_store import DynamoCustomerScan
 
     scan = DynamoCustomerScan(page_size, consistent_read=True)
     pages: queue.Queue[Any] = queue.Queue(maxsize=4 * total_segments)

@@ -498,9 +498,10 @@ def run_import(
         f"into {target.description}"
     )
     rejects_out: list[tuple[int, dict[str, str], str]] = list(early_rejects)
-    from loyalty.adapters.dynamodb import DynamoCustomerStore, DynamoTransactionStore
+    from loyalty.bootstrap import build_services
 
-    customers, transactions = DynamoCustomerStore(), DynamoTransactionStore()
+    wired = build_services(settings, programme).ingest  # the API's own stores, on the same tables
+    customers, transactions = wired.customers, wired.transactions
     with progress_bar(console) as progress, ThreadPoolExecutor(workers) as pool:
         task = progress.add_task("import", total=result.rows, unit="rows")
         progress.advance(task, len(early_rejects))

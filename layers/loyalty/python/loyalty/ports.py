@@ -10,24 +10,21 @@ from typing import Any, Protocol
 
 from loyalty.domain.earning import PurchaseRecord
 from loyalty.domain.profile import Profile
+from loyalty.errors import (  # the port exceptions live with the other refusals; imported from here too
+    DuplicateRedemption,
+    DuplicateTransaction,
+    ProfileKeyTaken,
+    PublishFailed,
+    Throttled,
+    VersionConflict,
+    VoucherNotUsable,
+)
 from loyalty.events import DomainEvent
 
-
-class VersionConflict(Exception):
-    """The profile changed since it was read: read again and retry."""
-
-
-class DuplicateTransaction(Exception):
-    """A transaction with this id is already stored."""
-
-
-class PublishFailed(RuntimeError):
-    """Some events could not be published after retries. Raised after the write they follow
-    committed: the caller retries the same request, which replays the answer and republishes."""
-
-
-class Throttled(Exception):
-    """The store asked us to slow down (throttling or a transient transaction conflict)."""
+__all__ = [
+    "DuplicateRedemption", "DuplicateTransaction", "ProfileKeyTaken", "PublishFailed", "Throttled",
+    "VersionConflict", "VoucherNotUsable",
+]  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -169,22 +166,6 @@ class RunStore(Protocol):
 
 # ---------------------------------------------------------------------------------------------
 # Redemptions, vouchers and erasure (loyalty.service.redemptions, loyalty.service.erasure)
-
-
-class DuplicateRedemption(Exception):
-    """A redemption with this id is already stored."""
-
-
-class VoucherNotUsable(Exception):
-    """The conditional use failed: `voucher` is what is stored now (None: no such code)."""
-
-    def __init__(self, code: str, voucher: Voucher | None) -> None:
-        super().__init__(code)
-        self.voucher = voucher
-
-
-class ProfileKeyTaken(Exception):
-    """The anonymous profile's key is already used (the card was erased before, reused, erased again)."""
 
 
 @dataclass(frozen=True)
