@@ -95,12 +95,27 @@ class InMemoryStore:
             reverse=True,
         )
         if cursor:
-            after = base64.urlsafe_b64decode(cursor.encode()).decode()
-            items = [t for t in items if t.occurred_key < after]
+            items = [t for t in items if t.occurred_key < _cursor_key(cursor, customer_id)]
         page = items[:limit]
         more = len(items) > limit
-        next_cursor = base64.urlsafe_b64encode(page[-1].occurred_key.encode()).decode() if more else None
+        next_cursor = _cursor(customer_id, page[-1].occurred_key) if more else None
         return HistoryPage(page, next_cursor)
+
+
+def _cursor(customer_id: str, key: str) -> str:
+    return base64.urlsafe_b64encode(json.dumps([customer_id, key]).encode()).decode()
+
+
+def _cursor_key(cursor: str, customer_id: str) -> str:
+    """The adapters' rules for a cursor (adapters/cursors.py): only one this API returned, only for the
+    customer it was returned for; ValueError otherwise."""
+    try:
+        owner, key = json.loads(base64.urlsafe_b64decode(cursor.encode("ascii")))
+    except (ValueError, UnicodeError, TypeError) as exc:
+        raise ValueError("is not a cursor this API returned") from exc
+    if owner != customer_id:
+        raise ValueError("belongs to another customer")
+    return str(key)
 
 
 class TransactionView:
