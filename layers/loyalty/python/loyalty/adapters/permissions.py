@@ -122,7 +122,7 @@ ADAPTER_MODULES: dict[str, str] = {
     "Labelled": "loyalty.adapters.dynamo_errors",
 }
 
-# Each function and the adapter methods its services call. Other issues add their functions here.
+# Each function and the adapter methods its services call. A new function is listed here.
 FUNCTION_USES: dict[str, tuple[str, ...]] = {
     INGEST: (
         "DynamoCustomerStore.get",
