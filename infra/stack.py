@@ -52,8 +52,8 @@ class LoyaltyStack(Stack):
     FUNCTIONS, routes from api_routes(), and the monthly reclassification (state machine, schedule,
     schema registry).
 
-    Extension points for later issues: `add_function(spec)`, `add_routes(routes)`, `tables`,
-    `buckets`, `bus`, `functions.layer`, `observability` (alarms, widgets, alarm actions)."""
+    Extension points: `add_function(spec)`, `tables`, `buckets`, `bus`, `functions.layer`,
+    `observability` (alarms, widgets, alarm actions); a new route comes from api_routes()."""
 
     def __init__(
         self,
@@ -194,9 +194,6 @@ class LoyaltyStack(Stack):
 
     def add_function(self, spec: FunctionSpec) -> Any:
         return self.functions.add(spec)
-
-    def add_routes(self, routes: list[Route]) -> None:
-        self.api.add_routes(routes)
 
 
 def acknowledge_nag_findings(stack: LoyaltyStack) -> None:

@@ -61,3 +61,26 @@ def transaction_request(**kw: Any):  # type: ignore[no-untyped-def]
         original_transaction_id=body.get("original_transaction_id"),
         raw=body,
     )
+
+
+def use_services(services: Any) -> None:
+    """The API functions' services for a test (None: the real wiring again), through Powertools'
+    dependency_overrides on each API function's resolver, as loaded by the local gateway."""
+    from loyalty.api import deps
+    from loyalty.api.routes import FUNCTION_ROUTERS
+    from loyalty_tools.gateway import load_handler
+
+    for function in FUNCTION_ROUTERS:
+        overrides = load_handler(function).resolver.dependency_overrides
+        if services is None:
+            overrides.pop(deps.services, None)
+        else:
+            overrides[deps.services] = lambda: services
+
+
+def used_services() -> Any:
+    """The services use_services() gave the API functions."""
+    from loyalty.api import deps
+    from loyalty_tools.gateway import load_handler
+
+    return load_handler("ingest").resolver.dependency_overrides[deps.services]()

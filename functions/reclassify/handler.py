@@ -12,9 +12,11 @@ from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
+from loyalty.bootstrap import reclassify_service
 from loyalty.domain.scoring import Cuts
-from loyalty.service.reclassify import ReclassifyService, Run, aws_service
+from loyalty.service.reclassify import ReclassifyService, Run
 from loyalty.service.reclassify import prepare as prepare_run
+from loyalty.settings import get_settings
 
 logger = Logger()
 metrics = Metrics()
@@ -23,7 +25,7 @@ tracer = Tracer()  # patches boto3: the step's scans, writes and PutEvents are s
 
 @lru_cache(maxsize=1)
 def service() -> ReclassifyService:
-    return aws_service()
+    return reclassify_service(get_settings())
 
 
 def prepare(event: dict[str, Any], context: Any = None) -> dict[str, Any]:

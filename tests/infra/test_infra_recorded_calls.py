@@ -63,9 +63,11 @@ def _accesses(
 @pytest.fixture
 def recorded(monkeypatch) -> Iterator[list]:
     from loyalty.adapters.models import MODELS, bind_models
-    from loyalty.api import deps, routes_erasure
+    from loyalty.api import deps
     from loyalty.settings import get_settings
     from moto import mock_aws
+
+    from tests.helpers import use_services
 
     # The defaults, whatever an earlier test in this worker left in the environment (the local runner
     # sets LOYALTY_RUN_BUCKET for the handlers it runs in process).
@@ -137,13 +139,11 @@ def recorded(monkeypatch) -> Iterator[list]:
         resource_of[secret] = "erasure_pepper_secret"
         monkeypatch.setenv(env_name("erasure_pepper_secret"), secret)
         get_settings.cache_clear()
-        deps._aws_services.cache_clear()
-        routes_erasure._aws_erasure.cache_clear()
-        deps.use_services(None)
+        deps.services.cache_clear()
+        use_services(None)
         with mock.patch.object(botocore.client.BaseClient, "_make_api_call", recording):
             yield calls
-        deps._aws_services.cache_clear()
-        routes_erasure._aws_erasure.cache_clear()
+        deps.services.cache_clear()
     get_settings.cache_clear()
 
 
@@ -240,12 +240,12 @@ def test_the_erasure_makes_exactly_the_declared_calls(recorded):
 def test_the_redemptions_function_makes_exactly_the_declared_calls(recorded, monkeypatch):
     """Redeem (and its replay), list, use (twice: the second reads the voucher), and the back-office
     cancel with the admin key's id as API Gateway passes it."""
-    from loyalty.api import routes_redemptions
+    from loyalty.api import deps
     from loyalty.settings import get_settings
 
     monkeypatch.setenv(env_name("admin_api_key_id"), "admin-id")
     get_settings.cache_clear()
-    routes_redemptions._aws_redemptions.cache_clear()
+    deps.services.cache_clear()
     ingest, redemptions = _handler(INGEST), _handler(REDEMPTIONS)
     assert (
         ingest(_event("POST", "/v1/transactions", _purchase("T1", "2000.00")), _CONTEXT)["statusCode"] == 201
@@ -265,7 +265,7 @@ def test_the_redemptions_function_makes_exactly_the_declared_calls(recorded, mon
     cancel = _event("POST", f"/v1/vouchers/{codes[2]}/cancel")
     cancel["requestContext"]["identity"] = {"apiKeyId": "admin-id"}
     assert redemptions(cancel, _CONTEXT)["statusCode"] == 200
-    routes_redemptions._aws_redemptions.cache_clear()
+    deps.services.cache_clear()
     _check(REDEMPTIONS, list(recorded))
 
 

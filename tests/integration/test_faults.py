@@ -26,7 +26,7 @@ from loyalty.service.points import PointsService
 from loyalty_tools.apigw import LocalContext, proxy_event
 from loyalty_tools.gateway import load_handler
 
-from tests.helpers import FIXED_NOW, default_programme, purchase_body
+from tests.helpers import FIXED_NOW, default_programme, purchase_body, use_services
 
 _real_call = botocore.client.BaseClient._make_api_call
 
@@ -121,7 +121,7 @@ def api(aws_tables, seam):
         customers, transactions, publisher, programme, sleep=lambda _: None, now=lambda: FIXED_NOW
     )
     points = PointsService(customers, transactions, programme, now=lambda: FIXED_NOW)
-    deps.use_services(deps.Services(programme, ingest, points, {}))
+    use_services(deps.Services(programme, ingest, points))
 
     def call(method: str, path: str, body: Any = None) -> tuple[int, dict[str, Any]]:
         function = "ingest" if path == "/v1/transactions" else "points"
@@ -133,7 +133,7 @@ def api(aws_tables, seam):
         return result["statusCode"], json.loads(result["body"])
 
     yield call
-    deps.use_services(None)
+    use_services(None)
 
 
 def balance(api, customer: str = "C1") -> int:  # type: ignore[no-untyped-def]

@@ -10,7 +10,7 @@ from loyalty.service.points import PointsService
 from loyalty_tools.apigw import LocalContext, proxy_event
 from loyalty_tools.gateway import load_handler
 
-from tests.helpers import FIXED_NOW, default_programme, purchase_body
+from tests.helpers import FIXED_NOW, default_programme, purchase_body, use_services, used_services
 
 
 @pytest.fixture
@@ -18,12 +18,11 @@ def api():
     store = InMemoryStore()
     programme = default_programme()
     view = TransactionView(store)
-    deps.use_services(
+    use_services(
         deps.Services(
             programme=programme,
             ingest=IngestService(store, view, RecordingPublisher(), programme, now=lambda: FIXED_NOW),
             points=PointsService(store, view, programme, now=lambda: FIXED_NOW),
-            extra={},
         )
     )
 
@@ -42,7 +41,7 @@ def api():
         return result["statusCode"], json.loads(result["body"])
 
     yield call
-    deps.use_services(None)
+    use_services(None)
 
 
 def test_post_then_get(api):
@@ -117,7 +116,8 @@ def test_history_is_newest_first_and_paginated(api):
 
 
 def test_openapi_document_is_generated_from_the_routes():
-    from loyalty.api.routes import api_routes, openapi_document
+    from loyalty.api.openapi import openapi_document
+    from loyalty.api.routes import api_routes
 
     doc = openapi_document()
     documented = {(m.upper(), p) for p, ops in doc["paths"].items() for m in ops}
@@ -129,7 +129,7 @@ def test_openapi_document_is_generated_from_the_routes():
 def test_events_that_fail_after_the_write_answer_503_and_the_retry_delivers_them(api):
     from loyalty.ports import PublishFailed
 
-    publisher = deps.services().ingest.publisher
+    publisher = used_services().ingest.publisher
     delivered = []
     failures = iter([True, False])
 

@@ -81,14 +81,14 @@ def test_the_public_default_is_refused_inside_a_lambda(monkeypatch):
 
 
 def test_the_route_fails_loudly_when_the_secret_is_unreadable(monkeypatch):
-    """Wired in routes_erasure: a configured secret that cannot be read stops the erasure (500), it does
+    """Wired in loyalty.bootstrap: a configured secret that cannot be read stops the erasure (500), it does
     not erase with the local pepper; the failure is not cached, so the next request reads again."""
-    from loyalty.api import routes_erasure
+    from loyalty.bootstrap import Services, erasure_service
     from loyalty.settings import get_settings
 
     monkeypatch.setenv("LOYALTY_ERASURE_PEPPER_SECRET", ARN)
     get_settings.cache_clear()
-    routes_erasure._aws_erasure.cache_clear()
+    wired = Services(None, None, None, build_erasure=lambda: erasure_service(get_settings()))  # type: ignore[arg-type]
     client = FakeSecrets(error=_denied())
     monkeypatch.setattr(
         "boto3.client", lambda service, **kwargs: client if service == "secretsmanager" else None
@@ -96,8 +96,7 @@ def test_the_route_fails_loudly_when_the_secret_is_unreadable(monkeypatch):
     try:
         for _ in range(2):
             with pytest.raises(PepperUnavailable):
-                routes_erasure._aws_erasure()
+                wired.erasure_service()
         assert client.calls == [ARN, ARN]
     finally:
         get_settings.cache_clear()
-        routes_erasure._aws_erasure.cache_clear()

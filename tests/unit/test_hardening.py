@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import pytest
-from loyalty.adapters.dynamodb import _Labelled
+from loyalty.adapters.dynamo_errors import Labelled
 from loyalty.api.body import BodyError, parse_body
 from loyalty.domain.earning import Purchase, PurchaseRecord, Return, apply_purchase, apply_return
 from loyalty.domain.profile import new_profile
@@ -49,7 +49,7 @@ class _Recorder:
 
 
 def test_cancellation_reasons_are_read_by_item_in_pynamodbs_order():
-    tx = _Labelled(_Recorder())  # type: ignore[arg-type]
+    tx = Labelled(_Recorder())  # type: ignore[arg-type]
     tx.save("anonymous", None)
     tx.delete("profile", None)
     tx.update("erasure", None, [])
@@ -59,7 +59,7 @@ def test_cancellation_reasons_are_read_by_item_in_pynamodbs_order():
 
 
 def test_pynamodb_still_sends_deletes_then_puts_then_updates():
-    """_Labelled mirrors pynamodb's order: this fails if a pynamodb upgrade changes it."""
+    """Labelled mirrors pynamodb's order: this fails if a pynamodb upgrade changes it."""
     from loyalty.adapters.models import CustomerItem
     from pynamodb.connection import Connection
     from pynamodb.transactions import TransactWrite
@@ -74,7 +74,7 @@ def test_pynamodb_still_sends_deletes_then_puts_then_updates():
     tw.condition_check(CustomerItem, "c", condition=CustomerItem.customer_id.exists())
     tw._commit()
     assert [next(iter(item)) for item in sent] == ["ConditionCheck", "Delete", "Put", "Update"]
-    assert _Labelled.ORDER == ("condition_check", "delete", "put", "update")
+    assert Labelled.ORDER == ("condition_check", "delete", "put", "update")
 
 
 def test_a_full_return_of_the_upgrading_purchase_reverses_the_upgrade_and_a_partial_one_may_not():

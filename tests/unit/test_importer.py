@@ -3,13 +3,12 @@ outcome as the API's rules, chunks within the TransactWriteItems limit, idempote
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
 from loyalty.domain.earning import Purchase, apply_purchase
-from loyalty.domain.profile import Profile, new_profile
-from loyalty.ports import StoredTransaction
+from loyalty.domain.profile import new_profile
+from loyalty.fakes import InMemoryStore, TransactionView
 from loyalty.programme import load_programme
 from loyalty.settings import Settings
 from loyalty_tools.importer import MAX_OPS, Columns, Reject, RowParser, import_customer, plan_customer
@@ -115,36 +114,12 @@ def test_chunks_stay_within_the_transaction_limit() -> None:
     assert chunks[-1].profile.lifetime_purchases == 250
 
 
-class FakeStore:
-    """Profiles and transactions in memory, with the conditions of the real write."""
+class FakeStore(InMemoryStore):
+    """Profiles and transactions in memory, with the conditions of the real write (the ports' fake)."""
 
-    def __init__(self) -> None:
-        self.profiles: dict[str, Profile] = {}
-        self.transactions: dict[str, StoredTransaction] = {}
-        self.writes = 0
-
-    def get_profile(self, customer_id: str) -> Profile | None:
-        return self.profiles.get(customer_id)
-
-    def get_transactions(self, ids):  # type: ignore[no-untyped-def]
-        return {i: self.transactions[i] for i in ids if i in self.transactions}
-
-    def get_transaction(self, transaction_id: str) -> StoredTransaction | None:
-        return self.transactions.get(transaction_id)
-
-    def write(self, chunk, expected_version) -> bool:  # type: ignore[no-untyped-def]
-        current = self.profiles.get(chunk.profile.customer_id)
-        if (current.version if current else None) != expected_version:
-            return False
-        if any(t.transaction_id in self.transactions for t in chunk.transactions):
-            return False
-        self.writes += 1
-        for t in chunk.transactions:
-            self.transactions[t.transaction_id] = t
-        for txn_id, (_, new) in chunk.returned.items():
-            self.transactions[txn_id] = replace(self.transactions[txn_id], returned=new)
-        self.profiles[chunk.profile.customer_id] = replace(chunk.profile, version=(expected_version or 0) + 1)
-        return True
+    @property
+    def view(self) -> TransactionView:
+        return TransactionView(self)
 
 
 def test_importing_twice_changes_nothing_and_a_partial_import_resumes() -> None:
@@ -154,13 +129,13 @@ def test_importing_twice_changes_nothing_and_a_partial_import_resumes() -> None:
         for n in range(150)
     ]
     store = FakeStore()
-    assert import_customer(rows, PROGRAMME, store)[:2] == (150, 0)
+    assert import_customer(rows, PROGRAMME, store, store.view)[:2] == (150, 0)
     snapshot = dict(store.profiles)
-    assert import_customer(rows, PROGRAMME, store)[:2] == (0, 150)
+    assert import_customer(rows, PROGRAMME, store, store.view)[:2] == (0, 150)
     assert store.profiles == snapshot
 
     partial = FakeStore()
-    import_customer(rows[:40], PROGRAMME, partial)
-    imported, present, rejected = import_customer(rows, PROGRAMME, partial)
+    import_customer(rows[:40], PROGRAMME, partial, partial.view)
+    imported, present, rejected = import_customer(rows, PROGRAMME, partial, partial.view)
     assert (imported, present, rejected) == (110, 40, [])
     assert partial.profiles["C1"].points_balance == store.profiles["C1"].points_balance

@@ -24,7 +24,7 @@ from loyalty.service.redemptions import (
 from loyalty_tools.apigw import LocalContext, proxy_event
 from loyalty_tools.gateway import load_handler
 
-from tests.helpers import FIXED_NOW, default_programme, transaction_request
+from tests.helpers import FIXED_NOW, default_programme, transaction_request, use_services
 
 
 class Clock:
@@ -284,15 +284,13 @@ def test_codes_are_unguessable_and_readable():
 
 @pytest.fixture
 def api(world):
-    deps.use_services(
+    use_services(
         deps.Services(
             programme=world.programme,
             ingest=world.ingest,
             points=world.points,
-            extra={
-                "redemptions": world.service,
-                "erasure": ErasureService(world.reds, "pepper", now=world.clock),
-            },
+            redemptions=world.service,
+            erasure=ErasureService(world.reds, "pepper", now=world.clock),
         )
     )
 
@@ -303,7 +301,7 @@ def api(world):
         return result["statusCode"], (json.loads(result["body"]) if result["body"] else None)
 
     yield call
-    deps.use_services(None)
+    use_services(None)
 
 
 def test_api_redeem_list_use_erase(api, world):

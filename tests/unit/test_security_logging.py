@@ -23,7 +23,7 @@ from loyalty.settings import get_settings
 from loyalty_tools.apigw import LocalContext, proxy_event
 from loyalty_tools.gateway import load_handler
 
-from tests.helpers import FIXED_NOW, default_programme, purchase_body
+from tests.helpers import FIXED_NOW, default_programme, purchase_body, use_services
 
 MARKER = "ZZQX-MARKER-7f3a9c"
 ROUTES = api_routes()
@@ -68,14 +68,6 @@ class Exploding:
         return fail
 
 
-class ExplodingExtra(dict):
-    def get(self, key: Any, default: Any = None) -> Any:
-        return Exploding()
-
-    def __getitem__(self, key: Any) -> Any:
-        return Exploding()
-
-
 def fakes() -> deps.Services:
     store, programme = InMemoryStore(), default_programme()
     view = TransactionView(store)
@@ -83,12 +75,11 @@ def fakes() -> deps.Services:
         programme=programme,
         ingest=IngestService(store, view, RecordingPublisher(), programme, now=lambda: FIXED_NOW),
         points=PointsService(store, view, programme, now=lambda: FIXED_NOW),
-        extra={},
     )
 
 
 def exploding() -> deps.Services:
-    return deps.Services(default_programme(), Exploding(), Exploding(), ExplodingExtra())
+    return deps.Services(default_programme(), Exploding(), Exploding(), Exploding(), Exploding())  # type: ignore[arg-type]
 
 
 def invoke(route: Route, body: Any = None, raw: bytes | None = None, key: str = "C1") -> tuple[int, str]:
@@ -122,7 +113,7 @@ def assert_clean(logs: Capture) -> None:
 
 @pytest.mark.parametrize("route", ROUTES, ids=lambda r: f"{r.method} {r.path}")
 def test_no_log_line_carries_the_request_body(route: Route, logs: Capture) -> None:
-    deps.use_services(fakes())
+    use_services(fakes())
     try:
         body = marked_body(route) if route.method in ("POST", "PUT", "PATCH") else None
         invoke(route, body)  # success or a 4xx, whatever the route answers
@@ -130,22 +121,22 @@ def test_no_log_line_carries_the_request_body(route: Route, logs: Capture) -> No
             invoke(route, {**body, MARKER: MARKER})  # unknown field: 400
             invoke(route, raw=b'{"broken": "' + MARKER.encode() + b'"')  # invalid JSON: 400
             invoke(route, {k: MARKER for k in body})  # every field wrong: 400
-        deps.use_services(exploding())
+        use_services(exploding())
         status, _ = invoke(route, body)
         assert status >= 400
     finally:
-        deps.use_services(None)
+        use_services(None)
     assert logs.texts, "nothing was logged at all: the capture would prove nothing"
     assert_clean(logs)
 
 
 def test_the_500_path_logs_a_traceback_without_the_body(logs: Capture) -> None:
     route = next(r for r in ROUTES if r.path == "/v1/transactions")
-    deps.use_services(exploding())
+    use_services(exploding())
     try:
         status, answer = invoke(route, marked_body(route))
     finally:
-        deps.use_services(None)
+        use_services(None)
     assert status == 500 and MARKER not in answer
     assert any("injected failure" in text for text in logs.texts)  # the capture sees the traceback
     assert_clean(logs)
@@ -158,7 +149,7 @@ POSTS = [r for r in ROUTES if r.method in ("POST", "PUT", "PATCH")]
 def test_bodies_above_the_limit_are_refused_with_413(route: Route) -> None:
     limit = get_settings().max_body
     assert limit == 64 * 1024  # LOYALTY_MAX_BODY_BYTES default
-    deps.use_services(fakes())
+    use_services(fakes())
     try:
         padding = {"pad": "x" * limit}
         status, answer = invoke(route, padding)
@@ -168,17 +159,17 @@ def test_bodies_above_the_limit_are_refused_with_413(route: Route) -> None:
         assert len(small) <= limit
         assert invoke(route, raw=small)[0] != 413  # at the limit: parsed (and refused for its content)
     finally:
-        deps.use_services(None)
+        use_services(None)
 
 
 @pytest.mark.parametrize("raw", [b"\x80", b"\xff\xfe{}", '{"a": "é"}'.encode("latin-1")])
 @pytest.mark.parametrize("route", POSTS, ids=lambda r: f"{r.method} {r.path}")
 def test_a_body_that_is_not_utf8_is_a_400_not_a_500(route: Route, raw: bytes) -> None:
     """Found by the fuzzer: API Gateway base64-encodes such a body and Powertools failed decoding it."""
-    deps.use_services(fakes())
+    use_services(fakes())
     try:
         status, answer = invoke(route, raw=raw)
     finally:
-        deps.use_services(None)
+        use_services(None)
     assert status == 400, answer
     assert json.loads(answer)["error"]["code"] == "invalid_json"

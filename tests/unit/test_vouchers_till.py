@@ -8,7 +8,8 @@ from datetime import datetime, timedelta
 
 import pytest
 from loyalty.api import access
-from loyalty.api.routes import api_routes, openapi_document
+from loyalty.api.openapi import openapi_document
+from loyalty.api.routes import api_routes
 from loyalty.events import DetailType, VoucherCancelledDetail, event_id, json_schemas
 from loyalty.service.ingest import ApiError
 from loyalty.settings import get_settings

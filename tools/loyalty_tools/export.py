@@ -34,9 +34,9 @@ PAGE_SIZE = 500
 def scan_profiles(total_segments: int = 4, page_size: int = PAGE_SIZE) -> Iterator[Profile]:
     """Every customer profile, read by `total_segments` parallel-scan workers, page by page (a
     bounded queue: memory stays a few pages whatever the table size)."""
-    from loyalty.adapters.dynamodb import profile_from_item
-    from loyalty.adapters.models import CustomerItem
+    from loyalty.adapters.customer_store import DynamoCustomerScan
 
+    scan = DynamoCustomerScan(page_size, consistent_read=True)
     pages: queue.Queue[Any] = queue.Queue(maxsize=4 * total_segments)
     done = object()
     errors: list[BaseException] = []
@@ -44,19 +44,9 @@ def scan_profiles(total_segments: int = 4, page_size: int = PAGE_SIZE) -> Iterat
 
     def worker(segment: int) -> None:
         try:
-            connection = CustomerItem._get_connection()
-            start: dict[str, Any] | None = None
-            while not stop.is_set():
-                data = connection.scan(
-                    segment=segment,
-                    total_segments=total_segments,
-                    limit=page_size,
-                    exclusive_start_key=start,
-                    consistent_read=True,
-                )
-                pages.put([CustomerItem.from_raw_data(raw) for raw in data.get("Items", [])])
-                start = data.get("LastEvaluatedKey")
-                if not start:
+            for page in scan.scan_segment(segment, total_segments):
+                pages.put(page)
+                if stop.is_set():
                     break
         except BaseException as exc:  # surfaced to the caller below
             errors.append(exc)
@@ -73,8 +63,7 @@ def scan_profiles(total_segments: int = 4, page_size: int = PAGE_SIZE) -> Iterat
                 if page is done:
                     finished += 1
                     continue
-                for item in page:
-                    yield profile_from_item(item)
+                yield from page
         finally:
             stop.set()
             while finished < total_segments:  # unblock workers if the caller stopped early

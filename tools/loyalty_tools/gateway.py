@@ -22,7 +22,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from loyalty.api.routes import Route, api_routes, openapi_document
+from loyalty.api.openapi import openapi_document
+from loyalty.api.routes import Route, api_routes
 from loyalty.settings import env_name
 
 from loyalty_tools.apigw import LocalContext, proxy_event

@@ -27,7 +27,7 @@ import re
 import threading
 import time
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
@@ -35,26 +35,33 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from loyalty.api.schemas import ID_PATTERN as API_ID_PATTERN
-from loyalty.domain.earning import (
-    Purchase,
-    PurchaseRecord,
-    Return,
-    ReturnExceedsPurchase,
-    apply_purchase,
-    apply_return,
-    iso_utc,
-)
+from loyalty.domain.earning import iso_utc
 from loyalty.domain.profile import Profile, new_profile
+from loyalty.errors import ApiError
 from loyalty.money import AmountError, format_amount, parse_amount
-from loyalty.ports import StoredTransaction, purchase_record
+from loyalty.ports import (
+    CustomerStore,
+    DuplicateTransaction,
+    ReturnedUpdate,
+    StoredTransaction,
+    Throttled,
+    TransactionStore,
+    VersionConflict,
+)
 from loyalty.programme import Programme
+from loyalty.service.retry import attempts
+from loyalty.service.transactions import (
+    Transaction,
+    TransactionRequest,
+    apply,
+    same_content,
+    validate,
+)
 
 ID_PATTERN = re.compile(API_ID_PATTERN)  # the API's: an imported id must be readable and erasable too
-CHANNELS = ("store", "web", "app")
 RETURN_TYPES = {"return", "refund", "r"}
 PURCHASE_TYPES = {"purchase", "sale", "p", ""}
 MAX_OPS = 100  # DynamoDB TransactWriteItems limit: 99 transaction operations + the profile
-MAX_FUTURE_SKEW = timedelta(hours=24)
 MAX_ATTEMPTS = 8
 
 
@@ -75,18 +82,37 @@ class Columns:
 
 @dataclass(frozen=True)
 class Row:
+    """A valid row: the transaction it holds (validated by the API's rules) and where it came from."""
+
     line: int
-    transaction_id: str
-    customer_id: str
-    occurred_at: datetime  # aware
-    amount: int  # minor units, > 0
-    kind: str  # purchase | return
-    store_id: str
-    channel: str
+    transaction: Transaction
     category: str | None
-    original_transaction_id: str | None
-    content: str  # normalized content (hash input; same id + same content = the same transaction)
+    content: str  # normalized row content (the derived ids' input; same id + same content = the same row)
     raw: dict[str, str] = field(compare=False, repr=False, default_factory=dict)
+
+    @property
+    def transaction_id(self) -> str:
+        return self.transaction.request.transaction_id
+
+    @property
+    def customer_id(self) -> str:
+        return self.transaction.request.customer_id
+
+    @property
+    def occurred_at(self) -> datetime:  # aware
+        return self.transaction.request.occurred_at
+
+    @property
+    def amount(self) -> int:  # minor units, > 0
+        return self.transaction.amount
+
+    @property
+    def kind(self) -> str:  # purchase | return
+        return self.transaction.request.kind
+
+    @property
+    def original_transaction_id(self) -> str | None:
+        return self.transaction.request.original_transaction_id
 
     @property
     def sort_key(self) -> tuple[str, int, str]:
@@ -143,8 +169,6 @@ class RowParser:
         if not ID_PATTERN.match(customer):
             raise Reject(f"{c.customer_id}: not a valid id (letters, digits, ._:@- up to 128)")
         occurred = self._when(get(c.occurred_at))
-        if occurred - self.now() > MAX_FUTURE_SKEW:
-            raise Reject(f"{c.occurred_at}: more than 24 hours in the future")
         amount_text = get(c.amount)
         negative = amount_text.startswith("-")
         amount = self._amount(amount_text.lstrip("-+").strip())
@@ -162,8 +186,6 @@ class RowParser:
         if original and not ID_PATTERN.match(original):
             raise Reject(f"{c.original_transaction_id}: not a valid id")
         channel = get(c.channel).lower() or "store"
-        if channel not in CHANNELS:
-            raise Reject(f"{c.channel}: {channel!r} is not one of {', '.join(CHANNELS)}")
         store = get(c.store_id) or "import"
         if not ID_PATTERN.match(store):
             raise Reject(f"{c.store_id}: not a valid id")
@@ -183,9 +205,31 @@ class RowParser:
             raise Reject(f"{c.transaction_id}: not a valid id")
         if original == txn_id:
             raise Reject(f"{c.original_transaction_id}: cannot be the row's own transaction id")
-        return Row(
-            line, txn_id, customer, occurred, amount, kind, store, channel, category, original, content, raw
+        amount_text = format_amount(amount, self.programme.currency)
+        request = TransactionRequest(
+            transaction_id=txn_id,
+            customer_id=customer,
+            store_id=store,
+            channel=channel,
+            occurred_at=occurred,
+            currency=self.programme.currency,
+            amount=amount_text,
+            lines=[{"category": category, "quantity": 1, "unit_price": amount_text}] if category else [],
+            original_transaction_id=original,
         )
+        try:  # the API's own checks (future skew, channel, currency), without the age bound
+            transaction = validate(request, self.programme, self.now(), history=True)
+        except ApiError as exc:
+            raise Reject(self._reason(exc)) from None
+        return Row(line, transaction, category, content, raw)
+
+    def _reason(self, error: ApiError) -> str:
+        """The API's refusal in the file's words: its field named as the file's column."""
+        detail = (error.details or [{}])[0]
+        name = detail.get("field")
+        if not name:
+            return error.message
+        return f"{getattr(self.columns, name, name)}: {detail['message']}"
 
     def _when(self, text: str) -> datetime:
         name = self.columns.occurred_at
@@ -261,20 +305,19 @@ def _wall(value: datetime) -> str:
 
 
 @dataclass
-class Planned:
-    stored: StoredTransaction
-    row: Row
-
-
-@dataclass
 class Chunk:
     transactions: list[StoredTransaction]
     returned: dict[str, tuple[int, int]]  # purchase id outside the chunk -> (expected, new)
     profile: Profile
     rows: list[Row]
 
+    @property
+    def moves(self) -> list[ReturnedUpdate]:
+        return [ReturnedUpdate(txn_id, expected, new) for txn_id, (expected, new) in self.returned.items()]
 
-def body_hash(row: Row) -> str:
+
+def import_hash(row: Row) -> str:
+    """The hash imports stored before the content hash: such rows are still found already present."""
     return hashlib.sha256(("import:" + row.content).encode()).hexdigest()
 
 
@@ -285,12 +328,13 @@ def plan_customer(
     stored: dict[str, StoredTransaction],
     originals: Callable[[str], StoredTransaction | None],
 ) -> tuple[list[Chunk], list[tuple[Row, str]], int]:
-    """Apply one customer's new rows in time order. `stored`: this customer's rows already in the
-    table (by id). Returns (chunks to write, rejected rows with reasons, rows already present)."""
+    """Apply one customer's new rows in time order with the API's rules (service/transactions.py).
+    `stored`: this customer's rows already in the table (by id). Returns (chunks to write, rejected
+    rows with reasons, rows already present)."""
     current = profile or new_profile(rows[0].customer_id, programme.base_tier.name)
     rejected: list[tuple[Row, str]] = []
     present = 0
-    records: dict[str, PurchaseRecord] = {}  # purchases known in this import (file or table)
+    purchases: dict[str, StoredTransaction] = {}  # purchases known in this import (file or table)
     chunks: list[Chunk] = []
     chunk = Chunk([], {}, current, [])
     in_chunk: dict[str, int] = {}  # transaction id -> index in chunk.transactions
@@ -305,203 +349,74 @@ def plan_customer(
     for row in sorted(rows, key=lambda r: r.sort_key):
         existing = stored.get(row.transaction_id)
         if existing is not None:
-            if existing.body_hash == body_hash(row):
+            if same_content(existing, row.transaction, import_hash(row)):
                 present += 1
             else:
                 rejected.append((row, "transaction_id already stored with other content"))
             continue
+        original = None
+        if row.original_transaction_id is not None:
+            original = purchases.get(row.original_transaction_id) or originals(row.original_transaction_id)
+        try:
+            applied = apply(current, row.transaction, programme, original)
+        except ApiError as exc:
+            rejected.append((row, exc.message))
+            continue
         ops = 1
-        if row.kind == "purchase":
-            updated, outcome = apply_purchase(
-                current,
-                Purchase(
-                    row.transaction_id,
-                    row.customer_id,
-                    row.occurred_at,
-                    row.amount,
-                    {row.category: row.amount} if row.category else {},
-                ),
-                programme,
-            )
-            record = None
-        else:
-            assert row.original_transaction_id is not None
-            record = records.get(row.original_transaction_id)
-            if record is None:
-                original = originals(row.original_transaction_id)
-                if original is None or original.customer_id != row.customer_id:
-                    rejected.append(
-                        (row, "original_transaction_id: no purchase with this id for this customer")
-                    )
-                    continue
-                if original.kind != "purchase":
-                    rejected.append((row, "original_transaction_id: refers to a return, not a purchase"))
-                    continue
-                record = purchase_record(original)
-                records[record.transaction_id] = record
-            ret = Return(
-                row.transaction_id,
-                row.customer_id,
-                row.occurred_at,
-                row.amount,
-                record.transaction_id,
-                {row.category: row.amount} if row.category else {},
-            )
-            try:
-                updated, new_record, outcome = apply_return(current, ret, record, programme)
-            except ReturnExceedsPurchase as exc:
-                left = format_amount(exc.remaining, programme.currency)
-                rejected.append((row, f"amount: exceeds what is left of the original purchase ({left})"))
-                continue
-            if record.transaction_id not in in_chunk and record.transaction_id not in chunk.returned:
-                ops += 1
+        moved = applied.original
+        if (
+            moved is not None
+            and moved.transaction_id not in in_chunk
+            and moved.transaction_id not in chunk.returned
+        ):
+            ops += 1
         if len(chunk.transactions) + len(chunk.returned) + ops > MAX_OPS - 1:
             close()
-            if row.kind == "return" and record is not None and record.transaction_id not in in_chunk:
-                ops = 2
-        answer = {
-            "transaction_id": row.transaction_id,
-            "customer_id": row.customer_id,
-            "type": row.kind,
-            "amount": format_amount(row.amount, programme.currency),
-            "currency": programme.currency,
-            "points_earned": outcome.points_earned,
-            "points_balance": outcome.points_balance,
-            "tier": updated.tier,
-        }
-        if outcome.upgraded:
-            answer["tier_upgrade"] = {"from": outcome.tier_before, "to": outcome.tier}
-        txn = StoredTransaction(
-            transaction_id=row.transaction_id,
-            customer_id=row.customer_id,
-            kind=row.kind,
-            occurred_at=row.occurred_at.isoformat(),
-            occurred_key=f"{iso_utc(row.occurred_at)}#{row.transaction_id}",
-            currency=programme.currency,
-            amount=row.amount,
-            body_hash=body_hash(row),
-            store_id=row.store_id,
-            channel=row.channel,
-            points_rate=outcome.points_rate,
-            points_earned=outcome.points_earned,
-            categories={row.category: row.amount} if row.category else {},
-            original_transaction_id=row.original_transaction_id,
-            response=answer,
-        )
         in_chunk[row.transaction_id] = len(chunk.transactions)
-        chunk.transactions.append(txn)
+        chunk.transactions.append(applied.stored)
         chunk.rows.append(row)
-        if row.kind == "purchase":
-            records[row.transaction_id] = PurchaseRecord(
-                row.transaction_id,
-                row.customer_id,
-                row.occurred_at,
-                row.amount,
-                0,
-                outcome.points_rate,
-                dict(txn.categories),
-            )
+        if moved is None:
+            purchases[row.transaction_id] = applied.stored
         else:
-            assert record is not None
-            records[record.transaction_id] = new_record
-            if record.transaction_id in in_chunk:  # the purchase is written by this chunk: final value
-                index = in_chunk[record.transaction_id]
-                chunk.transactions[index] = replace(chunk.transactions[index], returned=new_record.returned)
+            purchases[moved.transaction_id] = moved
+            if moved.transaction_id in in_chunk:  # the purchase is written by this chunk: final value
+                index = in_chunk[moved.transaction_id]
+                chunk.transactions[index] = replace(chunk.transactions[index], returned=moved.returned)
             else:
-                expected = chunk.returned.get(record.transaction_id, (record.returned, 0))[0]
-                chunk.returned[record.transaction_id] = (expected, new_record.returned)
-        current = updated
+                assert applied.returned is not None
+                expected = chunk.returned.get(moved.transaction_id, (applied.returned.expected, 0))[0]
+                chunk.returned[moved.transaction_id] = (expected, moved.returned)
+        current = applied.profile
         chunk.profile = current
     close()
     return chunks, rejected, present
 
 
-# ---------------------------------------------------------------------------------------------
-# DynamoDB
-
-
-class DynamoWriter:
-    """Reads and chunk writes for the importer (pynamodb, the same items the API writes)."""
-
-    def get_profile(self, customer_id: str) -> Profile | None:
-        from loyalty.adapters.dynamodb import DynamoCustomerStore
-
-        return DynamoCustomerStore().get(customer_id)
-
-    def get_transactions(self, ids: Iterable[str]) -> dict[str, StoredTransaction]:
-        from loyalty.adapters.dynamodb import transaction_from_item
-        from loyalty.adapters.models import TransactionItem
-
-        ids = list(dict.fromkeys(ids))
-        out: dict[str, StoredTransaction] = {}
-        for start in range(0, len(ids), 100):
-            for item in TransactionItem.batch_get(ids[start : start + 100], consistent_read=True):
-                out[item.transaction_id] = transaction_from_item(item)
-        return out
-
-    def get_transaction(self, transaction_id: str) -> StoredTransaction | None:
-        from loyalty.adapters.dynamodb import DynamoTransactionStore
-
-        return DynamoTransactionStore().get(transaction_id)
-
-    def write(self, chunk: Chunk, expected_version: int | None) -> bool:
-        """One TransactWriteItems. False when a condition failed (re-read and plan again)."""
-        from loyalty.adapters.dynamodb import profile_to_item, transaction_to_item
-        from loyalty.adapters.models import CustomerItem, TransactionItem
-        from pynamodb.exceptions import TransactWriteError
-        from pynamodb.transactions import TransactWrite
-
-        condition = (
-            CustomerItem.customer_id.does_not_exist()
-            if expected_version is None
-            else CustomerItem.version == expected_version
-        )
-        try:
-            with TransactWrite(connection=CustomerItem._get_connection().connection) as tw:
-                for txn in chunk.transactions:
-                    tw.save(
-                        transaction_to_item(txn), condition=TransactionItem.transaction_id.does_not_exist()
-                    )
-                for txn_id, (expected, new) in chunk.returned.items():
-                    tw.update(
-                        TransactionItem(transaction_id=txn_id),
-                        actions=[TransactionItem.returned.set(new)],
-                        condition=(TransactionItem.returned == expected),
-                    )
-                tw.save(profile_to_item(chunk.profile, (expected_version or 0) + 1), condition=condition)
-        except TransactWriteError as exc:
-            reasons = {getattr(r, "code", None) for r in (exc.cancellation_reasons or [])}
-            if reasons & {"ConditionalCheckFailed", "TransactionConflict", "ThrottlingError"} or (
-                exc.cause_response_code in ("ThrottlingException", "ProvisionedThroughputExceededException")
-            ):
-                return False
-            raise
-        return True
-
-
 def import_customer(
-    rows: list[Row], programme: Programme, store: DynamoWriter
+    rows: list[Row],
+    programme: Programme,
+    customers: CustomerStore,
+    transactions: TransactionStore,
+    sleep: Callable[[float], None] = time.sleep,
 ) -> tuple[int, int, list[tuple[Row, str]]]:
     """(imported, already present, rejected) for one customer's rows. Retries on conflicts."""
     rejected: list[tuple[Row, str]] = []
     written = 0  # rows written by earlier attempts: found stored by the next one, still ours
-    for attempt in range(MAX_ATTEMPTS):
-        if attempt:
-            time.sleep(min(0.5, 0.01 * 2**attempt))
-        profile = store.get_profile(rows[0].customer_id)
+    for attempt in attempts(MAX_ATTEMPTS, sleep):
+        profile = customers.get(rows[0].customer_id)
         # A new customer has no stored transactions of its own; otherwise look them up in one batch.
         fresh = profile is None and attempt == 0
-        stored = {} if fresh else store.get_transactions(r.transaction_id for r in rows)
-        chunks, rejected, present = plan_customer(profile, rows, programme, stored, store.get_transaction)
+        stored = {} if fresh else transactions.get_many(r.transaction_id for r in rows)
+        chunks, rejected, present = plan_customer(profile, rows, programme, stored, transactions.get)
         version = profile.version if profile is not None else None
-        for chunk in chunks:
-            if not store.write(chunk, version):
-                break
-            written += len(chunk.transactions)
-            version = (version or 0) + 1
-        else:
-            return written, present - (written - sum(len(c.transactions) for c in chunks)), rejected
-        # A condition failed (another writer, or an id stored meanwhile): re-read and plan again.
+        try:
+            for chunk in chunks:
+                transactions.record_chunk(chunk.transactions, chunk.profile, version, chunk.moves)
+                written += len(chunk.transactions)
+                version = (version or 0) + 1
+        except (VersionConflict, DuplicateTransaction, Throttled):
+            continue  # another writer, or an id stored meanwhile: re-read and plan again
+        return written, present - (written - sum(len(c.transactions) for c in chunks)), rejected
     reason = "could not write after repeated conflicts (the customer was being updated); import again"
     return 0, 0, [(row, reason) for row in rows]
 
@@ -583,13 +498,16 @@ def run_import(
         f"into {target.description}"
     )
     rejects_out: list[tuple[int, dict[str, str], str]] = list(early_rejects)
-    store = DynamoWriter()
+    from loyalty.bootstrap import build_services
+
+    wired = build_services(settings, programme).ingest  # the API's own stores, on the same tables
+    customers, transactions = wired.customers, wired.transactions
     with progress_bar(console) as progress, ThreadPoolExecutor(workers) as pool:
         task = progress.add_task("import", total=result.rows, unit="rows")
         progress.advance(task, len(early_rejects))
 
         def one(customer_rows: list[Row]) -> None:
-            imported, present, rejected = import_customer(customer_rows, programme, store)
+            imported, present, rejected = import_customer(customer_rows, programme, customers, transactions)
             with result.lock:
                 result.imported += imported
                 result.already_present += present

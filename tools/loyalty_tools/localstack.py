@@ -116,10 +116,11 @@ def create_resources(settings: Settings, moto_url: str) -> dict[str, str]:
     """Tables from the pynamodb models, the event bus, the run bucket (settings.run_bucket) and an SQS
     queue subscribed to the bus."""
     import boto3
-    from loyalty.adapters.models import MODELS, bind_models
+    from loyalty.adapters.models import MODELS
+    from loyalty.bootstrap import bind
 
     os.environ.update(local_environment(moto_url, settings))
-    bind_models(settings)
+    bind(settings)
     for model in MODELS.values():
         if not model.exists():
             model.create_table(billing_mode="PAY_PER_REQUEST", wait=True)

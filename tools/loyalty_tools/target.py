@@ -55,7 +55,7 @@ class Target:
 
     def activate(self) -> Settings:
         """Point this process at the target: environment, then the pynamodb models."""
-        from loyalty.adapters.models import bind_models
+        from loyalty.bootstrap import bind
         from loyalty.settings import get_settings
 
         for name, value in CLI_POWERTOOLS.items():
@@ -63,7 +63,7 @@ class Target:
         os.environ.update(self.env)
         get_settings.cache_clear()
         settings = Settings.from_env()
-        bind_models(settings)
+        bind(settings)
         return settings
 
 

@@ -6,7 +6,7 @@ import base64
 import hashlib
 import json
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import replace
 
 from loyalty.domain.profile import Profile
@@ -45,6 +45,10 @@ class InMemoryStore:
         self.calls.append("TransactGetItems")
         return self.transactions.get(transaction_id), self.profiles.get(customer_id)
 
+    def get_many(self, transaction_ids: Iterable[str]) -> dict[str, StoredTransaction]:
+        self.calls.append("BatchGetItem")
+        return {i: self.transactions[i] for i in transaction_ids if i in self.transactions}
+
     def record(
         self,
         transaction: StoredTransaction,
@@ -52,21 +56,35 @@ class InMemoryStore:
         expected_version: int | None,
         returned: ReturnedUpdate | None = None,
     ) -> None:
+        self.record_chunk([transaction], profile, expected_version, [returned] if returned else [])
+
+    def record_chunk(
+        self,
+        transactions: Sequence[StoredTransaction],
+        profile: Profile,
+        expected_version: int | None,
+        returned: Sequence[ReturnedUpdate] = (),
+    ) -> None:
         self.calls.append("TransactWriteItems")
         with self.lock:
-            if transaction.transaction_id in self.transactions:
-                raise DuplicateTransaction(transaction.transaction_id)
+            for transaction in transactions:
+                if transaction.transaction_id in self.transactions:
+                    raise DuplicateTransaction(transaction.transaction_id)
             current = self.profiles.get(profile.customer_id)
             if (current is None) != (expected_version is None) or (
                 current is not None and current.version != expected_version
             ):
                 raise VersionConflict(profile.customer_id)
-            if returned is not None:
-                original = self.transactions.get(returned.transaction_id)
-                if original is None or original.returned != returned.expected:
-                    raise VersionConflict(returned.transaction_id)
-                self.transactions[returned.transaction_id] = replace(original, returned=returned.new)
-            self.transactions[transaction.transaction_id] = transaction
+            for move in returned:
+                original = self.transactions.get(move.transaction_id)
+                if original is None or original.returned != move.expected:
+                    raise VersionConflict(move.transaction_id)
+            for move in returned:
+                self.transactions[move.transaction_id] = replace(
+                    self.transactions[move.transaction_id], returned=move.new
+                )
+            for transaction in transactions:
+                self.transactions[transaction.transaction_id] = transaction
             self.profiles[profile.customer_id] = replace(profile, version=(expected_version or 0) + 1)
 
     def history(self, customer_id: str, limit: int, cursor: str | None) -> HistoryPage:
@@ -77,12 +95,27 @@ class InMemoryStore:
             reverse=True,
         )
         if cursor:
-            after = base64.urlsafe_b64decode(cursor.encode()).decode()
-            items = [t for t in items if t.occurred_key < after]
+            items = [t for t in items if t.occurred_key < _cursor_key(cursor, customer_id)]
         page = items[:limit]
         more = len(items) > limit
-        next_cursor = base64.urlsafe_b64encode(page[-1].occurred_key.encode()).decode() if more else None
+        next_cursor = _cursor(customer_id, page[-1].occurred_key) if more else None
         return HistoryPage(page, next_cursor)
+
+
+def _cursor(customer_id: str, key: str) -> str:
+    return base64.urlsafe_b64encode(json.dumps([customer_id, key]).encode()).decode()
+
+
+def _cursor_key(cursor: str, customer_id: str) -> str:
+    """The adapters' rules for a cursor (adapters/cursors.py): only one this API returned, only for the
+    customer it was returned for; ValueError otherwise."""
+    try:
+        owner, key = json.loads(base64.urlsafe_b64decode(cursor.encode("ascii")))
+    except (ValueError, UnicodeError, TypeError) as exc:
+        raise ValueError("is not a cursor this API returned") from exc
+    if owner != customer_id:
+        raise ValueError("belongs to another customer")
+    return str(key)
 
 
 class TransactionView:

@@ -3,31 +3,28 @@ and real adapters (adapters/dynamodb.py, adapters/eventbridge.py)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
 from loyalty.domain.earning import PurchaseRecord
 from loyalty.domain.profile import Profile
+from loyalty.errors import (  # the port exceptions live with the other refusals; imported from here too
+    DuplicateRedemption,
+    DuplicateTransaction,
+    ProfileKeyTaken,
+    PublishFailed,
+    Throttled,
+    VersionConflict,
+    VoucherNotUsable,
+)
 from loyalty.events import DomainEvent
 
-
-class VersionConflict(Exception):
-    """The profile changed since it was read: read again and retry."""
-
-
-class DuplicateTransaction(Exception):
-    """A transaction with this id is already stored."""
-
-
-class PublishFailed(RuntimeError):
-    """Some events could not be published after retries. Raised after the write they follow
-    committed: the caller retries the same request, which replays the answer and republishes."""
-
-
-class Throttled(Exception):
-    """The store asked us to slow down (throttling or a transient transaction conflict)."""
+__all__ = [
+    "DuplicateRedemption", "DuplicateTransaction", "ProfileKeyTaken", "PublishFailed", "Throttled",
+    "VersionConflict", "VoucherNotUsable",
+]  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -93,6 +90,10 @@ class TransactionStore(Protocol):
         """The original purchase and the profile in one read (for returns)."""
         ...
 
+    def get_many(self, transaction_ids: Iterable[str]) -> dict[str, StoredTransaction]:
+        """The stored transactions among these ids (strongly consistent), by id."""
+        ...
+
     def record(
         self,
         transaction: StoredTransaction,
@@ -100,9 +101,20 @@ class TransactionStore(Protocol):
         expected_version: int | None,
         returned: ReturnedUpdate | None = None,
     ) -> None:
-        """Atomically: store the transaction (only if new), update the original purchase's
-        returned amount (only if unchanged) and write the profile (only at expected_version,
-        None meaning the profile must not exist). Raises DuplicateTransaction or VersionConflict."""
+        """record_chunk of one transaction."""
+        ...
+
+    def record_chunk(
+        self,
+        transactions: Sequence[StoredTransaction],
+        profile: Profile,
+        expected_version: int | None,
+        returned: Sequence[ReturnedUpdate] = (),
+    ) -> None:
+        """Atomically (one TransactWriteItems, at most 99 transactions + updates): store one customer's
+        transactions (each only if new), move earlier purchases' returned amounts (each only if
+        unchanged) and write the profile (only at expected_version, None meaning the profile must not
+        exist). Raises DuplicateTransaction (some id is stored), VersionConflict or Throttled."""
         ...
 
     def history(self, customer_id: str, limit: int, cursor: str | None) -> HistoryPage: ...
@@ -154,22 +166,6 @@ class RunStore(Protocol):
 
 # ---------------------------------------------------------------------------------------------
 # Redemptions, vouchers and erasure (loyalty.service.redemptions, loyalty.service.erasure)
-
-
-class DuplicateRedemption(Exception):
-    """A redemption with this id is already stored."""
-
-
-class VoucherNotUsable(Exception):
-    """The conditional use failed: `voucher` is what is stored now (None: no such code)."""
-
-    def __init__(self, code: str, voucher: Voucher | None) -> None:
-        super().__init__(code)
-        self.voucher = voucher
-
-
-class ProfileKeyTaken(Exception):
-    """The anonymous profile's key is already used (the card was erased before, reused, erased again)."""
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ Audience = Literal["store", "back_office"]
 STORE: Audience = "store"
 BACK_OFFICE: Audience = "back_office"
 
-# (method, path as API Gateway spells it). Other issues add theirs here (adjustments, blocking a member).
+# (method, path as API Gateway spells it). A new back-office route is listed here.
 BACK_OFFICE_ROUTES: frozenset[tuple[str, str]] = frozenset(
     {
         ("POST", "/v1/vouchers/{code}/cancel"),

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable, Mapping
 from re import Match
@@ -15,9 +14,9 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValida
 from aws_lambda_powertools.event_handler.router import Router
 
 from loyalty.api.body import BodyError, parse_body
-from loyalty.api.schemas import PATTERN_WORDS, ErrorOut
-from loyalty.ports import PublishFailed, Throttled
-from loyalty.service.ingest import ApiError
+from loyalty.api.responses import error_response
+from loyalty.api.schemas import PATTERN_WORDS
+from loyalty.errors import ApiError, PublishFailed, Throttled
 from loyalty.settings import get_settings
 
 logger = Logger(child=True)
@@ -36,31 +35,6 @@ for _name in (
     "aws_lambda_powertools.event_handler.middlewares.async_utils",
 ):
     logging.getLogger(_name).addFilter(_NoRouteArguments())
-
-
-def _error_doc(description: str) -> dict[str, Any]:
-    return {"description": description, "content": {"application/json": {"model": ErrorOut}}}
-
-
-ERROR_RESPONSES: dict[int | str, Any] = {
-    400: _error_doc("Invalid request: the message names the field"),
-    403: {"description": "Missing or wrong x-api-key (API Gateway)"},
-    404: _error_doc("Not found"),
-    409: _error_doc("Conflict"),
-    413: _error_doc("Body too large"),
-    415: _error_doc("Content type other than application/json"),
-    422: _error_doc("Valid request the rules refuse"),
-    503: _error_doc("Too many concurrent updates for one customer; retry"),
-}
-
-
-def error_response(status: int, code: str, message: str, details: Any = None) -> Response:
-    body = {"error": {"code": code, "message": message, "details": details}}
-    return Response(status_code=status, content_type="application/json", body=json.dumps(body))
-
-
-def json_response(status: int, body: Any) -> Response:
-    return Response(status_code=status, content_type="application/json", body=json.dumps(body))
 
 
 def _field_of(loc: tuple[Any, ...]) -> str:
@@ -196,6 +170,7 @@ def api_handler(function: str) -> Callable[[dict[str, Any], Any], dict[str, Any]
     def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         return handle(app, event, context, metrics)
 
+    handler.resolver = app  # type: ignore[attr-defined]  # tests: resolver.dependency_overrides
     return handler
 
 

@@ -1,57 +1,24 @@
-"""Service wiring for the Lambdas: built once per container, on first use; tests can replace it."""
+"""The API's services, as a Powertools dependency: routes declare
+`services: Annotated[Services, Depends(services)]`; the real wiring (loyalty.bootstrap) is built once
+per container, on first use. Tests replace it per resolver: `resolver.dependency_overrides[services]`."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
 
+from loyalty.bootstrap import Services, build_services
 from loyalty.programme import Programme, load_programme
 from loyalty.settings import get_settings
 
-
-@dataclass
-class Services:
-    programme: Programme
-    ingest: Any
-    points: Any
-    extra: dict[str, Any]
+__all__ = ["Services", "programme", "services"]
 
 
-_override: Services | None = None
-
-
-def use_services(services: Services | None) -> None:
-    """Tests and the local tools inject fakes or other wiring here."""
-    global _override
-    _override = services
+@lru_cache(maxsize=1)
+def services() -> Services:
+    return build_services(get_settings())
 
 
 @lru_cache(maxsize=1)
 def programme() -> Programme:
+    """The programme the OpenAPI document states its bounds from (no AWS client needed)."""
     return load_programme(get_settings().programme_file)
-
-
-@lru_cache(maxsize=1)
-def _aws_services() -> Services:
-    from loyalty.adapters.dynamodb import DynamoCustomerStore, DynamoTransactionStore
-    from loyalty.adapters.eventbridge import EventBridgePublisher
-    from loyalty.adapters.models import bind_models
-    from loyalty.service.ingest import IngestService
-    from loyalty.service.points import PointsService
-
-    settings = get_settings()
-    bind_models(settings)
-    customers, transactions = DynamoCustomerStore(), DynamoTransactionStore()
-    publisher = EventBridgePublisher(settings.event_bus_name, settings.event_source)
-    prog = programme()
-    return Services(
-        programme=prog,
-        ingest=IngestService(customers, transactions, publisher, prog),
-        points=PointsService(customers, transactions, prog),
-        extra={"customers": customers, "transactions": transactions, "publisher": publisher},
-    )
-
-
-def services() -> Services:
-    return _override or _aws_services()

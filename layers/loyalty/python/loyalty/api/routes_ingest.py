@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated
 
+from aws_lambda_powertools.event_handler import Depends
 from aws_lambda_powertools.event_handler.openapi.params import Body
 from aws_lambda_powertools.event_handler.router import Router
 
-from loyalty.api.app import ERROR_RESPONSES, json_response
-from loyalty.api.deps import services
+from loyalty.api.deps import Services, services
+from loyalty.api.responses import ERROR_RESPONSES, json_response
 from loyalty.api.schemas import TransactionIn, TransactionOut
-from loyalty.service.ingest import TransactionRequest
+from loyalty.service.transactions import TransactionRequest
 
 router = Router()
 
@@ -27,7 +28,7 @@ router = Router()
     },
     tags=["transactions"],
 )
-def post_transaction(body: Annotated[TransactionIn, Body()]):
+def post_transaction(body: Annotated[TransactionIn, Body()], svc: Annotated[Services, Depends(services)]):
     raw = router.current_event.json_body
     request = TransactionRequest(
         transaction_id=body.transaction_id,
@@ -41,5 +42,5 @@ def post_transaction(body: Annotated[TransactionIn, Body()]):
         original_transaction_id=body.original_transaction_id,
         raw=raw,
     )
-    status, answer = services().ingest.record(request)
+    status, answer = svc.ingest.record(request)
     return json_response(status, answer)

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
+from aws_lambda_powertools.event_handler import Depends
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.event_handler.router import Router
 
-from loyalty.api.app import ERROR_RESPONSES, json_response
-from loyalty.api.deps import services
+from loyalty.api.deps import Services, services
+from loyalty.api.responses import ERROR_RESPONSES, json_response
 from loyalty.api.schemas import CustomerId, CustomerOut, HistoryOut
 
 router = Router()
@@ -24,8 +25,8 @@ router = Router()
     },
     tags=["customers"],
 )
-def get_customer(customer_id: CustomerId):
-    return json_response(200, services().points.card(customer_id))
+def get_customer(customer_id: CustomerId, svc: Annotated[Services, Depends(services)]):
+    return json_response(200, svc.points.card(customer_id))
 
 
 @router.get(
@@ -39,7 +40,8 @@ def get_customer(customer_id: CustomerId):
 )
 def get_history(
     customer_id: CustomerId,
+    svc: Annotated[Services, Depends(services)],
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     cursor: Annotated[str | None, Query(max_length=2048)] = None,
 ):
-    return json_response(200, services().points.history(customer_id, limit, cursor))
+    return json_response(200, svc.points.history(customer_id, limit, cursor))

@@ -3,15 +3,15 @@ with the voucher routes in routes_vouchers.py)."""
 
 from __future__ import annotations
 
-from functools import lru_cache
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
+from aws_lambda_powertools.event_handler import Depends
 from aws_lambda_powertools.event_handler.openapi.params import Body
 from aws_lambda_powertools.event_handler.router import Router
 from pydantic import BaseModel, Field, StrictInt
 
-from loyalty.api.app import ERROR_RESPONSES, json_response
-from loyalty.api.deps import programme, services
+from loyalty.api.deps import Services, services
+from loyalty.api.responses import ERROR_RESPONSES, json_response
 from loyalty.api.schemas import CustomerId, Strict, id_field
 
 router = Router()
@@ -44,24 +44,6 @@ class RedemptionOut(BaseModel):
     voucher: VoucherOut
 
 
-@lru_cache(maxsize=1)
-def _aws_redemptions() -> Any:
-    from loyalty.adapters.dynamodb import DynamoCustomerStore, DynamoRedemptionStore
-    from loyalty.adapters.eventbridge import EventBridgePublisher
-    from loyalty.service.redemptions import RedemptionService
-    from loyalty.settings import get_settings
-
-    settings = get_settings()
-    publisher = EventBridgePublisher(settings.event_bus_name, settings.event_source)
-    return RedemptionService(DynamoCustomerStore(), DynamoRedemptionStore(), publisher, programme())
-
-
-def redemption_service() -> Any:
-    """The RedemptionService: injected through deps.Services.extra["redemptions"] (tests, tools) or
-    wired to DynamoDB and EventBridge once per container (deps.services() binds the models)."""
-    return services().extra.get("redemptions") or _aws_redemptions()
-
-
 @router.post(
     "/v1/customers/<customer_id>/redemptions",
     summary="Turn points into a voucher",
@@ -76,6 +58,10 @@ def redemption_service() -> Any:
     },
     tags=["vouchers"],
 )
-def post_redemption(customer_id: CustomerId, body: Annotated[RedemptionIn, Body()]):
-    status, answer = redemption_service().redeem(customer_id, body.redemption_id, body.points)
+def post_redemption(
+    customer_id: CustomerId,
+    body: Annotated[RedemptionIn, Body()],
+    svc: Annotated[Services, Depends(services)],
+):
+    status, answer = svc.vouchers.redeem(customer_id, body.redemption_id, body.points)
     return json_response(status, answer)

@@ -5,13 +5,15 @@ from __future__ import annotations
 
 from typing import Annotated
 
+from aws_lambda_powertools.event_handler import Depends
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 from aws_lambda_powertools.event_handler.router import Router
 from pydantic import BaseModel, Field
 
-from loyalty.api.app import ERROR_RESPONSES, _error_doc, json_response
-from loyalty.api.routes_redemptions import CustomerId, VoucherOut, redemption_service
-from loyalty.api.schemas import ID_PATTERN, Strict
+from loyalty.api.deps import Services, services
+from loyalty.api.responses import ERROR_RESPONSES, error_doc, json_response
+from loyalty.api.routes_redemptions import VoucherOut
+from loyalty.api.schemas import ID_PATTERN, CustomerId, Strict
 
 router = Router()
 
@@ -51,10 +53,11 @@ class VoucherCancelOut(BaseModel):
 )
 def get_vouchers(
     customer_id: CustomerId,
+    svc: Annotated[Services, Depends(services)],
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
     cursor: Annotated[str | None, Query(max_length=2048)] = None,
 ):
-    return json_response(200, redemption_service().list_vouchers(customer_id, limit, cursor))
+    return json_response(200, svc.vouchers.list_vouchers(customer_id, limit, cursor))
 
 
 @router.post(
@@ -67,12 +70,16 @@ def get_vouchers(
     responses={
         200: {"description": "Spent", "content": {"application/json": {"model": VoucherOut}}},
         **ERROR_RESPONSES,
-        410: _error_doc("Expired"),
+        410: error_doc("Expired"),
     },
     tags=["vouchers"],
 )
-def use_voucher(code: VoucherCode, body: Annotated[VoucherUseIn | None, Body()] = None):
-    return json_response(200, redemption_service().use_voucher(code, body.use_id if body else None))
+def use_voucher(
+    code: VoucherCode,
+    svc: Annotated[Services, Depends(services)],
+    body: Annotated[VoucherUseIn | None, Body()] = None,
+):
+    return json_response(200, svc.vouchers.use_voucher(code, body.use_id if body else None))
 
 
 @router.post(
@@ -87,9 +94,9 @@ def use_voucher(code: VoucherCode, body: Annotated[VoucherUseIn | None, Body()] 
         200: {"description": "Cancelled", "content": {"application/json": {"model": VoucherCancelOut}}},
         **ERROR_RESPONSES,
         403: {"description": "A store key (back_office_only), or a missing or wrong key (API Gateway)"},
-        410: _error_doc("Expired"),
+        410: error_doc("Expired"),
     },
     tags=["vouchers", "back office"],
 )
-def cancel_voucher(code: VoucherCode):
-    return json_response(200, redemption_service().cancel_voucher(code))
+def cancel_voucher(code: VoucherCode, svc: Annotated[Services, Depends(services)]):
+    return json_response(200, svc.vouchers.cancel_voucher(code))

@@ -13,6 +13,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Path
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StrictInt
 
 from loyalty.service.erasure import TOKEN_PREFIX
+from loyalty.service.transactions import CHANNELS
 
 # No "/": an id must fit in one path segment to be read, redeemed and erased by its URL.
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:@\-]{0,127}$"
@@ -96,7 +97,7 @@ class TransactionIn(Strict):
     transaction_id: str = id_field("The store's unique id; retries reuse it")  # type: ignore[assignment]
     customer_id: CustomerIdStr
     store_id: str = id_field("The store")  # type: ignore[assignment]
-    channel: Literal["store", "web", "app"]
+    channel: Literal[CHANNELS]  # type: ignore[valid-type]
     occurred_at: Instant = Field(
         description=f"{INSTANT_WORDS}; at most 24 hours ahead and not older than the programme's "
         "earning.max_age_days (default 730; older history goes through `loyalty import`). A return "

@@ -70,7 +70,7 @@ class PurchaseRecord:
 
 
 @dataclass(frozen=True)
-class Outcome:
+class EarningOutcome:
     points_earned: int  # negative for a return: the points taken back
     points_balance: int
     tier: str
@@ -90,7 +90,9 @@ def points_for(amount: int, rate: int, programme: Programme) -> int:
     return (amount // 10 ** minor_units(programme.currency)) * rate
 
 
-def apply_purchase(profile: Profile, purchase: Purchase, programme: Programme) -> tuple[Profile, Outcome]:
+def apply_purchase(
+    profile: Profile, purchase: Purchase, programme: Programme
+) -> tuple[Profile, EarningOutcome]:
     local = purchase.occurred_at.astimezone(programme.zone)
     month = local.strftime("%Y-%m")
     rate = programme.points_per_unit * programme.tier_or_base(profile.tier).multiplier
@@ -125,7 +127,7 @@ def apply_purchase(profile: Profile, purchase: Purchase, programme: Programme) -
     tier = upgrade_after(programme, updated, month).name
     if tier != profile.tier:
         updated = replace(updated, tier=tier, tier_since=local.date().isoformat())
-    return updated, Outcome(points, updated.points_balance, updated.tier, profile.tier, rate)
+    return updated, EarningOutcome(points, updated.points_balance, updated.tier, profile.tier, rate)
 
 
 def apply_return(
@@ -134,7 +136,7 @@ def apply_return(
     original: PurchaseRecord,
     programme: Programme,
     upgrade: tuple[str, str] | None = None,
-) -> tuple[Profile, PurchaseRecord, Outcome]:
+) -> tuple[Profile, PurchaseRecord, EarningOutcome]:
     """`upgrade`: (from, to) when the returned purchase upgraded the customer. If they still hold
     `to` and, without the returned part, that purchase would not have earned it, the upgrade is
     reversed (to the best tier the remaining history earns, never below `from`). Downgrades for
@@ -170,7 +172,7 @@ def apply_return(
     return (
         updated,
         record,
-        Outcome(-taken, updated.points_balance, updated.tier, profile.tier, original.points_rate),
+        EarningOutcome(-taken, updated.points_balance, updated.tier, profile.tier, original.points_rate),
     )
 
 

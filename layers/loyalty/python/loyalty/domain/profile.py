@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime
 
 # The trailing 12 months plus the current one: enough for tiers, RFM and returns of last
 # year's purchases. Older months are folded into lifetime totals.
@@ -140,7 +139,3 @@ def prune_months(profile: Profile) -> Profile:
         return profile
     folded = sum(s.purchase_days for m, s in profile.months.items() if m not in kept)
     return replace(profile, months=kept, folded_purchase_days=profile.folded_purchase_days + folded)
-
-
-def local_date(instant: datetime, zone) -> date:  # type: ignore[no-untyped-def]
-    return instant.astimezone(zone).date()

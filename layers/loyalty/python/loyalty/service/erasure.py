@@ -29,8 +29,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from loyalty.errors import ApiError
 from loyalty.ports import ErasureStore, ProfileKeyTaken, VersionConflict
-from loyalty.service.ingest import ApiError
 
 TOKEN_PREFIX = "anon-"
 MAX_PROFILE_KEYS = 20  # a card number reused and erased again goes under token.2, token.3...

@@ -10,10 +10,10 @@ from typing import Any
 
 from loyalty.domain.profile import Profile
 from loyalty.domain.tiers import progress
+from loyalty.errors import ApiError, field_error
 from loyalty.money import format_amount
 from loyalty.ports import CustomerStore, StoredTransaction, TransactionStore
 from loyalty.programme import Programme
-from loyalty.service.ingest import ApiError, field_error
 
 MAX_PAGE = 100
 

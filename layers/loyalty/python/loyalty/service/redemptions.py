@@ -9,7 +9,6 @@ purchase re-read rather than overwrite the redemption. Policies: docs/redemption
 
 from __future__ import annotations
 
-import random
 import secrets
 import time
 from collections.abc import Callable
@@ -18,6 +17,7 @@ from datetime import UTC, datetime, timedelta
 from datetime import time as dtime
 from typing import Any
 
+from loyalty.errors import ApiError, field_error
 from loyalty.events import DetailType, DomainEvent, ab_bucket, event_id
 from loyalty.money import format_amount
 from loyalty.ports import (
@@ -32,7 +32,7 @@ from loyalty.ports import (
     VoucherNotUsable,
 )
 from loyalty.programme import Programme
-from loyalty.service.ingest import ApiError, field_error
+from loyalty.service.retry import attempts
 
 # Crockford's base32: no I, L, O or U, so a code read aloud or retyped is not misread.
 CODE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
@@ -191,8 +191,7 @@ class RedemptionService:
             raise field_error("points", "must be a positive whole number")
         if points % block:
             raise field_error("points", f"must be a multiple of {block} (one voucher block)", 422)
-        for attempt in range(self.max_attempts):
-            self._pause(attempt)
+        for _ in attempts(self.max_attempts, self.sleep, self._conflict):
             try:
                 answer = self._try_redeem(customer_id, redemption_id, points)
             except (VersionConflict, Throttled):
@@ -203,11 +202,8 @@ class RedemptionService:
             return 201, {"customer_id": customer_id, **answer}
         raise _busy()
 
-    def _pause(self, attempt: int) -> None:
-        """Before a retry after a conflict: exponential backoff with jitter (nothing on the first try)."""
-        if attempt:
-            self.conflicts += 1
-            self.sleep(min(0.2, 0.005 * 2 ** min(attempt, 6)) * random.uniform(0.5, 1.5))
+    def _conflict(self) -> None:
+        self.conflicts += 1
 
     def _try_redeem(self, customer_id: str, redemption_id: str, points: int) -> dict[str, Any]:
         profile = self.customers.get(customer_id)
@@ -295,8 +291,7 @@ class RedemptionService:
         answer again (200); another id, or none, still gets 409."""
         canonical = _canonical(code)
         now = self.now()
-        for attempt in range(self.max_attempts):
-            self._pause(attempt)
+        for _ in attempts(self.max_attempts, self.sleep, self._conflict):
             try:
                 return voucher_view(self.redemptions.use_voucher(canonical, iso(now), use_id), now)
             except Throttled:  # a racing cancel's transaction held the voucher: try again
@@ -316,8 +311,7 @@ class RedemptionService:
         use racing exactly one wins, and a retried cancel answers as the first time (200, same body,
         the same VoucherCancelled id again) without giving the points twice."""
         canonical = _canonical(code)
-        for attempt in range(self.max_attempts):
-            self._pause(attempt)
+        for _ in attempts(self.max_attempts, self.sleep, self._conflict):
             voucher = self.redemptions.get_voucher(canonical)
             if voucher is not None and voucher.status == "cancelled":
                 return self._cancelled(voucher)  # a retry (or a second clerk): the first answer

@@ -1,0 +1,215 @@
+"""Redemptions and vouchers: the redemption with its points and voucher in one transaction, the
+voucher list, a till's use and a back-office cancel."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pynamodb.connection import Connection
+from pynamodb.exceptions import GetError, TransactWriteError, UpdateError
+from pynamodb.transactions import TransactWrite
+
+from loyalty.adapters.cursors import VOUCHER_KEYS, decode_cursor, encode_cursor
+from loyalty.adapters.dynamo_errors import (
+    THROTTLE_CODES,
+    cancel_reasons,
+    raise_if_throttled,
+    throttled,
+)
+from loyalty.adapters.items import (
+    plain,
+)
+from loyalty.adapters.models import CustomerItem
+from loyalty.ports import (
+    DuplicateRedemption,
+    Redemption,
+    Throttled,
+    VersionConflict,
+    Voucher,
+    VoucherNotUsable,
+    VoucherPage,
+)
+
+
+def _voucher_from_item(item: Any) -> Any:
+
+    return Voucher(
+        code=item.code,
+        customer_id=item.customer_id,
+        redemption_id=item.redemption_id,
+        points=int(item.points),
+        value=int(item.value),
+        currency=item.currency,
+        issued_at=item.issued_at,
+        expires_on=item.expires_on,
+        expires_at=item.expires_at,
+        status=item.status,
+        used_at=item.used_at,
+        use_id=item.use_id,
+        cancelled_at=item.cancelled_at,
+        balance_after_cancel=None if item.balance_after_cancel is None else int(item.balance_after_cancel),
+    )
+
+
+def _voucher_to_item(voucher: Any) -> Any:
+    from loyalty.adapters.models import VoucherItem
+
+    return VoucherItem(
+        code=voucher.code,
+        customer_id=voucher.customer_id,
+        issued_key=voucher.issued_key,
+        redemption_id=voucher.redemption_id,
+        points=voucher.points,
+        value=voucher.value,
+        currency=voucher.currency,
+        issued_at=voucher.issued_at,
+        expires_on=voucher.expires_on,
+        expires_at=voucher.expires_at,
+        status=voucher.status,
+        used_at=voucher.used_at,
+    )
+
+
+class DynamoRedemptionStore:
+    def _connection(self) -> Connection:
+        return CustomerItem._get_connection().connection
+
+    def get_redemption(self, redemption_id: str) -> Any:
+        from loyalty.adapters.models import RedemptionItem
+
+        try:
+            item = RedemptionItem.get(redemption_id, consistent_read=True)
+        except RedemptionItem.DoesNotExist:
+            return None
+        response = item.response.as_dict() if hasattr(item.response, "as_dict") else dict(item.response or {})
+        return Redemption(
+            item.redemption_id, item.customer_id, int(item.points), item.created_at, item.voucher_code,
+            plain(response),
+        )  # fmt: skip
+
+    def redeem(self, redemption: Any, voucher: Any, expected_version: int) -> None:
+        from loyalty.adapters.models import RedemptionItem, VoucherItem
+
+        record = RedemptionItem(
+            redemption_id=redemption.redemption_id,
+            customer_id=redemption.customer_id,
+            points=redemption.points,
+            created_at=redemption.created_at,
+            voucher_code=redemption.voucher_code,
+        )
+        record.response = dict(redemption.response)  # type: ignore[assignment]
+        points = redemption.points
+        try:
+            with TransactWrite(connection=self._connection()) as tw:
+                tw.save(record, condition=RedemptionItem.redemption_id.does_not_exist())
+                tw.update(
+                    CustomerItem(customer_id=redemption.customer_id),
+                    actions=[
+                        CustomerItem.points_balance.add(-points),
+                        CustomerItem.points_redeemed.add(points),
+                        CustomerItem.version.add(1),
+                    ],
+                    condition=(CustomerItem.version == expected_version)
+                    & (CustomerItem.points_balance >= points)
+                    & (CustomerItem.erased == False),  # noqa: E712 (a DynamoDB condition, not a test)
+                )
+                tw.save(_voucher_to_item(voucher), condition=VoucherItem.code.does_not_exist())
+        except TransactWriteError as exc:
+            reasons = cancel_reasons(exc)
+            if reasons and reasons[0] == "ConditionalCheckFailed":
+                raise DuplicateRedemption(redemption.redemption_id) from exc
+            if "ConditionalCheckFailed" in reasons or "TransactionConflict" in reasons:
+                raise VersionConflict(redemption.customer_id) from exc
+            if throttled(exc, reasons):
+                raise Throttled(str(exc)) from exc
+            raise
+
+    def vouchers(self, customer_id: str, limit: int, cursor: str | None) -> Any:
+        from loyalty.adapters.models import VoucherItem
+
+        start = decode_cursor(cursor, customer_id, VOUCHER_KEYS) if cursor else None
+        results = VoucherItem.by_customer.query(
+            customer_id, scan_index_forward=False, limit=limit, page_size=limit, last_evaluated_key=start
+        )
+        items = [_voucher_from_item(item) for item in results]
+        return VoucherPage(items, encode_cursor(results.last_evaluated_key))
+
+    def use_voucher(self, code: str, used_at: str, use_id: str | None = None) -> Any:
+
+        from loyalty.adapters.models import VoucherItem
+        from loyalty.ports import VoucherNotUsable
+
+        item = VoucherItem(code=code)
+        actions = [VoucherItem.status.set("used"), VoucherItem.used_at.set(used_at)]
+        if use_id is not None:
+            actions.append(VoucherItem.use_id.set(use_id))
+        try:
+            item.update(
+                actions=actions,
+                condition=(VoucherItem.status == "issued") & (VoucherItem.expires_at > used_at),
+            )
+        except UpdateError as exc:
+            if exc.cause_response_code in ("TransactionConflictException", *THROTTLE_CODES):
+                # A cancel's transaction holds the voucher right now: retry, one of the two wins.
+                raise Throttled(str(exc)) from exc
+            if exc.cause_response_code != "ConditionalCheckFailedException":
+                raise
+            current = self.get_voucher(code)
+            raise VoucherNotUsable(code, current) from exc
+        return _voucher_from_item(item)
+
+    def get_voucher(self, code: str) -> Any:
+        from loyalty.adapters.models import VoucherItem
+
+        try:
+            return _voucher_from_item(VoucherItem.get(code, consistent_read=True))
+        except VoucherItem.DoesNotExist:
+            return None
+        except GetError as exc:
+            raise_if_throttled(exc)
+            raise
+
+    def cancel_voucher(
+        self, voucher: Any, cancelled_at: str, expected_version: int, balance_after: int
+    ) -> Any:
+        from dataclasses import replace
+
+        from loyalty.adapters.models import VoucherItem
+
+        points = voucher.points
+        try:
+            with TransactWrite(connection=self._connection()) as tw:
+                # The voucher and the points in one transaction: a cancel that loses to a use (or to
+                # another cancel) gives nothing back, and one that wins gives the points back once.
+                tw.update(
+                    VoucherItem(code=voucher.code),
+                    actions=[
+                        VoucherItem.status.set("cancelled"),
+                        VoucherItem.cancelled_at.set(cancelled_at),
+                        VoucherItem.balance_after_cancel.set(balance_after),
+                    ],
+                    condition=(VoucherItem.status == "issued")
+                    & (VoucherItem.expires_at > cancelled_at)
+                    & (VoucherItem.customer_id == voucher.customer_id),
+                )
+                tw.update(
+                    CustomerItem(customer_id=voucher.customer_id),
+                    actions=[
+                        CustomerItem.points_balance.add(points),
+                        CustomerItem.points_redeemed.add(-points),
+                        CustomerItem.version.add(1),
+                    ],
+                    condition=(CustomerItem.version == expected_version) & (CustomerItem.erased == False),  # noqa: E712 (a DynamoDB condition, not a test)
+                )
+        except TransactWriteError as exc:
+            reasons = cancel_reasons(exc)
+            if reasons and reasons[0] == "ConditionalCheckFailed":  # the caller re-reads the voucher
+                raise VoucherNotUsable(voucher.code, None) from exc
+            if "ConditionalCheckFailed" in reasons or "TransactionConflict" in reasons:
+                raise VersionConflict(voucher.customer_id) from exc
+            if throttled(exc, reasons):
+                raise Throttled(str(exc)) from exc
+            raise
+        return replace(
+            voucher, status="cancelled", cancelled_at=cancelled_at, balance_after_cancel=balance_after
+        )

@@ -1,0 +1,141 @@
+"""The transactions table with the customer's profile: reads, a chunk of one customer's transactions
+in one TransactWriteItems at one expected version, and the history query."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from pynamodb.connection import Connection
+from pynamodb.exceptions import GetError, TransactGetError, TransactWriteError
+from pynamodb.transactions import TransactGet, TransactWrite
+
+from loyalty.adapters.cursors import decode_cursor, encode_cursor
+from loyalty.adapters.dynamo_errors import (
+    Labelled,
+    raise_if_throttled,
+    throttled,
+)
+from loyalty.adapters.items import (
+    profile_from_item,
+    profile_to_item,
+    transaction_from_item,
+    transaction_to_item,
+)
+from loyalty.adapters.models import CustomerItem, TransactionItem
+from loyalty.domain.profile import Profile
+from loyalty.ports import (
+    DuplicateTransaction,
+    HistoryPage,
+    ReturnedUpdate,
+    StoredTransaction,
+    Throttled,
+    VersionConflict,
+)
+
+
+class DynamoTransactionStore:
+    def _connection(self) -> Connection:
+        return CustomerItem._get_connection().connection
+
+    def get(self, transaction_id: str) -> StoredTransaction | None:
+        try:
+            return transaction_from_item(TransactionItem.get(transaction_id, consistent_read=True))
+        except TransactionItem.DoesNotExist:
+            return None
+        except GetError as exc:
+            raise_if_throttled(exc)
+            raise
+
+    def get_with_profile(
+        self, transaction_id: str, customer_id: str
+    ) -> tuple[StoredTransaction | None, Profile | None]:
+        try:
+            with TransactGet(connection=self._connection()) as tg:
+                txn_future = tg.get(TransactionItem, transaction_id)
+                profile_future = tg.get(CustomerItem, customer_id)
+        except TransactGetError as exc:
+            raise_if_throttled(exc)
+            raise
+        txn = _result_or_none(txn_future)
+        profile = _result_or_none(profile_future)
+        return (
+            transaction_from_item(txn) if txn is not None else None,
+            profile_from_item(profile) if profile is not None else None,
+        )
+
+    def get_many(self, transaction_ids: Iterable[str]) -> dict[str, StoredTransaction]:
+        ids = list(dict.fromkeys(transaction_ids))
+        out: dict[str, StoredTransaction] = {}
+        for start in range(0, len(ids), 100):
+            for item in TransactionItem.batch_get(ids[start : start + 100], consistent_read=True):
+                out[item.transaction_id] = transaction_from_item(item)
+        return out
+
+    def record(
+        self,
+        transaction: StoredTransaction,
+        profile: Profile,
+        expected_version: int | None,
+        returned: ReturnedUpdate | None = None,
+    ) -> None:
+        self.record_chunk([transaction], profile, expected_version, [returned] if returned else [])
+
+    def record_chunk(
+        self,
+        transactions: Sequence[StoredTransaction],
+        profile: Profile,
+        expected_version: int | None,
+        returned: Sequence[ReturnedUpdate] = (),
+    ) -> None:
+        profile_condition = (
+            CustomerItem.customer_id.does_not_exist()
+            if expected_version is None
+            else CustomerItem.version == expected_version
+        )
+        tx = Labelled(TransactWrite(connection=self._connection()))
+        try:
+            with tx.tw:
+                for transaction in transactions:
+                    tx.save(
+                        f"transaction:{transaction.transaction_id}",
+                        transaction_to_item(transaction),
+                        condition=TransactionItem.transaction_id.does_not_exist(),
+                    )
+                for move in returned:
+                    tx.update(
+                        f"returned:{move.transaction_id}",
+                        TransactionItem(transaction_id=move.transaction_id),
+                        actions=[TransactionItem.returned.set(move.new)],
+                        condition=(TransactionItem.returned == move.expected),
+                    )
+                tx.save(
+                    "profile",
+                    profile_to_item(profile, (expected_version or 0) + 1),
+                    condition=profile_condition,
+                )
+        except TransactWriteError as exc:
+            reasons = tx.reasons(exc)
+            for label, code in reasons.items():
+                if label.startswith("transaction:") and code == "ConditionalCheckFailed":
+                    raise DuplicateTransaction(label.partition(":")[2]) from exc
+            if {"ConditionalCheckFailed", "TransactionConflict"} & set(reasons.values()):
+                raise VersionConflict(profile.customer_id) from exc
+            if throttled(exc, list(reasons.values())):
+                raise Throttled(str(exc)) from exc
+            raise
+
+    def history(self, customer_id: str, limit: int, cursor: str | None) -> HistoryPage:
+        start = decode_cursor(cursor, customer_id) if cursor else None
+        results = TransactionItem.by_customer.query(
+            customer_id, scan_index_forward=False, limit=limit, page_size=limit, last_evaluated_key=start
+        )
+        items = [transaction_from_item(item) for item in results]
+        return HistoryPage(items, encode_cursor(results.last_evaluated_key))
+
+
+def _result_or_none(future: Any) -> Any:
+    try:
+        return future.get()
+    except (TransactionItem.DoesNotExist, CustomerItem.DoesNotExist):
+        return None

@@ -1,0 +1,98 @@
+"""The composition root: every service built from the settings, on the real adapters, the models bound
+once. The API (api/deps.py, through Powertools' Depends), the reclassify handler, the CLI and the local
+stack build their services here and nowhere else; tests pass fakes to the services' constructors."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from loyalty.programme import Programme, load_programme
+from loyalty.settings import Settings
+
+if TYPE_CHECKING:
+    from loyalty.service.erasure import ErasureService
+    from loyalty.service.ingest import IngestService
+    from loyalty.service.points import PointsService
+    from loyalty.service.reclassify import ReclassifyService
+    from loyalty.service.redemptions import RedemptionService
+
+
+@dataclass
+class Services:
+    """What the API functions serve. Vouchers are the RedemptionService's (issued by a redemption,
+    spent at a till, cancelled in the back office). Erasure is built on first use: it reads the
+    pepper secret, which only the erasure function may read."""
+
+    programme: Programme
+    ingest: IngestService
+    points: PointsService
+    redemptions: RedemptionService | None = None
+    erasure: ErasureService | None = None
+    build_erasure: Callable[[], ErasureService] | None = field(default=None, repr=False)
+
+    @property
+    def vouchers(self) -> RedemptionService:
+        assert self.redemptions is not None, "no redemption service wired"
+        return self.redemptions
+
+    def erasure_service(self) -> ErasureService:
+        if self.erasure is None:
+            assert self.build_erasure is not None, "no erasure service wired"
+            self.erasure = self.build_erasure()  # raises (retried next request) if the secret is unreadable
+        return self.erasure
+
+
+def bind(settings: Settings) -> None:
+    """Point the pynamodb models at the settings' tables (and endpoint): once per process and target."""
+    from loyalty.adapters.models import bind_models
+
+    bind_models(settings)
+
+
+def build_services(settings: Settings, programme: Programme | None = None) -> Services:
+    from loyalty.adapters.customer_store import DynamoCustomerStore
+    from loyalty.adapters.eventbridge import EventBridgePublisher
+    from loyalty.adapters.redemption_store import DynamoRedemptionStore
+    from loyalty.adapters.transaction_store import DynamoTransactionStore
+    from loyalty.service.ingest import IngestService
+    from loyalty.service.points import PointsService
+    from loyalty.service.redemptions import RedemptionService
+
+    bind(settings)
+    programme = programme or load_programme(settings.programme_file)
+    customers, transactions = DynamoCustomerStore(), DynamoTransactionStore()
+    publisher = EventBridgePublisher(settings.event_bus_name, settings.event_source)
+    return Services(
+        programme=programme,
+        ingest=IngestService(customers, transactions, publisher, programme),
+        points=PointsService(customers, transactions, programme),
+        redemptions=RedemptionService(customers, DynamoRedemptionStore(), publisher, programme),
+        build_erasure=lambda: erasure_service(settings),
+    )
+
+
+def erasure_service(settings: Settings) -> ErasureService:
+    from loyalty.adapters.erasure_store import DynamoErasureStore
+    from loyalty.adapters.secrets import erasure_pepper
+    from loyalty.service.erasure import ErasureService
+
+    bind(settings)
+    return ErasureService(DynamoErasureStore(), erasure_pepper(settings))
+
+
+def reclassify_service(settings: Settings, bucket: str | None = None) -> ReclassifyService:
+    """The monthly run on DynamoDB, EventBridge and S3 (settings.run_bucket unless `bucket`)."""
+    from loyalty.adapters.customer_store import DynamoCustomerScan
+    from loyalty.adapters.eventbridge import EventBridgePublisher
+    from loyalty.adapters.runstore import S3RunStore
+    from loyalty.service.reclassify import ReclassifyService
+
+    bind(settings)
+    return ReclassifyService(
+        store=DynamoCustomerScan(),
+        publisher=EventBridgePublisher(settings.event_bus_name, settings.event_source),
+        programme=load_programme(settings.programme_file),
+        runs=S3RunStore(bucket or settings.run_bucket),
+    )

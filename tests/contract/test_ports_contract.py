@@ -1,0 +1,103 @@
+"""One contract for the customer and transaction stores, run against the in-memory fakes and the
+moto-backed DynamoDB adapters with the same assertions, so the fakes the unit tests trust cannot drift
+from the adapters the Lambdas run."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Any
+
+import pytest
+from loyalty.domain.profile import new_profile
+from loyalty.errors import DuplicateTransaction, VersionConflict
+from loyalty.ports import ReturnedUpdate, StoredTransaction
+
+
+@dataclass
+class Stores:
+    customers: Any
+    transactions: Any
+
+
+@pytest.fixture(params=["fake", "dynamodb"])
+def stores(request) -> Stores:  # type: ignore[no-untyped-def]
+    if request.param == "fake":
+        from loyalty.fakes import InMemoryStore, TransactionView
+
+        store = InMemoryStore()
+        return Stores(store, TransactionView(store))
+    request.getfixturevalue("aws_tables")
+    from loyalty.adapters.customer_store import DynamoCustomerStore
+    from loyalty.adapters.transaction_store import DynamoTransactionStore
+
+    return Stores(DynamoCustomerStore(), DynamoTransactionStore())
+
+
+def txn(transaction_id: str, customer: str = "C1", minute: int = 0, **kw: Any) -> StoredTransaction:
+    at = f"2026-03-01T10:{minute:02d}:00+00:00"
+    values: dict[str, Any] = dict(
+        transaction_id=transaction_id, customer_id=customer, kind="purchase", occurred_at=at,
+        occurred_key=f"2026-03-01T10:{minute:02d}:00Z#{transaction_id}", currency="EUR", amount=1000,
+        body_hash="h", store_id="S1", channel="store", points_rate=1, points_earned=10,
+        categories={"mode": 1000}, response={"transaction_id": transaction_id, "points_balance": 10},
+    )  # fmt: skip
+    values.update(kw)
+    return StoredTransaction(**values)
+
+
+def profile(customer: str = "C1", balance: int = 10):  # type: ignore[no-untyped-def]
+    return replace(new_profile(customer, "base"), points_balance=balance)
+
+
+def test_a_recorded_transaction_reads_back_with_its_profile(stores: Stores) -> None:
+    assert stores.customers.get("C1") is None and stores.transactions.get("T1") is None
+    stores.transactions.record(txn("T1"), profile(), None)
+    assert stores.transactions.get("T1") == txn("T1")
+    card = stores.customers.get("C1")
+    assert card is not None and card.version == 1 and card.points_balance == 10
+    original, card = stores.transactions.get_with_profile("T1", "C1")
+    assert original == txn("T1") and card is not None and card.version == 1
+    assert stores.transactions.get_with_profile("NOPE", "C2") == (None, None)
+
+
+def test_a_duplicate_id_or_a_stale_version_writes_nothing(stores: Stores) -> None:
+    stores.transactions.record(txn("T1"), profile(), None)
+    with pytest.raises(DuplicateTransaction):
+        stores.transactions.record(txn("T1", amount=5), profile(balance=99), 1)
+    with pytest.raises(VersionConflict):  # the profile must not exist yet
+        stores.transactions.record(txn("T2"), profile(balance=99), None)
+    with pytest.raises(VersionConflict):  # stale version
+        stores.transactions.record(txn("T3"), profile(balance=99), 7)
+    assert stores.transactions.get("T2") is None and stores.transactions.get("T3") is None
+    assert stores.customers.get("C1").points_balance == 10  # type: ignore[union-attr]
+    assert stores.transactions.get("T1").amount == 1000  # type: ignore[union-attr]
+
+
+def test_a_chunk_is_all_or_nothing_and_moves_returned_amounts_conditionally(stores: Stores) -> None:
+    stores.transactions.record(txn("T1"), profile(), None)
+    back = txn("R1", minute=1, kind="return", amount=300, original_transaction_id="T1")
+    chunk = [txn("T2", minute=2), back]
+    with pytest.raises(VersionConflict):  # T1's returned is 0, not 100: nothing of the chunk lands
+        stores.transactions.record_chunk(chunk, profile(balance=50), 1, [ReturnedUpdate("T1", 100, 300)])
+    with pytest.raises(DuplicateTransaction):  # T1 is stored: nothing of the chunk lands
+        stores.transactions.record_chunk([txn("T2", minute=2), txn("T1")], profile(balance=50), 1)
+    assert stores.transactions.get_many(["T2", "R1"]) == {}
+    stores.transactions.record_chunk(chunk, profile(balance=50), 1, [ReturnedUpdate("T1", 0, 300)])
+    found = stores.transactions.get_many(["T1", "T2", "R1", "NOPE", "T1"])
+    assert sorted(found) == ["R1", "T1", "T2"] and found["T1"].returned == 300
+    assert stores.customers.get("C1").version == 2  # type: ignore[union-attr]
+
+
+def test_history_pages_newest_first_and_a_cursor_belongs_to_its_customer(stores: Stores) -> None:
+    stores.transactions.record_chunk([txn(f"T{n}", minute=n) for n in range(5)], profile(), None)
+    stores.transactions.record(txn("X1", customer="C2"), profile("C2"), None)
+    first = stores.transactions.history("C1", 2, None)
+    assert [t.transaction_id for t in first.items] == ["T4", "T3"] and first.next_cursor
+    second = stores.transactions.history("C1", 2, first.next_cursor)
+    assert [t.transaction_id for t in second.items] == ["T2", "T1"]
+    with pytest.raises(ValueError, match="another customer"):
+        stores.transactions.history("C2", 2, first.next_cursor)
+    with pytest.raises(ValueError):
+        stores.transactions.history("C1", 2, "not-a-cursor")
+    rest = stores.transactions.history("C1", 10, second.next_cursor)
+    assert [t.transaction_id for t in rest.items] == ["T0"]
