@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
@@ -68,9 +69,10 @@ def start_stack(extra_env: dict[str, str] | None = None) -> tuple[subprocess.Pop
     raise RuntimeError("local stack did not start")
 
 
-@pytest.fixture(scope="session")
-def stack() -> Iterator[Stack]:
-    proc, info = start_stack()
+@contextlib.contextmanager
+def running_stack(extra_env: dict[str, str] | None = None) -> Iterator[Stack]:
+    """A local stack of its own, stopped on exit."""
+    proc, info = start_stack(extra_env)
     # Drain the stack's output so it never blocks on a full pipe.
     import threading
 
@@ -85,3 +87,9 @@ def stack() -> Iterator[Stack]:
             proc.wait(timeout=20)
         except subprocess.TimeoutExpired:
             proc.kill()
+
+
+@pytest.fixture(scope="session")
+def stack() -> Iterator[Stack]:
+    with running_stack() as shared:
+        yield shared

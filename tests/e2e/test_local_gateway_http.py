@@ -100,7 +100,10 @@ def test_two_api_key_headers_are_refused(stack, keys):
 def _children(pid: int) -> list[int]:
     out = []
     for task in Path(f"/proc/{pid}/task").iterdir():
-        children = (task / "children").read_text().split()
+        try:
+            children = (task / "children").read_text().split()
+        except OSError:  # the thread ended between the listing and the read
+            continue
         out.extend(int(c) for c in children)
     return out
 
