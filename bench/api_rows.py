@@ -119,7 +119,7 @@ def _seed(env: Env, customer_id: str, count: int, rng: random.Random) -> int:
     """`count` purchases over the last ~11 months, priced by the domain rules (apply_purchase) and
     written with BatchWriteItem: the same items the ingest handler writes, without paying moto's
     per-transaction table copy `count` times. Returns the balance."""
-    from loyalty.adapters.dynamodb import profile_to_item, transaction_to_item
+    from loyalty.adapters.items import profile_to_item, transaction_to_item
     from loyalty.api.deps import programme
     from loyalty.domain.earning import Purchase, apply_purchase, iso_utc
     from loyalty.domain.profile import new_profile

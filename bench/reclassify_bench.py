@@ -147,9 +147,10 @@ def moto_run(count: int, base: list[Profile], prog: Programme) -> MotoResult:
     os.environ.pop("AWS_ENDPOINT_URL", None)
     import boto3
     import botocore.client
-    from loyalty.adapters.dynamodb import DynamoCustomerScan, profile_to_item
+    from loyalty.adapters.customer_store import DynamoCustomerScan
     from loyalty.adapters.eventbridge import EventBridgePublisher
     from loyalty.adapters.item_size import item_size
+    from loyalty.adapters.items import profile_to_item
     from loyalty.adapters.models import CustomerItem, bind_models
     from loyalty.adapters.runstore import S3RunStore
     from loyalty.settings import Settings
@@ -321,7 +322,7 @@ def _memory(quick: bool) -> tuple[tuple[int, float], tuple[int, float], int, int
     if key not in _cache:
         prog = programme()
         base = templates(prog)
-        small, large = (2_000, 20_000) if quick else (20_000, 200_000)
+        small, large = (1_000, 5_000) if quick else (20_000, 200_000)  # quick: a smoke run, not a figure
         _cache[key] = (worker_memory(small, base, prog), worker_memory(large, base, prog), small, large)
     return _cache[key]
 

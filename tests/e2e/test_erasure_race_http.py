@@ -104,7 +104,7 @@ def test_erasure_racing_30_concurrent_purchases_ends_in_204_and_loses_nothing(st
 def _seed_history(stack, card: str, count: int) -> None:
     """`count` stored purchases for the card, written straight into the table (the setup, not the
     subject: going through the API would take minutes)."""
-    from loyalty.adapters.dynamodb import transaction_to_item
+    from loyalty.adapters.items import transaction_to_item
     from loyalty.ports import StoredTransaction
 
     client = _dynamodb(stack)

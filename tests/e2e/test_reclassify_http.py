@@ -11,7 +11,7 @@ from dataclasses import replace
 
 import boto3
 import pytest
-from loyalty.adapters.dynamodb import profile_from_item, profile_to_item
+from loyalty.adapters.items import profile_from_item, profile_to_item
 from loyalty.adapters.models import CustomerItem, bind_models
 from loyalty.settings import Settings, get_settings
 from loyalty_tools.reclassify_local import run_reclassification

@@ -227,7 +227,7 @@ def test_the_erasure_makes_exactly_the_declared_calls(recorded):
     ], "read once per container"
     _check(ERASURE, list(recorded))
 
-    from loyalty.adapters.dynamodb import DynamoCustomerStore
+    from loyalty.adapters.customer_store import DynamoCustomerStore
 
     token = _current.set(SETUP)
     try:  # the token is keyed by the secret's value, not by the local default pepper
@@ -287,7 +287,7 @@ def _check(function: str, calls: list) -> None:
 def test_the_reclassification_makes_exactly_the_declared_calls(recorded, monkeypatch):
     """Every step (prepare, stats, merge, classify, summarize) through the Lambda handler, with one
     version conflict on a save so the re-read path runs too."""
-    from loyalty.adapters.dynamodb import DynamoCustomerScan
+    from loyalty.adapters.customer_store import DynamoCustomerScan
     from loyalty.adapters.models import CustomerItem
     from loyalty.service.reclassify import run_steps
 

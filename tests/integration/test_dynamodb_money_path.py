@@ -1,8 +1,9 @@
 """The real adapters against moto: counted calls, atomic writes, retries, history order."""
 
 import pytest
-from loyalty.adapters.dynamodb import DynamoCustomerStore, DynamoTransactionStore
+from loyalty.adapters.customer_store import DynamoCustomerStore
 from loyalty.adapters.eventbridge import EventBridgePublisher
+from loyalty.adapters.transaction_store import DynamoTransactionStore
 from loyalty.service.ingest import ApiError, IngestService
 from loyalty.service.points import PointsService
 
@@ -90,7 +91,7 @@ def test_history_newest_first_with_cursor(services):
         points.history(
             "C2",
             2,
-            __import__("loyalty.adapters.dynamodb", fromlist=["x"]).encode_cursor(
+            __import__("loyalty.adapters.cursors", fromlist=["x"]).encode_cursor(
                 {"customer_id": {"S": "C1"}, "occurred_key": {"S": "x"}, "transaction_id": {"S": "T1"}}
             ),
         )

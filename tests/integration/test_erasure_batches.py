@@ -2,8 +2,10 @@
 TransactWriteItems of 100, not one UpdateItem each, so the DELETE fits in API Gateway's 29 seconds."""
 
 import pytest
-from loyalty.adapters.dynamodb import DynamoErasureStore, DynamoTransactionStore, transaction_to_item
+from loyalty.adapters.erasure_store import DynamoErasureStore
+from loyalty.adapters.items import transaction_to_item
 from loyalty.adapters.models import TransactionItem
+from loyalty.adapters.transaction_store import DynamoTransactionStore
 from loyalty.domain.profile import new_profile
 from loyalty.ports import StoredTransaction
 from loyalty.service.erasure import ErasureService, erasure_token

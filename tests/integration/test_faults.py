@@ -17,8 +17,9 @@ from unittest import mock
 import botocore.client
 import pytest
 from botocore.exceptions import ClientError, ReadTimeoutError
-from loyalty.adapters.dynamodb import DynamoCustomerStore, DynamoTransactionStore
+from loyalty.adapters.customer_store import DynamoCustomerStore
 from loyalty.adapters.eventbridge import EventBridgePublisher
+from loyalty.adapters.transaction_store import DynamoTransactionStore
 from loyalty.api import deps
 from loyalty.events import DetailType, DomainEvent, event_id
 from loyalty.service.ingest import IngestService

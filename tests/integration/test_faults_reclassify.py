@@ -10,9 +10,11 @@ from unittest import mock
 
 import botocore.client
 import pytest
-from loyalty.adapters.dynamodb import DynamoCustomerStore, DynamoTransactionStore, profile_from_item
+from loyalty.adapters.customer_store import DynamoCustomerStore
 from loyalty.adapters.eventbridge import EventBridgePublisher
+from loyalty.adapters.items import profile_from_item
 from loyalty.adapters.models import CustomerItem
+from loyalty.adapters.transaction_store import DynamoTransactionStore
 from loyalty.service.ingest import IngestService
 
 from tests.helpers import default_programme, transaction_request

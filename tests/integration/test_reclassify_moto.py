@@ -14,7 +14,8 @@ from unittest import mock
 import boto3
 import botocore.client
 import pytest
-from loyalty.adapters.dynamodb import DynamoCustomerScan, profile_from_item, profile_to_item
+from loyalty.adapters.customer_store import DynamoCustomerScan
+from loyalty.adapters.items import profile_from_item, profile_to_item
 from loyalty.adapters.models import CustomerItem
 from loyalty.domain.profile import Profile
 from loyalty.programme import Programme

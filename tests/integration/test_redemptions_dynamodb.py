@@ -6,14 +6,12 @@ from datetime import timedelta
 
 import boto3
 import pytest
-from loyalty.adapters.dynamodb import (
-    DynamoCustomerStore,
-    DynamoErasureStore,
-    DynamoRedemptionStore,
-    DynamoTransactionStore,
-)
+from loyalty.adapters.customer_store import DynamoCustomerStore
+from loyalty.adapters.erasure_store import DynamoErasureStore
 from loyalty.adapters.eventbridge import EventBridgePublisher
 from loyalty.adapters.permissions import ADAPTER_CALLS
+from loyalty.adapters.redemption_store import DynamoRedemptionStore
+from loyalty.adapters.transaction_store import DynamoTransactionStore
 from loyalty.ports import Redemption, StoredTransaction, VersionConflict
 from loyalty.service.erasure import ErasureService, erasure_token
 from loyalty.service.ingest import ApiError, IngestService

@@ -3,7 +3,8 @@
 make, and DynamoDB itself refusing a second cancel, a cancel after a use and a stale profile version."""
 
 import pytest
-from loyalty.adapters.dynamodb import DynamoCustomerStore, DynamoRedemptionStore
+from loyalty.adapters.customer_store import DynamoCustomerStore
+from loyalty.adapters.redemption_store import DynamoRedemptionStore
 from loyalty.ports import VersionConflict, VoucherNotUsable
 from loyalty.service.ingest import ApiError
 

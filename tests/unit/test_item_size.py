@@ -3,8 +3,8 @@
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
-from loyalty.adapters.dynamodb import profile_to_item
 from loyalty.adapters.item_size import item_size
+from loyalty.adapters.items import profile_to_item
 from loyalty.domain.earning import Purchase, apply_purchase
 from loyalty.domain.profile import MAX_CATEGORIES_PER_MONTH, new_profile
 

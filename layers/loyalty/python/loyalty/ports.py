@@ -1,5 +1,5 @@
 """Ports: what the services need from AWS, as small protocols with in-memory fakes (fakes.py)
-and real adapters (adapters/dynamodb.py, adapters/eventbridge.py)."""
+and real adapters (adapters/*_store.py, adapters/eventbridge.py)."""
 
 from __future__ import annotations
 

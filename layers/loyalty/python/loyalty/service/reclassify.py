@@ -497,26 +497,6 @@ def completed_detail(run: Run, tally: Tally, cuts: Mapping[str, Any]) -> Reclass
 # Wiring
 
 
-def aws_service(settings: Any = None, bucket: str | None = None) -> ReclassifyService:
-    """The service on DynamoDB, EventBridge and S3 (settings.run_bucket), from the settings (Lambda and
-    the local runner)."""
-    from loyalty.adapters.dynamodb import DynamoCustomerScan
-    from loyalty.adapters.eventbridge import EventBridgePublisher
-    from loyalty.adapters.models import bind_models
-    from loyalty.adapters.runstore import S3RunStore
-    from loyalty.programme import load_programme
-    from loyalty.settings import get_settings
-
-    settings = settings or get_settings()
-    bind_models(settings)
-    return ReclassifyService(
-        store=DynamoCustomerScan(),
-        publisher=EventBridgePublisher(settings.event_bus_name, settings.event_source),
-        programme=load_programme(settings.programme_file),
-        runs=S3RunStore(bucket or settings.run_bucket),
-    )
-
-
 def run_steps(
     service: ReclassifyService,
     as_of: date | str | None,
