@@ -101,9 +101,16 @@ def serve_moto(host: str, port: int) -> None:
     )
     from werkzeug.serving import make_server
 
-    from loyalty_tools.moto_fast import cache_backend_lookup, install
+    from loyalty_tools.moto_fast import (
+        cache_backend_lookup,
+        cached_event_input_paths,
+        cheap_queue_attributes_on_send,
+        install,
+    )
 
     install()  # TransactWriteItems at a cost that does not grow with the table
+    cheap_queue_attributes_on_send()  # SendMessage at a cost that does not grow with the queue
+    cached_event_input_paths()  # PutEvents without building a JSONPath parser per event
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no per-request lines
     app = DomainDispatcherApplication(create_backend_app)
     cache_backend_lookup(app)
