@@ -199,8 +199,8 @@ class RedemptionService:
                 answer, profile = self._try_redeem(customer_id, redemption_id, points)
             except (VersionConflict, Throttled):
                 continue
-            except DuplicateRedemption:
-                return self._replay(customer_id, redemption_id, points)
+            except DuplicateRedemption as exc:
+                return self._replay(customer_id, redemption_id, points, getattr(exc, "profile", None))
             event = voucher_issued(customer_id, answer, self.programme)
             self.publisher.publish(self._stamped(event, profile))
             return 201, {"customer_id": customer_id, **answer}
@@ -220,6 +220,15 @@ class RedemptionService:
         self, customer_id: str, redemption_id: str, points: int
     ) -> tuple[dict[str, Any], Profile]:
         profile = self.customers.get(customer_id)
+        try:
+            return self._redeem_at(profile, customer_id, redemption_id, points)
+        except DuplicateRedemption as exc:
+            exc.profile = profile  # type: ignore[attr-defined]  # the replay's event: no second read
+            raise
+
+    def _redeem_at(
+        self, profile: Profile | None, customer_id: str, redemption_id: str, points: int
+    ) -> tuple[dict[str, Any], Profile]:
         if profile is None or profile.erased:  # erased: even a replay answers 404 (no data kept)
             raise _not_found(customer_id)
         if is_blocked(profile):
@@ -271,7 +280,9 @@ class RedemptionService:
             raise DuplicateRedemption(redemption_id)
         raise error
 
-    def _replay(self, customer_id: str, redemption_id: str, points: int) -> tuple[int, dict[str, Any]]:
+    def _replay(
+        self, customer_id: str, redemption_id: str, points: int, profile: Profile | None = None
+    ) -> tuple[int, dict[str, Any]]:
         stored = self.redemptions.get_redemption(redemption_id)
         if stored is None or stored.customer_id != customer_id or stored.points != points:
             raise ApiError(
@@ -282,7 +293,7 @@ class RedemptionService:
             )
         answer = dict(stored.response)
         # At least once: an event lost to a crash after the write goes out on the retry (same id).
-        self.publisher.publish(self._stamped(voucher_issued(customer_id, answer, self.programme), None))
+        self.publisher.publish(self._stamped(voucher_issued(customer_id, answer, self.programme), profile))
         return 201, {"customer_id": customer_id, **answer}
 
     # -- vouchers -----------------------------------------------------------------------------
