@@ -7,6 +7,7 @@ from pynamodb.exceptions import GetError, PutError, TransactWriteError
 from pynamodb.transactions import TransactWrite
 
 from loyalty.adapters.dynamo_errors import THROTTLE_CODES, Labelled, raise_if_throttled, throttled
+from loyalty.adapters.erasure_store import SWEEP_BATCH
 from loyalty.adapters.items import profile_to_item
 from loyalty.adapters.models import CustomerItem, InteractionItem
 from loyalty.domain.profile import Profile
@@ -70,9 +71,12 @@ class DynamoMemberStore:
             raise
 
     def delete_interactions(self, customer_id: str) -> int:
-        done = 0
-        with InteractionItem.batch_write() as batch:
-            for item in InteractionItem.by_customer.query(customer_id):
-                batch.delete(InteractionItem(interaction_id=item.interaction_id))
-                done += 1
-        return done
+        """Deletes 100 to a TransactWriteItems (as erasure's sweep batches its updates): a deleted item
+        deleted again is no error, so a retried erasure repeats this harmlessly."""
+        ids = [item.interaction_id for item in InteractionItem.by_customer.query(customer_id)]
+        connection = CustomerItem._get_connection().connection
+        for start in range(0, len(ids), SWEEP_BATCH):
+            with TransactWrite(connection=connection) as tw:
+                for interaction_id in ids[start : start + SWEEP_BATCH]:
+                    tw.delete(InteractionItem(interaction_id=interaction_id))
+        return len(ids)

@@ -101,7 +101,7 @@ ADAPTER_CALLS: dict[str, tuple[Access, ...]] = {
     ),
     "DynamoMemberStore.delete_interactions": (
         Access("interactions_table", ("dynamodb:Query",), index=InteractionItem.by_customer.Meta.index_name),
-        Access("interactions_table", ("dynamodb:BatchWriteItem",)),
+        Access("interactions_table", ("dynamodb:DeleteItem",)),
     ),
     # The erasure pepper, read once per container from the stack's secret (its exact ARN).
     "SecretsManagerPepper.get": (Access("erasure_pepper_secret", ("secretsmanager:GetSecretValue",)),),
