@@ -18,7 +18,8 @@ PROGRAMME = load_programme(Settings().programme_file)
 def year_of_data() -> ReportData:
     data = new_report("test", PROGRAMME)
     names = data.segment_order
-    assert len(names) == 14  # the 13 segments of the default map (with Dormant split in two) + Others
+    # The 13 segments of the default map (with Dormant split in two), Engaged non-buyers, and Others.
+    assert len(names) == 15
     for month in range(1, 14):
         period = f"2025-{month:02d}" if month <= 12 else "2026-01"
         share = {n: 100 + 37 * i + month * (i % 3) for i, n in enumerate(names)}

@@ -25,8 +25,8 @@ from loyalty.programme import ProgrammeError, parse_programme
 from tests.unit.test_scoring import FEB, PROG, build, days_before_ref
 
 DEFAULT_ORDER = [
-    "Lost", "Champions", "Can't lose them", "Dormant, worth winning back", "Dormant", "At risk", "Loyal",
-    "Potential loyalists", "New", "Promising", "Need attention", "About to sleep", "Hibernating",
+    "Lost", "Engaged non-buyers", "Champions", "Can't lose them", "Dormant, worth winning back", "Dormant",
+    "At risk", "Loyal", "Potential loyalists", "New", "Promising", "Need attention", "About to sleep", "Hibernating",
 ]  # fmt: skip
 
 
