@@ -101,3 +101,76 @@ def test_history_pages_newest_first_and_a_cursor_belongs_to_its_customer(stores:
         stores.transactions.history("C1", 2, "not-a-cursor")
     rest = stores.transactions.history("C1", 10, second.next_cursor)
     assert [t.transaction_id for t in rest.items] == ["T0"]
+
+
+# ---------------------------------------------------------------------------------------------
+# Members (issue 16): the profile at its version with its membership, interactions with the profile
+
+
+@pytest.fixture(params=["fake", "dynamodb"])
+def member_stores(request):  # type: ignore[no-untyped-def]
+    if request.param == "fake":
+        from loyalty.fakes import InMemoryCustomerScan, InMemoryMembers, InMemoryStore
+
+        store = InMemoryStore()
+        return store, InMemoryMembers(store), InMemoryCustomerScan(store)
+    request.getfixturevalue("aws_tables")
+    from loyalty.adapters.customer_store import DynamoCustomerScan, DynamoCustomerStore
+    from loyalty.adapters.member_store import DynamoMemberStore
+
+    return DynamoCustomerStore(), DynamoMemberStore(), DynamoCustomerScan()
+
+
+def member_profile(customer: str = "M1"):  # type: ignore[no-untyped-def]
+    from loyalty.domain.profile import ConsentChange, Membership
+
+    member = Membership(
+        enrolled=True, enrolled_at="2026-03-01T10:00:00Z", enrolled_store_id="S1", enrolled_channel="store",
+        enrolment_hash="h" * 32, status="blocked", consents={"email": True, "sms": False, "push": False},
+        consent_history=(ConsentChange("2026-03-01T10:00:00Z", "store", {"email": True, "sms": False,
+                                                                           "push": False}),),
+        categories=("skincare",), max_contacts_per_month=3, last_interaction_at="2026-03-02T10:00:00Z",
+        interactions={"2026-03": 2}, contacts_month="2026-03", contacts_sent=1,
+    )  # fmt: skip
+    return replace(profile(customer), member=member)
+
+
+def interaction(interaction_id: str, customer: str = "M1"):  # type: ignore[no-untyped-def]
+    from loyalty.ports import StoredInteraction
+
+    at = "2026-03-02T10:00:00Z"
+    return StoredInteraction(interaction_id, customer, "review", at, f"{at}#{interaction_id}", "app", "h")
+
+
+def test_a_member_reads_back_whole_from_the_card_and_the_scan(member_stores) -> None:  # type: ignore[no-untyped-def]
+    customers, members, scan = member_stores
+    members.save_profile(member_profile(), None)
+    card = customers.get("M1")
+    assert card is not None and card.version == 1
+    assert card.member == member_profile().member
+    (scanned,) = [p for page in scan.scan_segment(0, 1) for p in page]
+    assert scanned.member == member_profile().member
+    with pytest.raises(VersionConflict):
+        members.save_profile(member_profile(), None)  # must not exist yet
+    with pytest.raises(VersionConflict):
+        members.save_profile(member_profile(), 7)
+    members.save_profile(replace(member_profile(), points_balance=5), 1)
+    assert customers.get("M1").points_balance == 5  # type: ignore[union-attr]
+
+
+def test_an_interaction_is_stored_once_with_its_profile_and_erasure_deletes_them(member_stores) -> None:  # type: ignore[no-untyped-def]
+    from loyalty.errors import DuplicateInteraction
+
+    customers, members, _ = member_stores
+    members.save_profile(member_profile(), None)
+    members.record_interaction(interaction("I1"), member_profile(), 1)
+    assert members.get_interaction("I1") == interaction("I1")
+    with pytest.raises(DuplicateInteraction):
+        members.record_interaction(interaction("I1"), member_profile(), 2)
+    with pytest.raises(VersionConflict):
+        members.record_interaction(interaction("I2"), member_profile(), 1)
+    assert members.get_interaction("I2") is None and customers.get("M1").version == 2  # type: ignore[union-attr]
+    members.record_interaction(interaction("I2"), member_profile(), 2)
+    assert members.delete_interactions("M1") == 2
+    assert members.get_interaction("I1") is None and members.get_interaction("I2") is None
+    assert members.delete_interactions("M1") == 0

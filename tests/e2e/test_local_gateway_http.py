@@ -38,10 +38,10 @@ def _request(method: str, path: str, headers: list[tuple[str, str]], body: bytes
 @pytest.mark.parametrize(
     ("method", "path", "status", "allow"),
     [
-        ("HEAD", "/v1/customers/C-gw-1", 405, "DELETE, GET"),
+        ("HEAD", "/v1/customers/C-gw-1", 405, "DELETE, GET, PATCH"),
         ("OPTIONS", "/v1/transactions", 405, "POST"),
         ("FOO", "/v1/transactions", 405, "POST"),
-        ("PUT", "/v1/customers/C-gw-1", 405, "DELETE, GET"),
+        ("PUT", "/v1/customers/C-gw-1", 405, "DELETE, GET, PATCH"),
         ("OPTIONS", "/v1/nowhere", 404, None),
         ("TRACE", "/v1/nowhere", 404, None),
     ],

@@ -198,6 +198,16 @@ def test_handlers_make_exactly_the_declared_calls(recorded):
         ),
     ]
     assert [a["statusCode"] for a in answers] == [201, 201, 201], answers
+    occurred = (datetime.now(UTC) - timedelta(days=1)).isoformat(timespec="seconds")
+    enrol = {"customer_id": "C2", "enrolled_at": occurred, "channel": "web", "consents": {"email": True}}
+    seen = {"interaction_id": "I1", "kind": "app_open", "occurred_at": occurred, "channel": "app"}
+    members = [
+        ingest(_event("POST", "/v1/customers", enrol), _CONTEXT),
+        ingest(_event("PATCH", "/v1/customers/C2", {"consents": {"sms": True}, "source": "app"}), _CONTEXT),
+        ingest(_event("POST", "/v1/customers/C2/interactions", seen), _CONTEXT),
+        ingest(_event("POST", "/v1/customers/C2/interactions", seen), _CONTEXT),  # a retry: replayed
+    ]
+    assert [a["statusCode"] for a in members] == [201, 200, 201, 201], members
     ingest_calls = list(recorded)
     recorded.clear()
     for path in ("/v1/customers/C1", "/v1/customers/C1/transactions"):
@@ -219,6 +229,9 @@ def test_the_erasure_makes_exactly_the_declared_calls(recorded):
     assert ingest(purchase, _CONTEXT)["statusCode"] == 201
     redeem = _event("POST", "/v1/customers/C1/redemptions", {"redemption_id": "RD1", "points": 500})
     assert redemptions(redeem, _CONTEXT)["statusCode"] == 201
+    occurred = (datetime.now(UTC) - timedelta(days=1)).isoformat(timespec="seconds")
+    seen = {"interaction_id": "I1", "kind": "review", "occurred_at": occurred, "channel": "web"}
+    assert ingest(_event("POST", "/v1/customers/C1/interactions", seen), _CONTEXT)["statusCode"] == 201
     recorded.clear()
     answers = [erasure(_event("DELETE", "/v1/customers/C1"), _CONTEXT) for _ in range(2)]
     assert [a["statusCode"] for a in answers] == [204, 204], answers

@@ -28,7 +28,7 @@ def test_a_use_id_retry_is_one_update_and_one_read(world, api_calls):
     assert DynamoRedemptionStore().get_voucher(code).use_id == "TICKET-1"
 
 
-def test_cancel_is_two_reads_one_transaction_one_event_and_a_retry_two_calls(world, api_calls):
+def test_cancel_is_two_reads_one_transaction_one_event_and_a_retry_three_calls(world, api_calls):
     ingest, service, *_ = world
     buy(ingest, "1000.00")
     code = service.redeem("C1", "R1", 500)[1]["voucher"]["code"]
@@ -38,7 +38,9 @@ def test_cancel_is_two_reads_one_transaction_one_event_and_a_retry_two_calls(wor
     assert first["points_balance"] == 1000
     api_calls.clear()
     assert service.cancel_voucher(code) == first
-    assert dict(api_calls) == {"GetItem": 1, "PutEvents": 1}  # the voucher read, the event again
+    # The voucher read, the profile read (the event's `contactable`: consents and status now), the event
+    # again.
+    assert dict(api_calls) == {"GetItem": 2, "PutEvents": 1}
     profile = DynamoCustomerStore().get("C1")
     assert (profile.points_balance, profile.points_redeemed) == (1000, 0)
     with pytest.raises(ApiError) as err:

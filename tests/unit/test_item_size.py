@@ -49,3 +49,78 @@ def test_worst_case_is_bounded():
     assert all(len(m.categories) <= MAX_CATEGORIES_PER_MONTH for m in profile.months.values())
     size = size_of(profile)
     assert size < BOUND, size
+
+
+def worst_member(profile):
+    """A member with every bounded membership field at its largest (issue 16)."""
+    from loyalty.domain.members import MAX_CONSENT_HISTORY, MAX_PREFERRED_CATEGORIES, record_interaction
+    from loyalty.domain.profile import ConsentChange, Membership
+
+    all_yes = {"email": True, "sms": True, "push": True}
+    member = Membership(
+        enrolled=True,
+        enrolled_at="2026-12-01T10:15:00Z",
+        enrolled_store_id="S" * 128,
+        enrolled_channel="store",
+        enrolment_hash="h" * 32,
+        status="blocked",
+        consents=all_yes,
+        consent_history=tuple(
+            ConsentChange("2026-12-01T10:15:00Z", "back_office", all_yes) for _ in range(MAX_CONSENT_HISTORY)
+        ),
+        categories=tuple(f"preferred-category-of-32-chars{i:02d}" for i in range(MAX_PREFERRED_CATEGORIES)),
+        max_contacts_per_month=100,
+        contacts_month="2026-12",
+        contacts_sent=99_999,
+    )
+    profile = replace(profile, member=member)
+    for month in range(30):  # more months than the window: the oldest are dropped
+        year, month0 = divmod(2025 * 12 + month, 12)
+        for _ in range(3):
+            profile = record_interaction(profile, f"{year}-{month0 + 1:02d}", "2027-06-30T23:59:59Z")
+    profile = replace(
+        profile, member=replace(profile.member, interactions={m: 99_999 for m in profile.member.interactions})
+    )
+    return profile
+
+
+# bytes: the documented bound with the membership (adapters/models.py), still one read unit (4 KB);
+# measured 3,903 with a 128-character card number, every field of every bucket at its largest.
+MEMBER_BOUND = 4000
+
+
+def test_worst_case_with_the_membership_is_bounded():
+    categories = [f"category-name-of-32-characters{i:02d}" for i in range(40)]
+    profile = shop(new_profile("C" * 128, "member"), range(0, 730), categories)
+    profile = replace(
+        profile, segment="Dormant, worth winning back", rfm="5-5-5", favourite_category=categories[0],
+        classified_period="2026-12", tier_since="2026-12-01", p_alive="0.999",
+        expected_purchases_90d="99.99", overdue_for="2026-12-01",
+    )  # fmt: skip
+    member = worst_member(profile)
+    assert len(member.member.interactions) == 13
+    size = size_of(member)
+    print("worst case without / with the membership:", size_of(profile), size)
+    assert size < MEMBER_BOUND, size
+
+
+def test_an_enrolled_weekly_shopper_stays_under_one_read_unit():
+    from loyalty.domain.members import record_interaction
+    from loyalty.domain.profile import ConsentChange, Membership
+
+    profile = shop(
+        new_profile("4970123456789012", "member"), range(0, 365, 7), ["food", "drinks", "home", "baby"]
+    )
+    consents = {"email": True, "sms": False, "push": True}
+    member = Membership(
+        enrolled=True, enrolled_at="2025-01-01T09:00:00Z", enrolled_store_id="S1", enrolled_channel="store",
+        enrolment_hash="h" * 32, consents=consents,
+        consent_history=(ConsentChange("2025-01-01T09:00:00Z", "store", consents),) * 3,
+        categories=("food", "baby"), max_contacts_per_month=4,
+    )  # fmt: skip
+    profile = replace(profile, member=member)
+    for week in range(52):
+        profile = record_interaction(profile, f"2025-{week // 5 + 1:02d}", "2025-12-30T10:00:00Z")
+    size = size_of(profile)
+    print("enrolled weekly shopper:", size)
+    assert size < 2100, size

@@ -18,7 +18,8 @@ PROGRAMME = load_programme(Settings().programme_file)
 def year_of_data() -> ReportData:
     data = new_report("test", PROGRAMME)
     names = data.segment_order
-    assert len(names) == 14  # the 13 segments of the default map (with Dormant split in two) + Others
+    # The 13 segments of the default map (with Dormant split in two), Engaged non-buyers, and Others.
+    assert len(names) == 15
     for month in range(1, 14):
         period = f"2025-{month:02d}" if month <= 12 else "2026-01"
         share = {n: 100 + 37 * i + month * (i % 3) for i, n in enumerate(names)}
@@ -44,8 +45,8 @@ def test_thirteen_segments_and_the_migration_fit_80_columns_with_whole_headers()
     assert max(len(line) for line in lines) <= 80, max(lines, key=len)
     assert not [line for line in lines if "…" in line]
     shares_header = next(line for line in lines if line.startswith("month ") and "customers" in line)
-    assert shares_header.split() == ["month", "Los", "Cha", "CLT", "DWWB", "Dor", "AR", "Loy", "PL", "New",
-                                     "Pro", "NA", "ATS", "Hib", "Oth", "customers"]  # fmt: skip
+    assert shares_header.split() == ["month", "Los", "EN", "Cha", "CLT", "DWWB", "Dor", "AR", "Loy", "PL",
+                                     "New", "Pro", "NA", "ATS", "Hib", "Oth", "customers"]  # fmt: skip
     migration_header = next(line for line in lines if line.startswith("before \\ after"))
     assert migration_header.split()[-1] == "Oth"
 

@@ -25,8 +25,9 @@ from loyalty.programme import ProgrammeError, parse_programme
 from tests.unit.test_scoring import FEB, PROG, build, days_before_ref
 
 DEFAULT_ORDER = [
-    "Lost", "Champions", "Can't lose them", "Dormant, worth winning back", "Dormant", "At risk", "Loyal",
-    "Potential loyalists", "New", "Promising", "Need attention", "About to sleep", "Hibernating",
+    "Lost", "Engaged non-buyers", "Champions", "Can't lose them", "Dormant, worth winning back", "Dormant",
+    "At risk", "Loyal", "Potential loyalists", "New", "Promising", "Need attention", "About to sleep",
+    "Hibernating",
 ]  # fmt: skip
 
 
@@ -68,13 +69,15 @@ def test_the_first_matching_rule_wins_and_scored_customers_are_never_lost(
 
 
 def test_the_default_map_covers_every_score_combination() -> None:
-    """Every (R, F, M, dormant, P(alive), value half) reaches a named segment, P(alive) missing included."""
+    """Every (R, F, M, dormant, P(alive), value half, relationally active) reaches a named segment, P(alive)
+    missing included."""
     names = {
-        match_segment(PROG.segments, PROG.fallback_segment, Scores(r, f, m), d, p, top)
+        match_segment(PROG.segments, PROG.fallback_segment, Scores(r, f, m), d, p, top, active)
         for r, f, m in itertools.product(range(1, 6), repeat=3)
         for d in (False, True)
         for p in (None, Decimal("0.299"), Decimal("0.300"), Decimal("1.000"))
         for top in (None, False, True)
+        for active in (False, True)
     }
     assert PROG.fallback_segment not in names
     assert names == set(DEFAULT_ORDER) - {"Lost"}
@@ -91,6 +94,15 @@ def test_dormant_splits_by_p_alive_and_value_half() -> None:
     assert match_segment(PROG.segments, "x", dormant, True, Decimal("0.9"), None) == "Dormant"  # no median
     # Can't lose them stays before both: R 1, F and M 4-5 is that segment even when dormant and alive.
     assert match_segment(PROG.segments, "x", Scores(1, 5, 5), True, Decimal("0.9"), True) == "Can't lose them"
+
+
+def test_a_dormant_customer_who_still_interacts_is_an_engaged_non_buyer_whatever_the_scores() -> None:
+    for scores in (Scores(1, 5, 5), Scores(2, 3, 3), Scores(1, 1, 1), Scores(5, 5, 5)):
+        assert (
+            match_segment(PROG.segments, "x", scores, True, Decimal("0.9"), True, True)
+            == "Engaged non-buyers"
+        )
+        assert match_segment(PROG.segments, "x", scores, False, None, None, True) != "Engaged non-buyers"
 
 
 @pytest.mark.parametrize(

@@ -36,6 +36,7 @@ SEGMENT_COLOURS = {
     "Dormant": "#393b79",  # indigo
     "Hibernating": "#7f7f7f",  # grey
     "Lost": "#252525",  # near black
+    "Engaged non-buyers": "#9edae5",  # light cyan: silent buyers still interacting, kept warm
     "Others": "#d9d9d9",  # light grey
 }
 SPARE_COLOURS = ["#aec7e8", "#ffbb78", "#98df8a", "#ff9896", "#c5b0d5", "#c49c94", "#f7b6d2", "#dbdb8d"]

@@ -14,6 +14,7 @@ from loyalty.settings import Settings
 if TYPE_CHECKING:
     from loyalty.service.erasure import ErasureService
     from loyalty.service.ingest import IngestService
+    from loyalty.service.members import MembersService
     from loyalty.service.points import PointsService
     from loyalty.service.reclassify import ReclassifyService
     from loyalty.service.redemptions import RedemptionService
@@ -31,6 +32,12 @@ class Services:
     redemptions: RedemptionService | None = None
     erasure: ErasureService | None = None
     build_erasure: Callable[[], ErasureService] | None = field(default=None, repr=False)
+    members: MembersService | None = None
+
+    @property
+    def member_service(self) -> MembersService:
+        assert self.members is not None, "no members service wired"
+        return self.members
 
     @property
     def vouchers(self) -> RedemptionService:
@@ -54,9 +61,11 @@ def bind(settings: Settings) -> None:
 def build_services(settings: Settings, programme: Programme | None = None) -> Services:
     from loyalty.adapters.customer_store import DynamoCustomerStore
     from loyalty.adapters.eventbridge import EventBridgePublisher
+    from loyalty.adapters.member_store import DynamoMemberStore
     from loyalty.adapters.redemption_store import DynamoRedemptionStore
     from loyalty.adapters.transaction_store import DynamoTransactionStore
     from loyalty.service.ingest import IngestService
+    from loyalty.service.members import MembersService
     from loyalty.service.points import PointsService
     from loyalty.service.redemptions import RedemptionService
 
@@ -70,16 +79,18 @@ def build_services(settings: Settings, programme: Programme | None = None) -> Se
         points=PointsService(customers, transactions, programme),
         redemptions=RedemptionService(customers, DynamoRedemptionStore(), publisher, programme),
         build_erasure=lambda: erasure_service(settings),
+        members=MembersService(customers, DynamoMemberStore(), programme),
     )
 
 
 def erasure_service(settings: Settings) -> ErasureService:
     from loyalty.adapters.erasure_store import DynamoErasureStore
+    from loyalty.adapters.member_store import DynamoMemberStore
     from loyalty.adapters.secrets import erasure_pepper
     from loyalty.service.erasure import ErasureService
 
     bind(settings)
-    return ErasureService(DynamoErasureStore(), erasure_pepper(settings))
+    return ErasureService(DynamoErasureStore(), erasure_pepper(settings), members=DynamoMemberStore())
 
 
 def reclassify_service(settings: Settings, bucket: str | None = None) -> ReclassifyService:

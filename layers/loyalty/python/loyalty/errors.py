@@ -70,3 +70,7 @@ class VoucherNotUsable(Exception):
 
 class ProfileKeyTaken(Exception):
     """The anonymous profile's key is already used (the card was erased before, reused, erased again)."""
+
+
+class DuplicateInteraction(Exception):
+    """An interaction with this id is already stored."""

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from typing import Any, Literal
@@ -116,6 +117,30 @@ class ValueFactsDetail:
     dormant: bool
     p_alive: str | None = None  # BG/NBD P(alive), 3 places; None when the run could not fit the model
     expected_purchases_90d: str | None = None  # BG/NBD expected purchases in the next 90 days, 2 places
+    # Relational activity: days since the last interaction or purchase, interactions in the 12 months,
+    # and an interaction within segments.relational.active_days.
+    relational_recency_days: int | None = None
+    relational_frequency_12m: int = 0
+    relationally_active: bool = False
+
+
+@dataclass(frozen=True)
+class Contactable:
+    """What a marketing tool may do with this event, per channel: the member consented, is not blocked,
+    and fewer customer events than their max_contacts_per_month were sent this month."""
+
+    email: bool
+    sms: bool
+    push: bool
+
+
+def with_contactable(
+    events: Sequence[DomainEvent], contactable: Mapping[str, bool]
+) -> tuple[DomainEvent, ...]:
+    """The events with `contactable` in their detail (every customer event carries it)."""
+    return tuple(
+        DomainEvent(e.detail_type, e.event_id, {**e.detail, "contactable": dict(contactable)}) for e in events
+    )
 
 
 @dataclass(frozen=True)
@@ -149,6 +174,7 @@ class CustomerSegmentChangedDetail:
     facts: ValueFactsDetail
     tier: str
     ab_bucket: int
+    contactable: Contactable | None = None  # every customer event carries it (docs/events.md)
 
 
 @dataclass(frozen=True)
@@ -169,6 +195,7 @@ class CustomerTierChangedDetail:
     segment: str | None = None
     scores: RfmScores | None = None
     facts: ValueFactsDetail | None = None
+    contactable: Contactable | None = None  # every customer event carries it (docs/events.md)
 
 
 @dataclass(frozen=True)
@@ -189,6 +216,7 @@ class PointsExpiredDetail:
     scores: RfmScores | None
     facts: ValueFactsDetail
     ab_bucket: int
+    contactable: Contactable | None = None  # every customer event carries it (docs/events.md)
 
 
 @dataclass(frozen=True)
@@ -209,6 +237,7 @@ class VoucherIssuedDetail:
     before: PointsState
     after: PointsState
     ab_bucket: int
+    contactable: Contactable | None = None  # every customer event carries it (docs/events.md)
 
 
 @dataclass(frozen=True)
@@ -230,6 +259,7 @@ class VoucherCancelledDetail:
     before: PointsState
     after: PointsState
     ab_bucket: int
+    contactable: Contactable | None = None  # every customer event carries it (docs/events.md)
 
 
 @dataclass(frozen=True)
@@ -265,6 +295,7 @@ class CustomerOverdueDetail:
     scores: RfmScores | None
     facts: ValueFactsDetail
     ab_bucket: int
+    contactable: Contactable | None = None  # every customer event carries it (docs/events.md)
 
 
 @dataclass(frozen=True)

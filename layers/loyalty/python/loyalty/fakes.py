@@ -371,3 +371,53 @@ class InMemoryRedemptions:
             self.erasures[token] = ErasureRecord(
                 token, erased_at, profile_key, (before.erasures if before else 0) + 1
             )
+
+
+# ---------------------------------------------------------------------------------------------
+# Members
+
+
+class InMemoryMembers:
+    """MemberStore over an InMemoryStore (shared profiles, lock and calls), with the adapter's conditions."""
+
+    def __init__(self, store: InMemoryStore) -> None:
+        from loyalty.ports import StoredInteraction
+
+        self.store = store
+        self.interactions: dict[str, StoredInteraction] = {}
+
+    def _check_version(self, customer_id: str, expected_version: int | None) -> None:
+        current = self.store.profiles.get(customer_id)
+        if (current is None) != (expected_version is None) or (
+            current is not None and current.version != expected_version
+        ):
+            raise VersionConflict(customer_id)
+
+    def save_profile(self, profile: Profile, expected_version: int | None) -> None:
+        self.store.calls.append("PutItem")
+        with self.store.lock:
+            self._check_version(profile.customer_id, expected_version)
+            self.store.profiles[profile.customer_id] = replace(profile, version=(expected_version or 0) + 1)
+
+    def get_interaction(self, interaction_id: str):  # type: ignore[no-untyped-def]
+        self.store.calls.append("GetItem")
+        return self.interactions.get(interaction_id)
+
+    def record_interaction(self, interaction, profile: Profile, expected_version: int) -> None:  # type: ignore[no-untyped-def]
+        from loyalty.ports import DuplicateInteraction
+
+        self.store.calls.append("TransactWriteItems")
+        with self.store.lock:
+            if interaction.interaction_id in self.interactions:
+                raise DuplicateInteraction(interaction.interaction_id)
+            self._check_version(profile.customer_id, expected_version)
+            self.interactions[interaction.interaction_id] = interaction
+            self.store.profiles[profile.customer_id] = replace(profile, version=expected_version + 1)
+
+    def delete_interactions(self, customer_id: str) -> int:
+        self.store.calls.append("Query")
+        with self.store.lock:
+            mine = [k for k, v in self.interactions.items() if v.customer_id == customer_id]
+            for key in mine:
+                del self.interactions[key]
+        return len(mine)

@@ -11,6 +11,7 @@ from typing import Any, Protocol
 from loyalty.domain.earning import PurchaseRecord
 from loyalty.domain.profile import Profile
 from loyalty.errors import (  # the port exceptions live with the other refusals; imported from here too
+    DuplicateInteraction,
     DuplicateRedemption,
     DuplicateTransaction,
     ProfileKeyTaken,
@@ -22,8 +23,8 @@ from loyalty.errors import (  # the port exceptions live with the other refusals
 from loyalty.events import DomainEvent
 
 __all__ = [
-    "DuplicateRedemption", "DuplicateTransaction", "ProfileKeyTaken", "PublishFailed", "Throttled",
-    "VersionConflict", "VoucherNotUsable",
+    "DuplicateInteraction", "DuplicateRedemption", "DuplicateTransaction", "ProfileKeyTaken", "PublishFailed",
+    "Throttled", "VersionConflict", "VoucherNotUsable",
 ]  # fmt: skip
 
 
@@ -269,4 +270,39 @@ class ErasureStore(Protocol):
         """Atomically: store the profile's aggregates under `profile_key` (only if new: ProfileKeyTaken),
         delete the profile under the customer id (only at profile.version: VersionConflict) and
         record the erasure under the token."""
+        ...
+
+
+# ---------------------------------------------------------------------------------------------
+# Members (loyalty.service.members): enrolment, consents and preferences, status, interactions
+
+
+@dataclass(frozen=True)
+class StoredInteraction:
+    interaction_id: str
+    customer_id: str
+    kind: str
+    occurred_at: str  # ISO 8601 with the offset it was sent with
+    occurred_key: str  # UTC instant + "#" + id
+    channel: str
+    body_hash: str
+
+
+class MemberStore(Protocol):
+    def save_profile(self, profile: Profile, expected_version: int | None) -> None:
+        """Write the profile only at `expected_version` (None: only if there is none), bumping the
+        version. Raises VersionConflict or Throttled."""
+        ...
+
+    def get_interaction(self, interaction_id: str) -> StoredInteraction | None: ...
+
+    def record_interaction(
+        self, interaction: StoredInteraction, profile: Profile, expected_version: int
+    ) -> None:
+        """Atomically: store the interaction (only if its id is new: DuplicateInteraction) and write the
+        profile at `expected_version` (VersionConflict)."""
+        ...
+
+    def delete_interactions(self, customer_id: str) -> int:
+        """Delete every interaction of the customer (erasure); how many."""
         ...

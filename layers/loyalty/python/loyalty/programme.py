@@ -93,6 +93,7 @@ class SegmentRule:
     description: str = ""
     p_alive: ProbabilityRange | None = None
     value_top_half: bool | None = None
+    relationally_active: bool | None = None  # interacted within segments.relational.active_days
 
 
 @dataclass(frozen=True)
@@ -125,6 +126,13 @@ class Dormancy:
 
 
 @dataclass(frozen=True)
+class Relational:
+    """Relationally active: an interaction (POST /v1/customers/{id}/interactions) within active_days."""
+
+    active_days: int = 60
+
+
+@dataclass(frozen=True)
 class Vouchers:
     block_points: int = 500
     block_value: int = 500  # minor units
@@ -150,6 +158,7 @@ class Programme:
     # The API refuses transactions older than this (older history goes through `loyalty import`).
     max_age_days: int = 730
     source: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    relational: Relational = field(default_factory=Relational)
 
     @cached_property
     def zone(self) -> ZoneInfo:
@@ -259,6 +268,9 @@ def parse_programme(data: object) -> Programme:
             str(dormancy.warn_k),
         )
     dormancy_obj.done()
+    relational_obj = segments_obj.obj("relational", default={})
+    relational = Relational(active_days=relational_obj.int("active_days", default=60, minimum=1))
+    relational_obj.done()
     rules = tuple(
         _parse_segment_rule(item)
         for item in segments_obj.list("rules", minimum=1, default=_DEFAULT_SEGMENT_RULES)
@@ -298,6 +310,7 @@ def parse_programme(data: object) -> Programme:
         schedule_hour=schedule_hour,
         max_age_days=max_age_days,
         source=data if isinstance(data, dict) else {},
+        relational=relational,
     )
 
 
@@ -361,6 +374,7 @@ def _parse_segment_rule(item: _Obj) -> SegmentRule:
     dormant = when.bool("dormant", default=None)
     p_alive = when.probability_range("p_alive")
     value_top_half = when.bool("value_top_half", default=None)
+    relationally_active = when.bool("relationally_active", default=None)
     when.done()
     description = item.str("description", default="")
     item.done()
@@ -377,6 +391,7 @@ def _parse_segment_rule(item: _Obj) -> SegmentRule:
         description=description,
         p_alive=p_alive,
         value_top_half=value_top_half,
+        relationally_active=relationally_active,
         **ranges,
     )
 
@@ -528,11 +543,18 @@ class _Obj:
         return ScoreRange(value[0], value[1])
 
 
-# The default 11-segment RFM map plus Dormant, in match order (first match wins).
+# The default 11-segment RFM map plus Dormant and Engaged non-buyers, in match order (first match wins).
+# Engaged non-buyers (dormant but relationally active) come before every R/F/M rule and before Dormant:
+# a silent buyer who still interacts is kept warm, not treated as lost.
 # Order matters: "Can't lose them" (R1, high F and M) must come before "At risk" and
 # "Hibernating", which would otherwise swallow it; Lost (no purchase in 12 months) is unscored.
 _DEFAULT_SEGMENT_RULES: list[dict[str, Any]] = [
     {"name": "Lost", "when": {"scored": False}, "description": "No purchase in 12 months"},
+    {
+        "name": "Engaged non-buyers",
+        "when": {"dormant": True, "relationally_active": True},
+        "description": "No purchase for longer than their own cycle, but interacting: keep them warm",
+    },
     {"name": "Champions", "when": {"r": [4, 5], "f": [4, 5], "m": [4, 5]}},
     {"name": "Can't lose them", "when": {"r": [1, 1], "f": [4, 5], "m": [4, 5]}},
     {

@@ -81,6 +81,13 @@ class Settings:
         ERASURE,
         doc="One item per redemption_id: the idempotency record and its first answer",
     )
+    interactions_table: str = _field(
+        "LOYALTY_INTERACTIONS_TABLE",
+        "loyalty-interactions",
+        INGEST,
+        ERASURE,
+        doc="One item per member interaction (app open, review...), keyed by the caller's interaction_id",
+    )
     erasures_table: str = _field(
         "LOYALTY_ERASURES_TABLE",
         "loyalty-erasures",

@@ -10,6 +10,7 @@ from pynamodb.exceptions import GetError, UpdateError
 
 from loyalty.adapters.dynamo_errors import THROTTLE_CODES, raise_if_throttled
 from loyalty.adapters.items import (
+    member_to_item,
     profile_from_item,
     profile_from_raw,
 )
@@ -39,7 +40,7 @@ class DynamoCustomerStore:
 
 _CLASSIFICATION_FIELDS = (
     "segment", "rfm", "favourite_category", "classified_period", "tier", "tier_since", "points_balance",
-    "points_expired", "p_alive", "expected_purchases_90d", "overdue_for",
+    "points_expired", "p_alive", "expected_purchases_90d", "overdue_for", "member",
 )  # fmt: skip
 
 
@@ -77,6 +78,8 @@ class DynamoCustomerScan:
             value = getattr(profile, name)
             if before is not None and getattr(before, name) == value:
                 continue  # unchanged: not in the update expression
+            if name == "member":  # the run counts the customer events it sends (contacts_sent)
+                value = member_to_item(value)
             actions.append(attribute.remove() if value is None else attribute.set(value))
         try:
             CustomerItem._get_connection().update_item(

@@ -3,11 +3,12 @@ scan's low-level items straight to profiles (no model per item in the monthly ru
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
 from loyalty.adapters.models import CustomerItem, TransactionItem
-from loyalty.domain.profile import MonthStats, Profile
+from loyalty.domain.profile import CONTACT_CHANNELS, ConsentChange, Membership, MonthStats, Profile
 from loyalty.ports import (
     StoredTransaction,
 )
@@ -49,6 +50,9 @@ def profile_to_item(profile: Profile, version: int) -> CustomerItem:
     values["version"] = version
     item = CustomerItem(**values)
     item.months = months_to_item(profile.months)  # type: ignore[assignment]
+    member = member_to_item(profile.member)
+    if member is not None:
+        item.member = member  # type: ignore[assignment]
     return item
 
 
@@ -58,7 +62,8 @@ def profile_from_item(item: CustomerItem) -> Profile:
                  "folded_purchase_days", "lifetime_spend", "lifetime_purchases"):  # fmt: skip
         values[name] = int(values[name] or 0)
     values["erased"] = bool(values["erased"])
-    return Profile(months=months_from_item(item.months), **values)
+    raw_member = item.member.as_dict() if hasattr(item.member, "as_dict") else item.member
+    return Profile(months=months_from_item(item.months), member=member_from_item(raw_member), **values)
 
 
 _TXN_FIELDS = (
@@ -142,4 +147,95 @@ def profile_from_raw(raw: dict[str, Any]) -> Profile:
             days=_number(bucket.get("d")),
             categories={k: _number(v) for k, v in categories.items()},
         )
-    return Profile(months=months, **values)
+    member = member_from_item(_plain_raw(raw["member"])) if "member" in raw else Membership()
+    return Profile(months=months, member=member, **values)
+
+
+# ---------------------------------------------------------------------------------------------
+# The membership map (issue 16), short keys to keep the item small:
+# en enrolled, ea enrolled_at, es enrolled_store_id, ec enrolled_channel, eh enrolment_hash, st status,
+# c consents {channel: bool}, h consent history [{t: at (Unix seconds), s: source, c: "ep" (the
+# initials of the channels agreed: email, sms, push)}],
+# pc preferred categories, mx max_contacts_per_month, li last_interaction_at,
+# i interactions {month: n}, cm contacts_month, cs contacts_sent. Absent keys are the defaults.
+
+_MEMBER_TEXT = {"ea": "enrolled_at", "es": "enrolled_store_id", "ec": "enrolled_channel",
+                "eh": "enrolment_hash", "li": "last_interaction_at", "cm": "contacts_month"}  # fmt: skip
+
+
+def member_to_item(member: Membership) -> dict[str, Any] | None:
+    """The member map, or None for a card never enrolled nor changed (no attribute at all)."""
+    if member == Membership():
+        return None
+    out: dict[str, Any] = {key: getattr(member, name) for key, name in _MEMBER_TEXT.items()}
+    out = {k: v for k, v in out.items() if v is not None}
+    if member.enrolled:
+        out["en"] = True
+    if member.status != "active":
+        out["st"] = member.status
+    if member.consents:
+        out["c"] = {k: bool(v) for k, v in member.consents.items()}
+    if member.consent_history:
+        out["h"] = [
+            {
+                "t": _epoch(c.at),
+                "s": c.source,
+                "c": "".join(k[0] for k in CONTACT_CHANNELS if c.consents.get(k)),
+            }
+            for c in member.consent_history
+        ]
+    if member.categories:
+        out["pc"] = list(member.categories)
+    if member.max_contacts_per_month is not None:
+        out["mx"] = member.max_contacts_per_month
+    if member.interactions:
+        out["i"] = dict(member.interactions)
+    if member.contacts_sent:
+        out["cs"] = member.contacts_sent
+    return out
+
+
+def member_from_item(data: Any) -> Membership:
+    if not data:
+        return Membership()
+    data = plain(dict(data))
+    history = tuple(
+        ConsentChange(
+            _instant(h["t"]), str(h["s"]), {k: k[0] in str(h.get("c") or "") for k in CONTACT_CHANNELS}
+        )
+        for h in data.get("h") or []
+    )
+    return Membership(
+        enrolled=bool(data.get("en", False)),
+        status=str(data.get("st", "active")),
+        consents={k: bool(v) for k, v in (data.get("c") or {}).items()},
+        consent_history=history,
+        categories=tuple(str(c) for c in data.get("pc") or []),
+        max_contacts_per_month=int(data["mx"]) if data.get("mx") is not None else None,
+        interactions={m: int(n) for m, n in (data.get("i") or {}).items()},
+        contacts_sent=int(data.get("cs", 0)),
+        **{name: data.get(key) for key, name in _MEMBER_TEXT.items()},
+    )
+
+
+def _epoch(instant: str) -> int:
+    # Unix seconds (6 bytes) rather than the 20-character text: 20 changes keep the item under 4 KB.
+    return int(datetime.fromisoformat(instant.replace("Z", "+00:00")).timestamp())
+
+
+def _instant(seconds: Any) -> str:
+    return datetime.fromtimestamp(int(seconds), UTC).isoformat().replace("+00:00", "Z")
+
+
+def _plain_raw(value: dict[str, Any]) -> Any:
+    """A low-level attribute value ({"M": ...}, {"N": "3"}...) as plain Python."""
+    ((kind, inner),) = value.items()
+    if kind == "M":
+        return {k: _plain_raw(v) for k, v in inner.items()}
+    if kind == "L":
+        return [_plain_raw(v) for v in inner]
+    if kind == "N":
+        return _number(value)
+    if kind == "NULL":
+        return None
+    return inner  # S, BOOL

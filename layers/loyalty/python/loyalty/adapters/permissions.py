@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from loyalty.adapters.models import TransactionItem, VoucherItem
+from loyalty.adapters.models import InteractionItem, TransactionItem, VoucherItem
 from loyalty.settings import ERASURE, INGEST, POINTS, RECLASSIFY, REDEMPTIONS
 
 
@@ -92,6 +92,17 @@ ADAPTER_CALLS: dict[str, tuple[Access, ...]] = {
         Access("customers_table", ("dynamodb:PutItem", "dynamodb:DeleteItem")),
         Access("erasures_table", ("dynamodb:UpdateItem",)),
     ),
+    # Members: enrolment, consents, preferences and status (a Put at the version read), interactions.
+    "DynamoMemberStore.save_profile": (Access("customers_table", ("dynamodb:PutItem",)),),
+    "DynamoMemberStore.get_interaction": (Access("interactions_table", ("dynamodb:GetItem",)),),
+    "DynamoMemberStore.record_interaction": (
+        Access("interactions_table", ("dynamodb:PutItem",)),
+        Access("customers_table", ("dynamodb:PutItem",)),
+    ),
+    "DynamoMemberStore.delete_interactions": (
+        Access("interactions_table", ("dynamodb:Query",), index=InteractionItem.by_customer.Meta.index_name),
+        Access("interactions_table", ("dynamodb:DeleteItem",)),
+    ),
     # The erasure pepper, read once per container from the stack's secret (its exact ARN).
     "SecretsManagerPepper.get": (Access("erasure_pepper_secret", ("secretsmanager:GetSecretValue",)),),
     # The monthly reclassification: one pass over the customers, writes only for those that changed.
@@ -120,6 +131,7 @@ ADAPTER_MODULES: dict[str, str] = {
     "S3RunStore": "loyalty.adapters.runstore",
     "SecretsManagerPepper": "loyalty.adapters.secrets",
     "Labelled": "loyalty.adapters.dynamo_errors",
+    "DynamoMemberStore": "loyalty.adapters.member_store",
 }
 
 # Each function and the adapter methods its services call. A new function is listed here.
@@ -130,6 +142,9 @@ FUNCTION_USES: dict[str, tuple[str, ...]] = {
         "DynamoTransactionStore.get_with_profile",
         "DynamoTransactionStore.record",
         "EventBridgePublisher.publish",
+        "DynamoMemberStore.save_profile",
+        "DynamoMemberStore.get_interaction",
+        "DynamoMemberStore.record_interaction",
     ),
     POINTS: (
         "DynamoCustomerStore.get",
@@ -151,6 +166,7 @@ FUNCTION_USES: dict[str, tuple[str, ...]] = {
         "DynamoErasureStore.anonymise_vouchers",
         "DynamoErasureStore.anonymise_transactions",
         "DynamoErasureStore.finish",
+        "DynamoMemberStore.delete_interactions",
         "SecretsManagerPepper.get",
     ),
     RECLASSIFY: (

@@ -57,6 +57,8 @@ _TYPE_WORDS = {
     "model_attributes_type": "must be an object",
     "dict_type": "must be an object",
     "list_type": "must be a list",
+    "bool_type": "must be true or false (a JSON boolean)",
+    "bool_parsing": "must be true or false (a JSON boolean)",
 }
 
 

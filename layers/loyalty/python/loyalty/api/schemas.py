@@ -10,8 +10,17 @@ from datetime import UTC, datetime
 from typing import Annotated, Literal
 
 from aws_lambda_powertools.event_handler.openapi.params import Path
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StrictInt
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, StrictInt
 
+from loyalty.domain.members import (
+    CONSENT_SOURCES,
+    ENROLMENT_CHANNELS,
+    INTERACTION_CHANNELS,
+    INTERACTION_KINDS,
+    MAX_CONTACTS_PER_MONTH,
+    MAX_PREFERRED_CATEGORIES,
+    STATUSES,
+)
 from loyalty.service.erasure import TOKEN_PREFIX
 from loyalty.service.transactions import CHANNELS
 
@@ -133,6 +142,121 @@ class TransactionOut(BaseModel):
         default=None, description="A return that undid the purchase which upgraded the customer reverses it"
     )
     original_transaction_id: str | None = None
+    points_withheld: dict[str, str] | None = Field(
+        default=None, description='A blocked member\'s purchase: {"reason": "member_blocked"}, 0 points'
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Members: enrolment, consents and preferences, status, interactions
+
+CATEGORY_FIELD = Field(min_length=1, max_length=32, pattern=TEXT_PATTERN)
+
+
+class ConsentsIn(Strict):
+    """Per channel, whether the member agreed to be contacted; a channel left out is not changed (or,
+    at enrolment, is no)."""
+
+    email: StrictBool | None = None
+    sms: StrictBool | None = None
+    push: StrictBool | None = None
+
+
+class PreferencesIn(Strict):
+    categories: list[Annotated[str, CATEGORY_FIELD]] | None = Field(
+        default=None, max_length=MAX_PREFERRED_CATEGORIES, description="Preferred product categories"
+    )
+    max_contacts_per_month: StrictInt | None = Field(
+        default=None,
+        ge=0,
+        le=MAX_CONTACTS_PER_MONTH,
+        description="At most this many customer events a month are marked contactable; null: no limit",
+    )
+
+
+class EnrolmentIn(Strict):
+    customer_id: CustomerIdStr
+    enrolled_at: Instant = Field(description=f"{INSTANT_WORDS}; at most 24 hours ahead")
+    store_id: str | None = id_field("The store of a store enrolment", default=None)  # type: ignore[assignment]
+    channel: Literal[ENROLMENT_CHANNELS] | None = Field(  # type: ignore[valid-type]
+        default=None, description="Where the member enrolled; store when only store_id is given"
+    )
+    consents: ConsentsIn
+    preferences: PreferencesIn | None = None
+
+
+class MemberPatchIn(Strict):
+    consents: ConsentsIn | None = None
+    source: Literal[CONSENT_SOURCES] | None = Field(  # type: ignore[valid-type]
+        default=None,
+        description="Where the consent change was made (required with consents; back_office needs the "
+        "back-office key): kept with the change as proof",
+    )
+    preferences: PreferencesIn | None = None
+    status: Literal[STATUSES] | None = Field(  # type: ignore[valid-type]
+        default=None, description="active or blocked: the back-office (admin) key only, 403 otherwise"
+    )
+
+
+class InteractionIn(Strict):
+    interaction_id: str = id_field("The caller's unique id; retries reuse it")  # type: ignore[assignment]
+    kind: Literal[INTERACTION_KINDS]  # type: ignore[valid-type]
+    occurred_at: Instant = Field(
+        description=f"{INSTANT_WORDS}; at most 24 hours ahead and not older than earning.max_age_days"
+    )
+    channel: Literal[INTERACTION_CHANNELS]  # type: ignore[valid-type]
+
+
+class ConsentsOut(BaseModel):
+    email: bool
+    sms: bool
+    push: bool
+
+
+class PreferencesOut(BaseModel):
+    categories: list[str]
+    max_contacts_per_month: int | None
+
+
+class EnrolmentOut(BaseModel):
+    customer_id: str
+    enrolled: bool
+    enrolled_at: str
+    store_id: str | None
+    channel: str
+    consents: ConsentsOut
+    preferences: PreferencesOut
+
+
+class MemberOut(BaseModel):
+    customer_id: str
+    enrolled: bool
+    enrolled_at: str | None
+    status: str
+    consents: ConsentsOut
+    preferences: PreferencesOut
+    last_interaction_at: str | None
+
+
+class ConsentChangeOut(BaseModel):
+    at: str
+    source: str
+    consents: ConsentsOut
+
+
+class ConsentHistoryOut(BaseModel):
+    customer_id: str
+    consents: ConsentsOut
+    history: list[ConsentChangeOut] = Field(description="The last 20 changes, oldest first")
+
+
+class InteractionOut(BaseModel):
+    interaction_id: str
+    customer_id: str
+    kind: str
+    occurred_at: str
+    channel: str
+    points_earned: int
 
 
 class RfmOut(BaseModel):
@@ -166,6 +290,12 @@ class CustomerOut(BaseModel):
     first_purchase_at: str | None
     last_purchase_at: str | None
     points_expiring: ExpiryOut | None
+    enrolled: bool = False
+    enrolled_at: str | None = None
+    status: Literal[STATUSES] = "active"  # type: ignore[valid-type]
+    consents: ConsentsOut | None = None
+    preferences: PreferencesOut | None = None
+    last_interaction_at: str | None = None
 
 
 class HistoryItemOut(BaseModel):

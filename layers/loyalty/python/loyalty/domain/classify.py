@@ -11,6 +11,8 @@ their rounded values is a change). CustomerOverdue goes out once per silence: wh
 warn_k x their cycle, not dormant, and `overdue_for` is not already their last purchase day; its id is
 event_id(customer, last purchase day, "overdue") and the profile keeps that day in `overdue_for`.
 Classifying an already classified profile again gives no change (idempotent).
+Every event carries `contactable` (domain/members.py), computed before the events of this change are
+counted in the member's month (the run's month: the day after the period).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from dataclasses import asdict, dataclass, replace
 from datetime import timedelta
 
 from loyalty.domain.alive import Liveness, ModelFit, liveness
+from loyalty.domain.members import RelationalFacts, contactable, count_contacts, relational_facts
 from loyalty.domain.profile import Profile
 from loyalty.domain.scoring import (
     CustomerFacts,
@@ -27,6 +30,7 @@ from loyalty.domain.scoring import (
     RunWindow,
     Scores,
     customer_facts,
+    local_day,
     money_bucket,
     score,
 )
@@ -55,6 +59,7 @@ from loyalty.events import (
     event_from_detail,
     event_id,
     tier_changed,
+    with_contactable,
 )
 from loyalty.programme import Programme
 
@@ -75,6 +80,7 @@ class Classification:
     expired_points: int
     liveness: Liveness | None = None
     overdue: bool = False  # past warn_k x cycle, not dormant
+    relational: RelationalFacts | None = None
 
     @property
     def p_alive(self) -> str | None:
@@ -113,6 +119,15 @@ def classify_customer(
         if cuts.median_value_estimate is None or not facts.active
         else money_bucket(value.value_estimate) > cuts.median_value_estimate
     )
+    member = profile.member
+    relational = relational_facts(
+        member,
+        window.months,
+        window.ref_date,
+        local_day(member.last_interaction_at, programme) if member.last_interaction_at else None,
+        facts.last_day,
+        programme.relational.active_days,
+    )
     segment = match_segment(
         programme.segments,
         programme.fallback_segment,
@@ -120,6 +135,7 @@ def classify_customer(
         dormant,
         p_alive=None if alive is None else alive.p_alive,
         value_top_half=top_half,
+        relationally_active=relational.active,
     )
     return Classification(
         customer_id=profile.customer_id,
@@ -134,6 +150,7 @@ def classify_customer(
         expired_points=points_to_expire(profile, programme, window),
         liveness=alive,
         overdue=is_overdue(facts, programme.dormancy, cuts.median_interval_days),
+        relational=relational,
     )
 
 
@@ -174,10 +191,14 @@ def _rfm(scores: Scores | None) -> RfmScores | None:
 
 
 def facts_detail(c: Classification, programme: Programme) -> ValueFactsDetail:
+    relational = c.relational
     return ValueFactsDetail(
         **c.value.to_detail(
             programme.currency, c.favourite_category, c.dormant, c.p_alive, c.expected_purchases_90d
-        )
+        ),
+        relational_recency_days=relational.recency_days if relational else None,
+        relational_frequency_12m=relational.frequency_12m if relational else 0,
+        relationally_active=relational.active if relational else False,
     )
 
 
@@ -277,4 +298,8 @@ def classify(profile: Profile, programme: Programme, cuts: Cuts, window: RunWind
         return None
     after = apply(profile, c, window)
     events = tuple(events_for(profile, after, c, programme, cuts)) if after != profile else ()
+    if events:  # sent in the run's month (the day after the period): counted against the member's limit
+        run_month = window.ref_date.strftime("%Y-%m")
+        events = with_contactable(events, contactable(after, run_month))
+        after = count_contacts(after, run_month, len(events))
     return Outcome(profile, after, c, events)

@@ -80,6 +80,7 @@ class Profile:
     p_alive: str | None = None
     expected_purchases_90d: str | None = None
     overdue_for: str | None = None
+    member: Membership = field(default_factory=lambda: Membership())
 
     @property
     def latest_month(self) -> str | None:
@@ -139,3 +140,37 @@ def prune_months(profile: Profile) -> Profile:
         return profile
     folded = sum(s.purchase_days for m, s in profile.months.items() if m not in kept)
     return replace(profile, months=kept, folded_purchase_days=profile.folded_purchase_days + folded)
+
+
+# ---------------------------------------------------------------------------------------------
+# Membership (issue 16): enrolment, status, consents, preferences and relational activity. One field
+# of the profile, so the card stays one GetItem; its rules are domain/members.py's.
+
+CONTACT_CHANNELS = ("email", "sms", "push")
+
+
+@dataclass(frozen=True)
+class ConsentChange:
+    """One change of a member's consents, kept as proof: when (UTC), from where, and the consents after."""
+
+    at: str  # UTC ISO instant, e.g. 2026-12-01T10:15:00Z
+    source: str  # store | web | app | back_office
+    consents: Mapping[str, bool] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Membership:
+    enrolled: bool = False  # False: a card seen on a purchase only, never enrolled
+    enrolled_at: str | None = None  # UTC ISO instant
+    enrolled_store_id: str | None = None
+    enrolled_channel: str | None = None
+    enrolment_hash: str | None = None  # the enrolment's content: the same body replays, another is 409
+    status: str = "active"  # active | blocked
+    consents: Mapping[str, bool] = field(default_factory=dict)  # channel -> agreed; absent means no
+    consent_history: tuple[ConsentChange, ...] = ()  # oldest first, the last MAX_CONSENT_HISTORY
+    categories: tuple[str, ...] = ()  # preferred categories
+    max_contacts_per_month: int | None = None  # None: no limit
+    last_interaction_at: str | None = None  # UTC ISO instant
+    interactions: Mapping[str, int] = field(default_factory=dict)  # programme month -> interactions
+    contacts_month: str | None = None  # the month `contacts_sent` counts
+    contacts_sent: int = 0  # customer events sent in contacts_month

@@ -8,7 +8,9 @@ Matching. A rule matches when every condition it states holds:
 - `p_alive`: the customer's BG/NBD P(alive) (3 places) lies in [low, high]; without one (no fit this
   run) the condition does not hold;
 - `value_top_half`: the value estimate is (true) or is not (false) above the lower median of the
-  active customers' value estimates (the statistics pass; compared in money buckets, as M is).
+  active customers' value estimates (the statistics pass; compared in money buckets, as M is);
+- `relationally_active`: the customer interacted (POST /v1/customers/{id}/interactions) within
+  segments.relational.active_days of the reference day (true), or did not (false).
 The first matching rule in programme order wins; no match gives programme.fallback_segment.
 
 Dormancy. Dormant = R days > max(floor_days, k x interval), where interval is the customer's own
@@ -67,8 +69,11 @@ def rule_matches(
     dormant: bool,
     p_alive: Decimal | None = None,
     value_top_half: bool | None = None,
+    relationally_active: bool = False,
 ) -> bool:
     if rule.scored != (scores is not None):
+        return False
+    if rule.relationally_active is not None and rule.relationally_active != relationally_active:
         return False
     if rule.dormant is not None and rule.dormant != dormant:
         return False
@@ -91,9 +96,10 @@ def match_segment(
     dormant: bool,
     p_alive: Decimal | None = None,
     value_top_half: bool | None = None,
+    relationally_active: bool = False,
 ) -> str:
     for rule in rules:
-        if rule_matches(rule, scores, dormant, p_alive, value_top_half):
+        if rule_matches(rule, scores, dormant, p_alive, value_top_half, relationally_active):
             return rule.name
     return fallback
 

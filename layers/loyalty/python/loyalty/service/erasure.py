@@ -15,6 +15,9 @@ so that a crash at any point is finished by a retry (the DELETE is idempotent):
    step 2) and record the erasure (token and time, no personal data). A cancelled transaction's
    reasons are read by item, not by position (pynamodb reorders the items).
 
+Members (issue 16): the anonymous profile keeps no consent, consent history, preference or
+interaction count, and the customer's interactions are deleted in step 2.
+
 A DELETE for an id that is already erased re-runs step 2 (it finds nothing, or stragglers a crash or
 an index lag left) and answers 204 again. Policies: docs/redemptions.md.
 """
@@ -29,8 +32,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from loyalty.domain.members import without_member
 from loyalty.errors import ApiError
-from loyalty.ports import ErasureStore, ProfileKeyTaken, VersionConflict
+from loyalty.ports import ErasureStore, MemberStore, ProfileKeyTaken, VersionConflict
 
 TOKEN_PREFIX = "anon-"
 MAX_PROFILE_KEYS = 20  # a card number reused and erased again goes under token.2, token.3...
@@ -48,6 +52,7 @@ class ErasureService:
     max_attempts: int = 10
     now: Callable[[], datetime] = lambda: datetime.now(UTC)
     sleep: Callable[[float], None] = time.sleep
+    members: MemberStore | None = None  # interactions are deleted, not anonymised: they are behaviour
 
     def erase(self, customer_id: str) -> dict[str, str]:
         """Erase the customer; 404 if there is no such customer and never was one erased."""
@@ -74,12 +79,15 @@ class ErasureService:
     def _sweep(self, customer_id: str, token: str) -> None:
         self.erasures.anonymise_vouchers(customer_id, token)
         self.erasures.anonymise_transactions(customer_id, token)
+        if self.members is not None:
+            self.members.delete_interactions(customer_id)
 
     def _finish(self, profile, token: str, erased_at: str) -> None:  # type: ignore[no-untyped-def]
         for n in range(1, MAX_PROFILE_KEYS + 1):
             key = token if n == 1 else f"{token}.{n}"
             try:
-                self.erasures.finish(profile, key, token, erased_at)
+                # Consents, their history, preferences and interaction counts go with the id.
+                self.erasures.finish(without_member(profile), key, token, erased_at)
                 return
             except ProfileKeyTaken:
                 continue

@@ -9,8 +9,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from loyalty.domain.members import contactable
+from loyalty.domain.profile import Profile
 from loyalty.errors import ApiError, all_of, field_error
-from loyalty.events import DomainEvent, tier_changed
+from loyalty.events import DomainEvent, tier_changed, with_contactable
 from loyalty.ports import (
     CustomerStore,
     DuplicateTransaction,
@@ -61,12 +63,12 @@ class IngestService:
         txn = validate(request, self.programme, self.now())
         for _ in attempts(self.max_attempts, self.sleep, self._conflict):
             try:
-                answer = self._try(txn)
+                answer, profile = self._try(txn)
             except (VersionConflict, Throttled):
                 continue
             except DuplicateTransaction:
                 return self._replay(txn)
-            events = self._tier_events(request, answer)
+            events = self._tier_events(request, answer, profile)
             if events:
                 self.publisher.publish(events)
             return 201, answer
@@ -75,7 +77,7 @@ class IngestService:
     def _conflict(self) -> None:
         self.conflicts += 1
 
-    def _try(self, txn: Transaction) -> dict[str, Any]:
+    def _try(self, txn: Transaction) -> tuple[dict[str, Any], Profile | None]:
         request = txn.request
         original = None
         if request.original_transaction_id is None:
@@ -94,7 +96,7 @@ class IngestService:
         self.transactions.record(
             applied.stored, applied.profile, profile.version if profile else None, applied.returned
         )
-        return applied.answer
+        return applied.answer, profile
 
     def _replay(self, txn: Transaction) -> tuple[int, dict[str, Any]]:
         request = txn.request
@@ -105,26 +107,36 @@ class IngestService:
             raise conflict_error()
         answer = dict(stored.response)
         # At least once: an upgrade event lost to a crash after the write goes out on the retry.
-        events = self._tier_events(request, answer)
+        events = self._tier_events(request, answer, None)
         if events:
             self.publisher.publish(events)
         return 201, answer
 
-    def _tier_events(self, request: TransactionRequest, answer: Mapping[str, Any]) -> list[DomainEvent]:
+    def _tier_events(
+        self, request: TransactionRequest, answer: Mapping[str, Any], profile: Profile | None
+    ) -> list[DomainEvent]:
         """The tier change this transaction made: an upgrade at a purchase, or the reversal of one at
         the return that undid it (the transaction is the cause, so a replay sends the same event)."""
         change = tier_change_of(answer)
         if change is None:
             return []
         before, after, direction = change
-        return [
-            tier_changed(
-                request.customer_id,
-                self.programme.month_of(request.occurred_at),
-                request.transaction_id,
-                before,
-                after,
-                direction,
-                {"points_balance": answer["points_balance"]},
+        if profile is None:  # a replay: the member's consents and status as they are now
+            profile = self.customers.get(request.customer_id)
+        reach = contactable(profile, self.programme.month_of(self.now()))
+        return list(
+            with_contactable(
+                [
+                    tier_changed(
+                        request.customer_id,
+                        self.programme.month_of(request.occurred_at),
+                        request.transaction_id,
+                        before,
+                        after,
+                        direction,
+                        {"points_balance": answer["points_balance"]},
+                    )
+                ],
+                reach,
             )
-        ]
+        )

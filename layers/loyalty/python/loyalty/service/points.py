@@ -14,6 +14,7 @@ from loyalty.errors import ApiError, field_error
 from loyalty.money import format_amount
 from loyalty.ports import CustomerStore, StoredTransaction, TransactionStore
 from loyalty.programme import Programme
+from loyalty.service.members import member_fields
 
 MAX_PAGE = 100
 
@@ -67,6 +68,7 @@ def customer_card(profile: Profile, programme: Programme, now: datetime) -> dict
         "first_purchase_at": profile.first_purchase_at,
         "last_purchase_at": profile.last_purchase_at,
         "points_expiring": expiry_of(profile, programme),
+        **member_fields(profile),
     }
 
 

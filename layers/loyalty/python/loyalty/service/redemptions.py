@@ -17,8 +17,10 @@ from datetime import UTC, datetime, timedelta
 from datetime import time as dtime
 from typing import Any
 
+from loyalty.domain.members import contactable, is_blocked
+from loyalty.domain.profile import Profile
 from loyalty.errors import ApiError, field_error
-from loyalty.events import DetailType, DomainEvent, ab_bucket, event_id
+from loyalty.events import DetailType, DomainEvent, ab_bucket, event_id, with_contactable
 from loyalty.money import format_amount
 from loyalty.ports import (
     CustomerStore,
@@ -32,6 +34,7 @@ from loyalty.ports import (
     VoucherNotUsable,
 )
 from loyalty.programme import Programme
+from loyalty.service.members import member_blocked_error
 from loyalty.service.retry import attempts
 
 # Crockford's base32: no I, L, O or U, so a code read aloud or retyped is not misread.
@@ -193,22 +196,43 @@ class RedemptionService:
             raise field_error("points", f"must be a multiple of {block} (one voucher block)", 422)
         for _ in attempts(self.max_attempts, self.sleep, self._conflict):
             try:
-                answer = self._try_redeem(customer_id, redemption_id, points)
+                answer, profile = self._try_redeem(customer_id, redemption_id, points)
             except (VersionConflict, Throttled):
                 continue
-            except DuplicateRedemption:
-                return self._replay(customer_id, redemption_id, points)
-            self.publisher.publish([voucher_issued(customer_id, answer, self.programme)])
+            except DuplicateRedemption as exc:
+                return self._replay(customer_id, redemption_id, points, getattr(exc, "profile", None))
+            event = voucher_issued(customer_id, answer, self.programme)
+            self.publisher.publish(self._stamped(event, profile))
             return 201, {"customer_id": customer_id, **answer}
         raise _busy()
 
     def _conflict(self) -> None:
         self.conflicts += 1
 
-    def _try_redeem(self, customer_id: str, redemption_id: str, points: int) -> dict[str, Any]:
+    def _stamped(self, event: DomainEvent, profile: Profile | None) -> list[DomainEvent]:
+        """The event with `contactable` (the member's consents and status; a replay reads the profile)."""
+        if profile is None:
+            profile = self.customers.get(str(event.detail["customer_id"]))
+        month = self.programme.month_of(self.now())
+        return list(with_contactable([event], contactable(profile, month)))
+
+    def _try_redeem(
+        self, customer_id: str, redemption_id: str, points: int
+    ) -> tuple[dict[str, Any], Profile]:
         profile = self.customers.get(customer_id)
+        try:
+            return self._redeem_at(profile, customer_id, redemption_id, points)
+        except DuplicateRedemption as exc:
+            exc.profile = profile  # type: ignore[attr-defined]  # the replay's event: no second read
+            raise
+
+    def _redeem_at(
+        self, profile: Profile | None, customer_id: str, redemption_id: str, points: int
+    ) -> tuple[dict[str, Any], Profile]:
         if profile is None or profile.erased:  # erased: even a replay answers 404 (no data kept)
             raise _not_found(customer_id)
+        if is_blocked(profile):
+            self._raise_unless_duplicate(redemption_id, member_blocked_error())
         if profile.points_balance < points:
             if profile.points_balance < 0:
                 message = (
@@ -248,7 +272,7 @@ class RedemptionService:
         }
         record = Redemption(redemption_id, customer_id, points, iso(issued), voucher.code, answer)
         self.redemptions.redeem(record, voucher, profile.version)
-        return answer
+        return answer, profile
 
     def _raise_unless_duplicate(self, redemption_id: str, error: ApiError) -> None:
         """A retried redemption finds the balance already spent (or the id known): replay it."""
@@ -256,7 +280,9 @@ class RedemptionService:
             raise DuplicateRedemption(redemption_id)
         raise error
 
-    def _replay(self, customer_id: str, redemption_id: str, points: int) -> tuple[int, dict[str, Any]]:
+    def _replay(
+        self, customer_id: str, redemption_id: str, points: int, profile: Profile | None = None
+    ) -> tuple[int, dict[str, Any]]:
         stored = self.redemptions.get_redemption(redemption_id)
         if stored is None or stored.customer_id != customer_id or stored.points != points:
             raise ApiError(
@@ -267,7 +293,7 @@ class RedemptionService:
             )
         answer = dict(stored.response)
         # At least once: an event lost to a crash after the write goes out on the retry (same id).
-        self.publisher.publish([voucher_issued(customer_id, answer, self.programme)])
+        self.publisher.publish(self._stamped(voucher_issued(customer_id, answer, self.programme), profile))
         return 201, {"customer_id": customer_id, **answer}
 
     # -- vouchers -----------------------------------------------------------------------------
@@ -314,7 +340,7 @@ class RedemptionService:
         for _ in attempts(self.max_attempts, self.sleep, self._conflict):
             voucher = self.redemptions.get_voucher(canonical)
             if voucher is not None and voucher.status == "cancelled":
-                return self._cancelled(voucher)  # a retry (or a second clerk): the first answer
+                return self._cancelled(voucher, None)  # a retry (or a second clerk): the first answer
             now = self.now()
             if voucher is None or voucher_status(voucher, now) != "issued":
                 raise voucher_not_usable(voucher)
@@ -333,12 +359,12 @@ class RedemptionService:
                 continue
             except VoucherNotUsable:  # used, cancelled or anonymised meanwhile: decide on a fresh read
                 continue
-            return self._cancelled(cancelled)
+            return self._cancelled(cancelled, profile)
         raise _busy()
 
-    def _cancelled(self, voucher: Voucher) -> dict[str, Any]:
+    def _cancelled(self, voucher: Voucher, profile: Profile | None) -> dict[str, Any]:
         # At least once: an event lost to a crash after the write goes out on the retry (same id).
-        self.publisher.publish([voucher_cancelled(voucher, self.programme)])
+        self.publisher.publish(self._stamped(voucher_cancelled(voucher, self.programme), profile))
         return {
             "customer_id": voucher.customer_id,
             "points_returned": voucher.points,

@@ -19,6 +19,7 @@ from loyalty.domain.earning import (
     apply_return,
     iso_utc,
 )
+from loyalty.domain.members import is_blocked
 from loyalty.domain.profile import Profile, new_profile
 from loyalty.errors import ApiError, all_of, field_error
 from loyalty.money import AmountError, format_amount, parse_amount
@@ -193,10 +194,16 @@ def apply(
         purchase = Purchase(
             request.transaction_id, request.customer_id, request.occurred_at, txn.amount, txn.categories
         )
-        updated, outcome = apply_purchase(current, purchase, programme)
+        blocked = is_blocked(profile)
+        # A blocked member's purchase is recorded (a till never fails a sale) at a rate of 0 points, so
+        # its returns take nothing back either.
+        earning = replace(programme, points_per_unit=0) if blocked else programme
+        updated, outcome = apply_purchase(current, purchase, earning)
         answer = _answer(txn, outcome.points_earned, outcome.points_balance, updated.tier)
         if outcome.upgraded:
             answer["tier_upgrade"] = {"from": outcome.tier_before, "to": outcome.tier}
+        if blocked:
+            answer["points_withheld"] = {"reason": "member_blocked"}
         stored = _stored(txn, txn.categories, outcome.points_rate, outcome.points_earned, answer)
         return Applied(updated, stored, answer)
     _check_return(profile, txn, original)
