@@ -16,8 +16,14 @@ _PROFILE_FIELDS = (
     "customer_id", "version", "tier", "tier_since", "points_balance", "points_earned", "points_redeemed",
     "points_expired", "first_purchase_at", "last_purchase_at", "folded_purchase_days", "lifetime_spend",
     "lifetime_purchases", "segment", "rfm", "favourite_category", "classified_period", "erased",
-    "p_alive", "expected_purchases_90d", "overdue_for",
+    "p_alive", "expected_purchases_90d", "overdue_for", "points_adjusted", "expiry_warned_through",
 )  # fmt: skip
+
+
+def counts_from_item(raw: Any) -> dict[str, int]:
+    """A {key: points} map (lots, pending) as pynamodb or a plain dict gives it."""
+    data = raw.as_dict() if hasattr(raw, "as_dict") else dict(raw or {})
+    return {k: int(v) for k, v in data.items()}
 
 
 def months_to_item(months: dict[str, MonthStats] | Any) -> dict[str, Any]:
@@ -49,16 +55,23 @@ def profile_to_item(profile: Profile, version: int) -> CustomerItem:
     values["version"] = version
     item = CustomerItem(**values)
     item.months = months_to_item(profile.months)  # type: ignore[assignment]
+    item.lots = dict(profile.lots)  # type: ignore[assignment]
+    item.pending = dict(profile.pending)  # type: ignore[assignment]
     return item
 
 
 def profile_from_item(item: CustomerItem) -> Profile:
     values = {name: getattr(item, name) for name in _PROFILE_FIELDS}
     for name in ("version", "points_balance", "points_earned", "points_redeemed", "points_expired",
-                 "folded_purchase_days", "lifetime_spend", "lifetime_purchases"):  # fmt: skip
+                 "folded_purchase_days", "lifetime_spend", "lifetime_purchases", "points_adjusted"):  # fmt: skip
         values[name] = int(values[name] or 0)
     values["erased"] = bool(values["erased"])
-    return Profile(months=months_from_item(item.months), **values)
+    return Profile(
+        months=months_from_item(item.months),
+        lots=counts_from_item(item.lots),
+        pending=counts_from_item(item.pending),
+        **values,
+    )
 
 
 _TXN_FIELDS = (
@@ -102,11 +115,12 @@ def plain(value: Any) -> Any:
 
 _INT_FIELDS = (
     "version", "points_balance", "points_earned", "points_redeemed", "points_expired", "folded_purchase_days",
-    "lifetime_spend", "lifetime_purchases",
+    "lifetime_spend", "lifetime_purchases", "points_adjusted",
 )  # fmt: skip
 _TEXT_FIELDS = (
     "customer_id", "tier", "tier_since", "first_purchase_at", "last_purchase_at", "segment", "rfm",
     "favourite_category", "classified_period", "p_alive", "expected_purchases_90d", "overdue_for",
+    "expiry_warned_through",
 )  # fmt: skip
 
 
@@ -142,4 +156,6 @@ def profile_from_raw(raw: dict[str, Any]) -> Profile:
             days=_number(bucket.get("d")),
             categories={k: _number(v) for k, v in categories.items()},
         )
-    return Profile(months=months, **values)
+    lots = {k: _number(v) for k, v in ((raw.get("lots") or {}).get("M") or {}).items()}
+    pending = {k: _number(v) for k, v in ((raw.get("pending") or {}).get("M") or {}).items()}
+    return Profile(months=months, lots=lots, pending=pending, **values)

@@ -55,6 +55,11 @@ class CustomerItem(Model):
     p_alive = UnicodeAttribute(null=True)  # BG/NBD, decimal strings (the monthly run)
     expected_purchases_90d = UnicodeAttribute(null=True)
     overdue_for = UnicodeAttribute(null=True)  # last purchase day of the silence CustomerOverdue announced
+    # The points lifecycle (domain/lots.py): {"2026-03": points} per lot, {"2026-03-14": points} pending.
+    lots = MapAttribute(default=dict)
+    pending = MapAttribute(default=dict)
+    points_adjusted = NumberAttribute(default=0)
+    expiry_warned_through = UnicodeAttribute(null=True)  # last expiry date PointsExpiring announced
 
 
 class ByCustomerIndex(GlobalSecondaryIndex["TransactionItem"]):
