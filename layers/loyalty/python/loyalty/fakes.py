@@ -219,7 +219,7 @@ class InMemoryRedemptions:
         self.store.calls.append("GetItem")
         return self.redemptions.get(redemption_id)
 
-    def redeem(self, redemption, voucher, expected_version: int) -> None:  # type: ignore[no-untyped-def]
+    def redeem(self, redemption, voucher, expected_version: int, lots=None) -> None:  # type: ignore[no-untyped-def]
         from loyalty.ports import DuplicateRedemption
 
         self.store.calls.append("TransactWriteItems")
@@ -241,6 +241,7 @@ class InMemoryRedemptions:
                 points_balance=profile.points_balance - redemption.points,
                 points_redeemed=profile.points_redeemed + redemption.points,
                 version=profile.version + 1,
+                lots=profile.lots if lots is None else dict(lots),
             )
             self.vouchers_by_code[voucher.code] = voucher
 
@@ -280,7 +281,7 @@ class InMemoryRedemptions:
         self.store.calls.append("GetItem")
         return self.vouchers_by_code.get(code)
 
-    def cancel_voucher(self, voucher, cancelled_at: str, expected_version: int, balance_after: int):  # type: ignore[no-untyped-def]
+    def cancel_voucher(self, voucher, cancelled_at: str, expected_version: int, balance_after: int, lots=None):  # type: ignore[no-untyped-def]
         from loyalty.ports import VoucherNotUsable
 
         self.store.calls.append("TransactWriteItems")
@@ -301,6 +302,7 @@ class InMemoryRedemptions:
                 points_balance=profile.points_balance + current.points,
                 points_redeemed=profile.points_redeemed - current.points,
                 version=profile.version + 1,
+                lots=profile.lots if lots is None else dict(lots),
             )
             cancelled = replace(
                 current,

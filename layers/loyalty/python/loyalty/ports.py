@@ -3,7 +3,7 @@ and real adapters (adapters/dynamodb.py, adapters/eventbridge.py)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
@@ -217,11 +217,18 @@ class ErasureRecord:
 class RedemptionStore(Protocol):
     def get_redemption(self, redemption_id: str) -> Redemption | None: ...
 
-    def redeem(self, redemption: Redemption, voucher: Voucher, expected_version: int) -> None:
+    def redeem(
+        self,
+        redemption: Redemption,
+        voucher: Voucher,
+        expected_version: int,
+        lots: Mapping[str, int] | None = None,
+    ) -> None:
         """Atomically: store the redemption (only if new: DuplicateRedemption), take its points from the
-        profile (ADD points_balance -p, points_redeemed +p, version +1, only if the version is still
-        `expected_version`, the balance covers it and the profile is not erased: VersionConflict) and
-        store the voucher (only if its code is new: VersionConflict, retried with a new code)."""
+        profile (ADD points_balance -p, points_redeemed +p, version +1, SET lots to `lots` when given,
+        only if the version is still `expected_version`, the balance covers it and the profile is not
+        erased: VersionConflict) and store the voucher (only if its code is new: VersionConflict,
+        retried with a new code)."""
         ...
 
     def vouchers(self, customer_id: str, limit: int, cursor: str | None) -> VoucherPage:
@@ -239,7 +246,12 @@ class RedemptionStore(Protocol):
         ...
 
     def cancel_voucher(
-        self, voucher: Voucher, cancelled_at: str, expected_version: int, balance_after: int
+        self,
+        voucher: Voucher,
+        cancelled_at: str,
+        expected_version: int,
+        balance_after: int,
+        lots: Mapping[str, int] | None = None,
     ) -> Voucher:
         """Atomically: mark `voucher` cancelled (only if it is still issued, unexpired at `cancelled_at`
         and still this customer's: else VoucherNotUsable, re-read it to know why) and give its points

@@ -133,6 +133,9 @@ class TransactionOut(BaseModel):
         default=None, description="A return that undid the purchase which upgraded the customer reverses it"
     )
     original_transaction_id: str | None = None
+    points_pending: int | None = Field(
+        default=None, description="Of points_earned, how many are pending (the return window)"
+    )
 
 
 class RfmOut(BaseModel):
@@ -143,7 +146,12 @@ class RfmOut(BaseModel):
 
 class ExpiryOut(BaseModel):
     points: int
-    on: str
+    expires_on: str = Field(description="The last day these points can be spent (programme time zone)")
+
+
+class ReleaseOut(BaseModel):
+    points: int
+    available_on: str = Field(description="The first day these pending points can be spent")
 
 
 class CustomerOut(BaseModel):
@@ -165,7 +173,9 @@ class CustomerOut(BaseModel):
     points_12m: int
     first_purchase_at: str | None
     last_purchase_at: str | None
-    points_expiring: ExpiryOut | None
+    points_expiring: list[ExpiryOut] = Field(description="The next expiry dates, soonest first, at most 3")
+    points_pending: int = Field(default=0, description="Points in the return window, not yet spendable")
+    pending_release: list[ReleaseOut] = Field(default_factory=list, description="Soonest first")
 
 
 class HistoryItemOut(BaseModel):
