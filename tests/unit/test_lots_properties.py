@@ -15,7 +15,6 @@ from datetime import date, timedelta
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
 from loyalty.domain.lots import InsufficientPoints, earn, expire, grant, points_on, spend, take_back
 from loyalty.domain.profile import new_profile
 from loyalty.programme import parse_programme
@@ -47,7 +46,9 @@ STEPS = st.lists(
         st.tuples(st.just("redeem"), st.integers(1, 900)),
         st.tuples(st.just("adjust"), st.integers(-600, 600).filter(bool)),
         st.tuples(st.just("wait"), st.integers(0, 200)),
-        st.tuples(st.just("expire"),),
+        st.tuples(
+            st.just("expire"),
+        ),
     ),
     min_size=1,
     max_size=60,
@@ -82,7 +83,10 @@ def test_the_ledger_invariant_holds_through_any_sequence(policy, pending_days, s
         if kind == "buy":
             earned_on = today - timedelta(days=step[1])
             # last_purchase_at moves as a purchase does (the inactivity policy's reference)
-            when = f"{max(earned_on, date.fromisoformat(profile.last_purchase_at[:10]) if profile.last_purchase_at else earned_on).isoformat()}T12:00:00+00:00"
+            last = (
+                date.fromisoformat(profile.last_purchase_at[:10]) if profile.last_purchase_at else earned_on
+            )
+            when = f"{max(earned_on, last).isoformat()}T12:00:00+00:00"
             profile = replace(earn(profile, prog, earned_on, step[2], today), last_purchase_at=when)
             purchases.append([earned_on, step[2]])
             earned += step[2]

@@ -281,7 +281,9 @@ class InMemoryRedemptions:
         self.store.calls.append("GetItem")
         return self.vouchers_by_code.get(code)
 
-    def cancel_voucher(self, voucher, cancelled_at: str, expected_version: int, balance_after: int, lots=None):  # type: ignore[no-untyped-def]
+    def cancel_voucher(  # type: ignore[no-untyped-def]
+        self, voucher, cancelled_at: str, expected_version: int, balance_after: int, lots=None
+    ):
         from loyalty.ports import VoucherNotUsable
 
         self.store.calls.append("TransactWriteItems")
@@ -372,4 +374,38 @@ class InMemoryRedemptions:
             before = self.erasures.get(token)
             self.erasures[token] = ErasureRecord(
                 token, erased_at, profile_key, (before.erasures if before else 0) + 1
+            )
+
+
+class InMemoryAdjustments:
+    """AdjustmentStore over an InMemoryStore (shared profiles, lock and calls), with the DynamoDB
+    adapter's conditions."""
+
+    def __init__(self, store: InMemoryStore) -> None:
+        from loyalty.ports import Adjustment
+
+        self.store = store
+        self.adjustments: dict[str, Adjustment] = {}
+
+    def get_adjustment(self, adjustment_id: str):  # type: ignore[no-untyped-def]
+        self.store.calls.append("GetItem")
+        return self.adjustments.get(adjustment_id)
+
+    def adjust(self, adjustment, customer_id: str, points: int, lots, expected_version: int) -> None:  # type: ignore[no-untyped-def]
+        from loyalty.ports import DuplicateAdjustment
+
+        self.store.calls.append("TransactWriteItems")
+        with self.store.lock:
+            if adjustment.adjustment_id in self.adjustments:
+                raise DuplicateAdjustment(adjustment.adjustment_id)
+            profile = self.store.profiles.get(customer_id)
+            if profile is None or profile.version != expected_version or profile.erased:
+                raise VersionConflict(customer_id)
+            self.adjustments[adjustment.adjustment_id] = adjustment
+            self.store.profiles[customer_id] = replace(
+                profile,
+                points_balance=profile.points_balance + points,
+                points_adjusted=profile.points_adjusted + points,
+                lots=dict(lots),
+                version=profile.version + 1,
             )

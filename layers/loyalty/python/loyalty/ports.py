@@ -11,6 +11,7 @@ from typing import Any, Protocol
 from loyalty.domain.earning import PurchaseRecord
 from loyalty.domain.profile import Profile
 from loyalty.errors import (  # the port exceptions live with the other refusals; imported from here too
+    DuplicateAdjustment,
     DuplicateRedemption,
     DuplicateTransaction,
     ProfileKeyTaken,
@@ -22,8 +23,8 @@ from loyalty.errors import (  # the port exceptions live with the other refusals
 from loyalty.events import DomainEvent
 
 __all__ = [
-    "DuplicateRedemption", "DuplicateTransaction", "ProfileKeyTaken", "PublishFailed", "Throttled",
-    "VersionConflict", "VoucherNotUsable",
+    "DuplicateAdjustment", "DuplicateRedemption", "DuplicateTransaction", "ProfileKeyTaken", "PublishFailed",
+    "Throttled", "VersionConflict", "VoucherNotUsable",
 ]  # fmt: skip
 
 
@@ -281,4 +282,37 @@ class ErasureStore(Protocol):
         """Atomically: store the profile's aggregates under `profile_key` (only if new: ProfileKeyTaken),
         delete the profile under the customer id (only at profile.version: VersionConflict) and
         record the erasure under the token."""
+        ...
+
+
+# ---------------------------------------------------------------------------------------------
+# Adjustments (back office): one record per adjustment_id, written with the profile's points.
+
+
+@dataclass(frozen=True)
+class Adjustment:
+    """What is kept of an adjustment: its id, the hash of its content (customer, points, reason, note:
+    same id with other content -> 409) and the first answer without customer_id or note, so the record
+    holds nothing personal and erasure has nothing to anonymise here."""
+
+    adjustment_id: str
+    content_hash: str
+    created_at: str  # UTC ISO instant
+    response: dict[str, Any] = field(default_factory=dict)
+
+
+class AdjustmentStore(Protocol):
+    def get_adjustment(self, adjustment_id: str) -> Adjustment | None: ...
+
+    def adjust(
+        self,
+        adjustment: Adjustment,
+        customer_id: str,
+        points: int,
+        lots: Mapping[str, int],
+        expected_version: int,
+    ) -> None:
+        """Atomically: store the record (only if its id is new: DuplicateAdjustment) and move the
+        profile's points (ADD points_balance and points_adjusted `points`, SET lots, version +1, only at
+        `expected_version` and not erased: VersionConflict)."""
         ...

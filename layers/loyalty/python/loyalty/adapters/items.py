@@ -63,7 +63,8 @@ def profile_to_item(profile: Profile, version: int) -> CustomerItem:
 def profile_from_item(item: CustomerItem) -> Profile:
     values = {name: getattr(item, name) for name in _PROFILE_FIELDS}
     for name in ("version", "points_balance", "points_earned", "points_redeemed", "points_expired",
-                 "folded_purchase_days", "lifetime_spend", "lifetime_purchases", "points_adjusted"):  # fmt: skip
+                 "folded_purchase_days", "lifetime_spend", "lifetime_purchases",
+                 "points_adjusted"):  # fmt: skip
         values[name] = int(values[name] or 0)
     values["erased"] = bool(values["erased"])
     return Profile(

@@ -151,6 +151,20 @@ class RedemptionItem(Model):
     response = MapAttribute(default=dict)  # the first answer without customer_id, replayed on retries
 
 
+class AdjustmentItem(Model):
+    """One item per adjustment_id (back office): a retry can never adjust twice, and replays the first
+    answer. No customer id or note: nothing personal (see ports.Adjustment)."""
+
+    class Meta:
+        table_name = "loyalty-adjustments"
+        billing_mode = "PAY_PER_REQUEST"
+
+    adjustment_id = UnicodeAttribute(hash_key=True)
+    content_hash = UnicodeAttribute()
+    created_at = UnicodeAttribute()  # UTC ISO instant
+    response = MapAttribute(default=dict)
+
+
 class ErasureItem(Model):
     """One item per erased customer, keyed by the HMAC token: when, and how many items moved."""
 
@@ -170,6 +184,7 @@ MODELS: dict[str, type[Model]] = {
     "vouchers_table": VoucherItem,
     "redemptions_table": RedemptionItem,
     "erasures_table": ErasureItem,
+    "adjustments_table": AdjustmentItem,
 }
 
 

@@ -179,7 +179,9 @@ def _written(
     lots, debt = _settle(profile, programme, today, lots, pending, debt)
     kept_lots = {k: v for k, v in sorted(lots.items()) if v}
     kept_pending = dict(sorted(_still_pending(pending, programme, today).items()))
-    return replace(profile, lots=kept_lots, pending=kept_pending, points_balance=sum(kept_lots.values()) - debt)
+    return replace(
+        profile, lots=kept_lots, pending=kept_pending, points_balance=sum(kept_lots.values()) - debt
+    )
 
 
 def _take(
@@ -191,7 +193,9 @@ def _take(
     points: int,
 ) -> int:
     """Take up to `points` from the spendable part of the lots, nearest expiry first; the rest not taken."""
-    view = points_on(replace(profile, lots=lots, pending=pending, points_balance=sum(lots.values())), programme, today)
+    view = points_on(
+        replace(profile, lots=lots, pending=pending, points_balance=sum(lots.values())), programme, today
+    )
     for lot in view.lots:
         if points <= 0:
             break
@@ -237,7 +241,9 @@ def grant(profile: Profile, programme: Programme, points: int, today: date) -> P
     return _written(profile, programme, today, lots, dict(profile.pending), debt)
 
 
-def take_back(profile: Profile, programme: Programme, earned_on: date, points: int, today: date) -> tuple[Profile, int]:
+def take_back(
+    profile: Profile, programme: Programme, earned_on: date, points: int, today: date
+) -> tuple[Profile, int]:
     """A return's points: from the purchase's own pending points first, then from the spendable
     balance nearest expiry first; what is still missing becomes a debt (a negative balance).
     Returns (profile, points taken from pending)."""
@@ -266,7 +272,9 @@ def spend(profile: Profile, programme: Programme, points: int, today: date) -> P
     return _written(profile, programme, today, lots, pending, debt)
 
 
-def expire(profile: Profile, programme: Programme, today: date) -> tuple[Profile, list[tuple[str, int, date]]]:
+def expire(
+    profile: Profile, programme: Programme, today: date
+) -> tuple[Profile, list[tuple[str, int, date]]]:
     """Book the lots past their date: (profile, [(lot key, points, expires_on)]) with the points moved
     from the balance to points_expired. Booking again the same day finds nothing."""
     view = points_on(profile, programme, today)
@@ -282,7 +290,9 @@ def expire(profile: Profile, programme: Programme, today: date) -> tuple[Profile
     return _written(updated, programme, today, lots, pending, debt), [(k, p, d) for k, p, d in taken if d]
 
 
-def warnings_due(profile: Profile, programme: Programme, today: date, until: date) -> list[tuple[str, int, date]]:
+def warnings_due(
+    profile: Profile, programme: Programme, today: date, until: date
+) -> list[tuple[str, int, date]]:
     """Live lots whose PointsExpiring falls due before `until` (expires_on - warn_days < until) and
     that no earlier warning covered (expires_on after expiry_warned_through): once per lot."""
     warned = date.fromisoformat(profile.expiry_warned_through) if profile.expiry_warned_through else None
