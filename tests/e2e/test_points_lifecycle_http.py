@@ -125,6 +125,21 @@ def test_the_points_lifecycle_of_issue_14(tmp_path: Path) -> None:
         shown = card(stack, customer)
         assert (shown["points_balance"], shown["points_pending"]) == (150, 0), shown
 
+        # `loyalty adjust FILE.csv`: the same service, a rejects file, nothing twice on a rerun
+        (tmp_path / "adjust.csv").write_text(
+            "customer_id,points,reason,note\n"
+            f"{customer},25,promotion,double points week\n"
+            f"{customer},10,bribe,not a reason\n",
+            encoding="utf-8",
+        )
+        for _ in range(2):
+            adjusted = run("loyalty adjust adjust.csv", env, tmp_path)
+            assert adjusted.returncode == 1, adjusted.stdout + adjusted.stderr
+            assert "applied 1, rejected 1" in adjusted.stdout, adjusted.stdout
+            assert card(stack, customer)["points_balance"] == 175
+        rejects = (tmp_path / "adjust.rejects.csv").read_text(encoding="utf-8")
+        assert "'bribe' is not one of" in rejects, rejects
+
         # the monthly run for the current period books the first lot, once
         drain(stack)
         current = date(today.year + today.month // 12, today.month % 12 + 1, 1)  # the day after it
@@ -140,4 +155,4 @@ def test_the_points_lifecycle_of_issue_14(tmp_path: Path) -> None:
         assert [(lot["lot"], lot["points"]) for lot in expired[0]["detail"]["lots"]] == [(lot_month, 50)]
         assert [e for e in runs[1] if e["detail-type"] in ("PointsExpired", "PointsExpiring")] == []
         shown = card(stack, customer)
-        assert (shown["points_balance"], shown["points_pending"]) == (150, 0), shown
+        assert (shown["points_balance"], shown["points_pending"]) == (175, 0), shown
