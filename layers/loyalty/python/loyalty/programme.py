@@ -134,9 +134,9 @@ class Vouchers:
 EXPIRY_POLICIES = ("inactivity", "rolling", "calendar")
 # They bound the customer item: one pending entry per earning day in the window, one lot per earning
 # month over the policy's horizon (tests/unit/test_item_size.py measures the worst case).
-MAX_PENDING_DAYS = 90
-MAX_ROLLING_MONTHS = 36
-MAX_CALENDAR_YEARS = 3
+MAX_PENDING_DAYS = 60
+MAX_ROLLING_MONTHS = 24
+MAX_CALENDAR_YEARS = 2
 
 
 @dataclass(frozen=True)

@@ -24,8 +24,11 @@ from loyalty.settings import Settings
 class CustomerItem(Model):
     """One item per customer: balance, tier, monthly buckets and the last classification.
 
-    Size bound: under 3.2 KB (13 month buckets of <= 5 categories of <= 32 chars), see the unit test
-    tests/unit/test_item_size.py; a year of weekly shopping in 4 categories is about 1.1 KB.
+    Size bound: under 3.2 KB (13 month buckets of <= 5 categories of <= 32 chars) with the default
+    expiry policy, and under 4,000 bytes (so one 4 KB read unit) with the largest lot and pending settings
+    (expiry rolling 24 months or calendar 2 years, pending_days 60: <= 36 lots, <= 60 pending days), see
+    tests/unit/test_item_size.py; a year of weekly shopping in 4 categories is about 1.4 KB (1.6 KB with
+    rolling 12 months and a 30-day return window).
     """
 
     class Meta:
