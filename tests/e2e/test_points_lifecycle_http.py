@@ -11,31 +11,15 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-import boto3
 import pytest
 import requests
 
 from tests.e2e.cleanenv import REPO, a_free_port, clean_env, run, started
 from tests.e2e.conftest import Stack
+from tests.e2e.test_vouchers_till_http import drain
 from tests.helpers import purchase_body
 
 pytestmark = [pytest.mark.e2e]
-
-
-def drain(stack: Stack) -> list[dict]:
-    """Every message on the local marketing queue (the bus's target), as a consumer receives it."""
-    sqs = boto3.client("sqs", endpoint_url=stack.moto_url, region_name="eu-west-1")
-    out = []
-    while True:
-        batch = sqs.receive_message(QueueUrl=stack.queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=0)
-        messages = batch.get("Messages", [])
-        if not messages:
-            return out
-        out += [json.loads(m["Body"]) for m in messages]
-        sqs.delete_message_batch(
-            QueueUrl=stack.queue_url,
-            Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(messages)],
-        )
 
 
 def lifecycle_programme() -> dict:

@@ -98,7 +98,8 @@ def test_the_ledger_invariant_holds_through_any_sequence(policy, pending_days, s
                 assert 0 <= from_pending <= points
                 purchase[1] -= points
                 returned += points
-                assert points_on(profile, prog, today).expired_due == before.expired_due
+                # only the purchase's own pending points may come out of a lot past its date
+                assert 0 <= before.expired_due - points_on(profile, prog, today).expired_due <= from_pending
         elif kind == "redeem" or (kind == "adjust" and step[1] < 0):
             points = abs(step[1])
             try:

@@ -176,7 +176,8 @@ def _written(
     pending: dict[str, int],
     debt: int,
 ) -> Profile:
-    lots, debt = _settle(profile, programme, today, lots, pending, debt)
+    if debt > 0:  # a debt is paid from spendable points as soon as there are some (never expired ones)
+        debt = _take(profile, programme, today, lots, pending, debt)
     kept_lots = {k: v for k, v in sorted(lots.items()) if v}
     kept_pending = dict(sorted(_still_pending(pending, programme, today).items()))
     return replace(
@@ -204,20 +205,6 @@ def _take(
             lots[lot.key] -= part
             points -= part
     return points
-
-
-def _settle(
-    profile: Profile,
-    programme: Programme,
-    today: date,
-    lots: dict[str, int],
-    pending: dict[str, int],
-    debt: int,
-) -> tuple[dict[str, int], int]:
-    """A debt is paid from spendable points as soon as there are some (never from expired ones)."""
-    if debt > 0:
-        debt = _take(profile, programme, today, lots, pending, debt)
-    return lots, debt
 
 
 def earn(profile: Profile, programme: Programme, earned_on: date, points: int, today: date) -> Profile:
