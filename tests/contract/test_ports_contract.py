@@ -174,3 +174,40 @@ def test_an_interaction_is_stored_once_with_its_profile_and_erasure_deletes_them
     assert members.delete_interactions("M1") == 2
     assert members.get_interaction("I1") is None and members.get_interaction("I2") is None
     assert members.delete_interactions("M1") == 0
+
+
+# -- adjustments (issue 14): the record and the profile's points, atomically ----------------------
+
+
+@pytest.fixture(params=["fake", "dynamodb"])
+def adjustment_stores(request) -> tuple[Any, Any]:  # type: ignore[no-untyped-def]
+    if request.param == "fake":
+        from loyalty.fakes import InMemoryAdjustments, InMemoryStore, TransactionView
+
+        store = InMemoryStore()
+        return TransactionView(store), InMemoryAdjustments(store)
+    request.getfixturevalue("aws_tables")
+    from loyalty.adapters.adjustment_store import DynamoAdjustmentStore
+    from loyalty.adapters.transaction_store import DynamoTransactionStore
+
+    return DynamoTransactionStore(), DynamoAdjustmentStore()
+
+
+def test_an_adjustment_moves_the_points_once_and_only_at_the_version_read(adjustment_stores) -> None:  # type: ignore[no-untyped-def]
+    from loyalty.errors import DuplicateAdjustment
+    from loyalty.ports import Adjustment
+
+    transactions, adjustments = adjustment_stores
+    transactions.record(txn("T1"), replace(profile(), lots={"2026-03": 10}), None)
+    record = Adjustment("A1", "hash", "2026-03-02T10:00:00Z", {"adjustment_id": "A1", "points_balance": 60})
+    assert adjustments.get_adjustment("A1") is None
+    with pytest.raises(VersionConflict):
+        adjustments.adjust(record, "C1", 50, {"2026-03": 60}, 7)
+    assert adjustments.get_adjustment("A1") is None
+    adjustments.adjust(record, "C1", 50, {"2026-03": 60}, 1)
+    assert adjustments.get_adjustment("A1") == record
+    with pytest.raises(DuplicateAdjustment):
+        adjustments.adjust(record, "C1", 50, {"2026-03": 110}, 2)
+    _, card = transactions.get_with_profile("T1", "C1")
+    assert card is not None and (card.points_balance, card.points_adjusted, card.version) == (60, 50, 2)
+    assert dict(card.lots) == {"2026-03": 60}

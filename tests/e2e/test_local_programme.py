@@ -30,7 +30,7 @@ def default_programme() -> dict:
 
 def test_a_bad_programme_is_refused_at_start_with_the_loaders_message(tmp_path: Path) -> None:
     bad = default_programme()
-    bad["earning"]["pending_days"] = 3
+    bad["earning"]["bonus_days"] = 3
     path = tmp_path / "bad.json"
     path.write_text(json.dumps(bad), encoding="utf-8")
     env = clean_env(tmp_path / "home", tmp_path / "state", LOYALTY_LOCAL_PORT=a_free_port())
@@ -46,7 +46,7 @@ def test_a_bad_programme_is_refused_at_start_with_the_loaders_message(tmp_path: 
     result = subprocess.CompletedProcess(proc.args, proc.returncode, stdout, stderr)
     assert result.returncode == 2
     assert "READY" not in result.stdout
-    assert "programme.earning.pending_days: is not a known setting" in result.stderr, result.stderr
+    assert "programme.earning.bonus_days: is not a known setting" in result.stderr, result.stderr
     assert "Traceback" not in result.stderr
     assert not (tmp_path / "state" / "local.json").exists()
 

@@ -252,7 +252,7 @@ def test_the_erasure_makes_exactly_the_declared_calls(recorded):
 
 def test_the_redemptions_function_makes_exactly_the_declared_calls(recorded, monkeypatch):
     """Redeem (and its replay), list, use (twice: the second reads the voucher), and the back-office
-    cancel with the admin key's id as API Gateway passes it."""
+    cancel and adjustment (and its replay) with the admin key's id as API Gateway passes it."""
     from loyalty.api import deps
     from loyalty.settings import get_settings
 
@@ -278,6 +278,11 @@ def test_the_redemptions_function_makes_exactly_the_declared_calls(recorded, mon
     cancel = _event("POST", f"/v1/vouchers/{codes[2]}/cancel")
     cancel["requestContext"]["identity"] = {"apiKeyId": "admin-id"}
     assert redemptions(cancel, _CONTEXT)["statusCode"] == 200
+    adjust = _event(
+        "POST", "/v1/customers/C1/adjustments", {"adjustment_id": "A1", "points": 50, "reason": "goodwill"}
+    )
+    adjust["requestContext"]["identity"] = {"apiKeyId": "admin-id"}
+    assert [redemptions(adjust, _CONTEXT)["statusCode"] for _ in range(2)] == [201, 201]  # and its replay
     deps.services.cache_clear()
     _check(REDEMPTIONS, list(recorded))
 

@@ -52,7 +52,7 @@ def test_post_then_get(api):
     assert (card["points_balance"], card["tier"], card["next_tier"]) == (260, "silver", "gold")
     assert card["to_next_tier"] == {"spend": "340.00"}
     assert card["spend_12m"] == "260.00" and card["visits_12m"] == 1
-    assert card["points_expiring"] == {"points": 260, "on": "2028-03-10"}
+    assert card["points_expiring"] == [{"points": 260, "expires_on": "2028-03-09"}]
 
 
 @pytest.mark.parametrize(

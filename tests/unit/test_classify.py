@@ -323,7 +323,11 @@ def test_classifying_twice_changes_nothing(purchases: list[tuple], cut: Cuts, pr
     assert again is not None and not again.changed and again.events == ()
     assert (again.after.segment, again.after.tier) == (first.after.segment, first.after.tier)
     last = first.classification.facts.last_day
-    assert {e.event_id for e in first.events} <= {
+    for warning in (e for e in first.events if e.detail_type == "PointsExpiring"):  # once per lot
+        assert warning.event_id == event_id(
+            "P", warning.detail["lot"], warning.detail["expires_on"], "expiring"
+        )
+    assert {e.event_id for e in first.events if e.detail_type != "PointsExpiring"} <= {
         event_id("P", "2026-02", "segment"),
         event_id("P", "2026-02", "tier", "2026-02"),
         event_id("P", "2026-02", "expiry"),

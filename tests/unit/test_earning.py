@@ -139,7 +139,7 @@ def comparable(profile, with_points=True):
     out = replace(profile, version=0, tier_since=None)
     if not with_points:
         months = {m: replace(s, points=0) for m, s in out.months.items()}
-        out = replace(out, points_balance=0, points_earned=0, months=months)
+        out = replace(out, points_balance=0, points_earned=0, months=months, lots={}, pending={})
     return out
 
 

@@ -124,3 +124,84 @@ def test_an_enrolled_weekly_shopper_stays_under_one_read_unit():
     size = size_of(profile)
     print("enrolled weekly shopper:", size)
     assert size < 2100, size
+
+
+# -- the points lifecycle: lots and pending points (domain/lots.py) --------------------------------
+
+LIFECYCLE_BOUND = 4000  # bytes: under 4 KB, so the card's strongly consistent GetItem stays 1 RCU
+
+
+def lifecycle_programme(policy: dict, pending_days: int):
+    import json
+
+    from loyalty.programme import parse_programme
+
+    from tests.helpers import DEFAULT_PROGRAMME
+
+    base = json.loads(DEFAULT_PROGRAMME.read_text())
+    return parse_programme(
+        {**base, "earning": {**base["earning"], "pending_days": pending_days}, "expiry": policy}
+    )
+
+
+def shop_with_runs(programme, days, categories, every=1, amount=123456):
+    """A purchase every `every` days (each written on its own day), the monthly run booking expired lots
+    on the 1st; the largest item seen on the way, every classification field set."""
+    from loyalty.domain.lots import expire
+
+    profile = new_profile("C" * 32, "member")
+    start = datetime(2025, 1, 1, 9, tzinfo=UTC)
+    largest = 0
+    for n in range(0, days, every):
+        when = start + timedelta(days=n)
+        cats = {categories[(n + k) % len(categories)]: amount // 3 for k in range(3)}
+        purchase = Purchase(f"T{n}", profile.customer_id, when, amount, cats)
+        profile, _ = apply_purchase(profile, purchase, programme, when.date())
+        for booked in (False, True):
+            if booked and when.day == 1:
+                profile, _ = expire(profile, programme, when.date())
+            full = replace(
+                profile, segment="Potential loyalists", rfm="5-5-5", favourite_category=categories[0],
+                classified_period="2026-12", tier_since="2026-12-01", expiry_warned_through="2027-12-31",
+                p_alive="0.999", expected_purchases_90d="12.34", overdue_for="2026-12-01",
+            )  # fmt: skip
+            largest = max(largest, size_of(full))
+    return profile, largest
+
+
+def test_lots_and_pending_points_stay_bounded_at_the_largest_settings():
+    from loyalty.programme import MAX_CALENDAR_YEARS, MAX_PENDING_DAYS, MAX_ROLLING_MONTHS
+
+    categories = [f"category-name-of-32-characters{i:02d}" for i in range(40)]
+    for policy in (
+        {"policy": "rolling", "months": MAX_ROLLING_MONTHS},
+        {"policy": "calendar", "years": MAX_CALENDAR_YEARS},
+    ):
+        programme = lifecycle_programme(policy, MAX_PENDING_DAYS)
+        profile, largest = shop_with_runs(programme, 365 * 5, categories)
+        assert len(profile.pending) <= MAX_PENDING_DAYS
+        assert len(profile.lots) <= max(MAX_ROLLING_MONTHS + 1, 12 * (MAX_CALENDAR_YEARS + 1))
+        assert largest < LIFECYCLE_BOUND, (policy, largest)
+
+
+def test_a_year_of_weekly_shopping_with_a_return_window_is_small():
+    programme = lifecycle_programme({"policy": "rolling", "months": 12}, 30)
+    _, largest = shop_with_runs(programme, 365, ["food", "drinks", "home", "baby"], every=7)
+    assert largest < 1700
+
+
+# The two grown together (issue 14's lots and pending points at their largest settings, issue 16's
+# membership at its largest): past one 4 KB read unit, under two. Issue 19 owns the size budget.
+COMBINED_BOUND = 8000
+
+
+def test_lots_and_the_membership_together_stay_under_two_read_units():
+    from loyalty.programme import MAX_CALENDAR_YEARS, MAX_PENDING_DAYS
+
+    categories = [f"category-name-of-32-characters{i:02d}" for i in range(40)]
+    programme = lifecycle_programme({"policy": "calendar", "years": MAX_CALENDAR_YEARS}, MAX_PENDING_DAYS)
+    profile, _ = shop_with_runs(programme, 365 * 5, categories)
+    profile = replace(profile, customer_id="C" * 128, segment="Dormant, worth winning back")
+    size = size_of(worst_member(profile))
+    print("worst case with lots and the membership:", size)
+    assert size < COMBINED_BOUND, size

@@ -138,6 +138,28 @@ def import_(
         raise typer.Exit(1)
 
 
+@app.command()
+def adjust(
+    file: str = typer.Argument(..., help="CSV: customer_id, points, reason, note[, adjustment_id]"),
+    rejects: str = typer.Option(None, help="Rejects CSV (default: FILE.rejects.csv)"),
+    delimiter: str = typer.Option(",", help="CSV delimiter (';' for a French spreadsheet)"),
+    target: str = typer.Option("auto", help=TARGET_HELP),
+    stack_name: str = typer.Option("LoyaltyStack", help="CloudFormation stack (--target aws)"),
+) -> None:
+    """Bulk back-office points adjustments (same rules as POST /v1/customers/{id}/adjustments,
+    idempotent on rerun). Exit 1 when a row was rejected."""
+    from loyalty_tools.adjust import run_adjust
+    from loyalty_tools.target import TargetError
+
+    _delimiter(delimiter)
+    try:
+        result = run_adjust(file, rejects, delimiter, target, stack_name)
+    except (TargetError, OSError, ValueError) as exc:
+        _fail(exc)
+    if result.rejected:
+        raise typer.Exit(1)
+
+
 @export_app.command("segments")
 def export_segments(
     as_of: str = typer.Option(..., "--as-of", help="Run date YYYY-MM-DD: the window is the 12 months before"),

@@ -12,6 +12,7 @@ from loyalty.programme import Programme, load_programme
 from loyalty.settings import Settings
 
 if TYPE_CHECKING:
+    from loyalty.service.adjustments import AdjustmentService
     from loyalty.service.erasure import ErasureService
     from loyalty.service.ingest import IngestService
     from loyalty.service.members import MembersService
@@ -31,6 +32,7 @@ class Services:
     points: PointsService
     redemptions: RedemptionService | None = None
     erasure: ErasureService | None = None
+    adjustments: AdjustmentService | None = None
     build_erasure: Callable[[], ErasureService] | None = field(default=None, repr=False)
     members: MembersService | None = None
 
@@ -43,6 +45,10 @@ class Services:
     def vouchers(self) -> RedemptionService:
         assert self.redemptions is not None, "no redemption service wired"
         return self.redemptions
+
+    def adjustment_service(self) -> AdjustmentService:
+        assert self.adjustments is not None, "no adjustment service wired"
+        return self.adjustments
 
     def erasure_service(self) -> ErasureService:
         if self.erasure is None:
@@ -59,11 +65,13 @@ def bind(settings: Settings) -> None:
 
 
 def build_services(settings: Settings, programme: Programme | None = None) -> Services:
+    from loyalty.adapters.adjustment_store import DynamoAdjustmentStore
     from loyalty.adapters.customer_store import DynamoCustomerStore
     from loyalty.adapters.eventbridge import EventBridgePublisher
     from loyalty.adapters.member_store import DynamoMemberStore
     from loyalty.adapters.redemption_store import DynamoRedemptionStore
     from loyalty.adapters.transaction_store import DynamoTransactionStore
+    from loyalty.service.adjustments import AdjustmentService
     from loyalty.service.ingest import IngestService
     from loyalty.service.members import MembersService
     from loyalty.service.points import PointsService
@@ -78,6 +86,7 @@ def build_services(settings: Settings, programme: Programme | None = None) -> Se
         ingest=IngestService(customers, transactions, publisher, programme),
         points=PointsService(customers, transactions, programme),
         redemptions=RedemptionService(customers, DynamoRedemptionStore(), publisher, programme),
+        adjustments=AdjustmentService(customers, DynamoAdjustmentStore(), publisher, programme),
         build_erasure=lambda: erasure_service(settings),
         members=MembersService(customers, DynamoMemberStore(), programme),
     )

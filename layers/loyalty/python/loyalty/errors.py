@@ -60,6 +60,10 @@ class DuplicateRedemption(Exception):
     """A redemption with this id is already stored."""
 
 
+class DuplicateAdjustment(Exception):
+    """An adjustment with this id is already stored."""
+
+
 class VoucherNotUsable(Exception):
     """The conditional use failed: `voucher` is what is stored now (None: no such code)."""
 

@@ -22,6 +22,8 @@ class DetailType(StrEnum):
     VOUCHER_CANCELLED = "VoucherCancelled"
     RECLASSIFICATION_COMPLETED = "ReclassificationCompleted"
     CUSTOMER_OVERDUE = "CustomerOverdue"
+    POINTS_ADJUSTED = "PointsAdjusted"
+    POINTS_EXPIRING = "PointsExpiring"
 
 
 SCHEMA_VERSION = "1"
@@ -161,6 +163,13 @@ class PointsState:
 
 
 @dataclass(frozen=True)
+class ExpiringLot:
+    lot: str  # the programme month the points were earned in ('*': the whole balance, inactivity)
+    points: int
+    expires_on: str  # the last day they can be spent, programme time zone
+
+
+@dataclass(frozen=True)
 class CustomerSegmentChangedDetail:
     """A customer's segment, RFM scores or favourite category changed at the monthly run."""
 
@@ -200,7 +209,9 @@ class CustomerTierChangedDetail:
 
 @dataclass(frozen=True)
 class PointsExpiredDetail:
-    """The whole balance expired after programme.expiry_months months without a purchase."""
+    """Points expired at the monthly run, one event per customer and period: the lots past their date
+    (expiry.policy rolling or calendar), or the whole balance after expiry.months_without_purchase
+    months without a purchase (inactivity; `expiry_months` is that setting)."""
 
     event_id: str
     schema_version: str
@@ -217,6 +228,9 @@ class PointsExpiredDetail:
     facts: ValueFactsDetail
     ab_bucket: int
     contactable: Contactable | None = None  # every customer event carries it (docs/events.md)
+    # The lots it took (the expiry policy: inactivity takes the whole balance as one lot, '*').
+    lots: list[ExpiringLot] = field(default_factory=list)
+    policy: str = "inactivity"
 
 
 @dataclass(frozen=True)
@@ -299,6 +313,44 @@ class CustomerOverdueDetail:
 
 
 @dataclass(frozen=True)
+class PointsAdjustedDetail:
+    """Points added or taken by the back office (POST /v1/customers/{id}/adjustments); event_id =
+    event_id(customer_id, adjustment_id, "adjusted"), the same on a retried adjustment. The free-text
+    note is not sent (it stays out of the bus)."""
+
+    event_id: str
+    schema_version: str
+    customer_id: str
+    period: str
+    adjustment_id: str
+    points: int  # positive: given (a lot earned that day); negative: taken, nearest expiry first
+    reason: Literal["goodwill", "correction", "migration", "promotion", "other"]
+    before: PointsState
+    after: PointsState
+    ab_bucket: int
+
+
+@dataclass(frozen=True)
+class PointsExpiringDetail:
+    """Points that expire within expiry.warn_days: once per customer and lot, from the monthly run whose
+    coverage includes the day the warning falls due; event_id = event_id(customer_id, lot, expires_on,
+    "expiring")."""
+
+    event_id: str
+    schema_version: str
+    customer_id: str
+    period: str
+    lot: str
+    points: int
+    expires_on: str
+    warn_days: int
+    points_balance: int
+    tier: str
+    segment: str | None
+    ab_bucket: int
+
+
+@dataclass(frozen=True)
 class PopulationState:
     segments: dict[str, int]
     tiers: dict[str, int]
@@ -337,6 +389,8 @@ DETAIL_MODELS: dict[DetailType, type] = {
     DetailType.VOUCHER_CANCELLED: VoucherCancelledDetail,
     DetailType.RECLASSIFICATION_COMPLETED: ReclassificationCompletedDetail,
     DetailType.CUSTOMER_OVERDUE: CustomerOverdueDetail,
+    DetailType.POINTS_ADJUSTED: PointsAdjustedDetail,
+    DetailType.POINTS_EXPIRING: PointsExpiringDetail,
 }
 
 

@@ -219,7 +219,7 @@ class InMemoryRedemptions:
         self.store.calls.append("GetItem")
         return self.redemptions.get(redemption_id)
 
-    def redeem(self, redemption, voucher, expected_version: int) -> None:  # type: ignore[no-untyped-def]
+    def redeem(self, redemption, voucher, expected_version: int, lots=None) -> None:  # type: ignore[no-untyped-def]
         from loyalty.ports import DuplicateRedemption
 
         self.store.calls.append("TransactWriteItems")
@@ -241,6 +241,7 @@ class InMemoryRedemptions:
                 points_balance=profile.points_balance - redemption.points,
                 points_redeemed=profile.points_redeemed + redemption.points,
                 version=profile.version + 1,
+                lots=profile.lots if lots is None else dict(lots),
             )
             self.vouchers_by_code[voucher.code] = voucher
 
@@ -280,7 +281,9 @@ class InMemoryRedemptions:
         self.store.calls.append("GetItem")
         return self.vouchers_by_code.get(code)
 
-    def cancel_voucher(self, voucher, cancelled_at: str, expected_version: int, balance_after: int):  # type: ignore[no-untyped-def]
+    def cancel_voucher(  # type: ignore[no-untyped-def]
+        self, voucher, cancelled_at: str, expected_version: int, balance_after: int, lots=None
+    ):
         from loyalty.ports import VoucherNotUsable
 
         self.store.calls.append("TransactWriteItems")
@@ -301,6 +304,7 @@ class InMemoryRedemptions:
                 points_balance=profile.points_balance + current.points,
                 points_redeemed=profile.points_redeemed - current.points,
                 version=profile.version + 1,
+                lots=profile.lots if lots is None else dict(lots),
             )
             cancelled = replace(
                 current,
@@ -421,3 +425,41 @@ class InMemoryMembers:
             for key in mine:
                 del self.interactions[key]
         return len(mine)
+
+
+# ---------------------------------------------------------------------------------------------
+# Adjustments
+
+
+class InMemoryAdjustments:
+    """AdjustmentStore over an InMemoryStore (shared profiles, lock and calls), with the DynamoDB
+    adapter's conditions."""
+
+    def __init__(self, store: InMemoryStore) -> None:
+        from loyalty.ports import Adjustment
+
+        self.store = store
+        self.adjustments: dict[str, Adjustment] = {}
+
+    def get_adjustment(self, adjustment_id: str):  # type: ignore[no-untyped-def]
+        self.store.calls.append("GetItem")
+        return self.adjustments.get(adjustment_id)
+
+    def adjust(self, adjustment, customer_id: str, points: int, lots, expected_version: int) -> None:  # type: ignore[no-untyped-def]
+        from loyalty.ports import DuplicateAdjustment
+
+        self.store.calls.append("TransactWriteItems")
+        with self.store.lock:
+            if adjustment.adjustment_id in self.adjustments:
+                raise DuplicateAdjustment(adjustment.adjustment_id)
+            profile = self.store.profiles.get(customer_id)
+            if profile is None or profile.version != expected_version or profile.erased:
+                raise VersionConflict(customer_id)
+            self.adjustments[adjustment.adjustment_id] = adjustment
+            self.store.profiles[customer_id] = replace(
+                profile,
+                points_balance=profile.points_balance + points,
+                points_adjusted=profile.points_adjusted + points,
+                lots=dict(lots),
+                version=profile.version + 1,
+            )

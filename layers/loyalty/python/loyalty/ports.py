@@ -3,7 +3,7 @@ and real adapters (adapters/*_store.py, adapters/eventbridge.py)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
@@ -11,6 +11,7 @@ from typing import Any, Protocol
 from loyalty.domain.earning import PurchaseRecord
 from loyalty.domain.profile import Profile
 from loyalty.errors import (  # the port exceptions live with the other refusals; imported from here too
+    DuplicateAdjustment,
     DuplicateInteraction,
     DuplicateRedemption,
     DuplicateTransaction,
@@ -23,7 +24,8 @@ from loyalty.errors import (  # the port exceptions live with the other refusals
 from loyalty.events import DomainEvent
 
 __all__ = [
-    "DuplicateInteraction", "DuplicateRedemption", "DuplicateTransaction", "ProfileKeyTaken", "PublishFailed",
+    "DuplicateAdjustment", "DuplicateInteraction", "DuplicateRedemption", "DuplicateTransaction",
+    "ProfileKeyTaken", "PublishFailed",
     "Throttled", "VersionConflict", "VoucherNotUsable",
 ]  # fmt: skip
 
@@ -218,11 +220,18 @@ class ErasureRecord:
 class RedemptionStore(Protocol):
     def get_redemption(self, redemption_id: str) -> Redemption | None: ...
 
-    def redeem(self, redemption: Redemption, voucher: Voucher, expected_version: int) -> None:
+    def redeem(
+        self,
+        redemption: Redemption,
+        voucher: Voucher,
+        expected_version: int,
+        lots: Mapping[str, int] | None = None,
+    ) -> None:
         """Atomically: store the redemption (only if new: DuplicateRedemption), take its points from the
-        profile (ADD points_balance -p, points_redeemed +p, version +1, only if the version is still
-        `expected_version`, the balance covers it and the profile is not erased: VersionConflict) and
-        store the voucher (only if its code is new: VersionConflict, retried with a new code)."""
+        profile (ADD points_balance -p, points_redeemed +p, version +1, SET lots to `lots` when given,
+        only if the version is still `expected_version`, the balance covers it and the profile is not
+        erased: VersionConflict) and store the voucher (only if its code is new: VersionConflict,
+        retried with a new code)."""
         ...
 
     def vouchers(self, customer_id: str, limit: int, cursor: str | None) -> VoucherPage:
@@ -240,7 +249,12 @@ class RedemptionStore(Protocol):
         ...
 
     def cancel_voucher(
-        self, voucher: Voucher, cancelled_at: str, expected_version: int, balance_after: int
+        self,
+        voucher: Voucher,
+        cancelled_at: str,
+        expected_version: int,
+        balance_after: int,
+        lots: Mapping[str, int] | None = None,
     ) -> Voucher:
         """Atomically: mark `voucher` cancelled (only if it is still issued, unexpired at `cancelled_at`
         and still this customer's: else VoucherNotUsable, re-read it to know why) and give its points
@@ -305,4 +319,37 @@ class MemberStore(Protocol):
 
     def delete_interactions(self, customer_id: str) -> int:
         """Delete every interaction of the customer (erasure); how many."""
+        ...
+
+
+# ---------------------------------------------------------------------------------------------
+# Adjustments (back office): one record per adjustment_id, written with the profile's points.
+
+
+@dataclass(frozen=True)
+class Adjustment:
+    """What is kept of an adjustment: its id, the hash of its content (customer, points, reason, note:
+    same id with other content -> 409) and the first answer without customer_id or note, so the record
+    holds nothing personal and erasure has nothing to anonymise here."""
+
+    adjustment_id: str
+    content_hash: str
+    created_at: str  # UTC ISO instant
+    response: dict[str, Any] = field(default_factory=dict)
+
+
+class AdjustmentStore(Protocol):
+    def get_adjustment(self, adjustment_id: str) -> Adjustment | None: ...
+
+    def adjust(
+        self,
+        adjustment: Adjustment,
+        customer_id: str,
+        points: int,
+        lots: Mapping[str, int],
+        expected_version: int,
+    ) -> None:
+        """Atomically: store the record (only if its id is new: DuplicateAdjustment) and move the
+        profile's points (ADD points_balance and points_adjusted `points`, SET lots, version +1, only at
+        `expected_version` and not erased: VersionConflict)."""
         ...

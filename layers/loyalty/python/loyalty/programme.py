@@ -139,6 +139,14 @@ class Vouchers:
     valid_days: int = 90
 
 
+EXPIRY_POLICIES = ("inactivity", "rolling", "calendar")
+# They bound the customer item: one pending entry per earning day in the window, one lot per earning
+# month over the policy's horizon (tests/unit/test_item_size.py measures the worst case).
+MAX_PENDING_DAYS = 60
+MAX_ROLLING_MONTHS = 24
+MAX_CALENDAR_YEARS = 2
+
+
 @dataclass(frozen=True)
 class Programme:
     name: str
@@ -157,6 +165,14 @@ class Programme:
     schedule_hour: int = 3
     # The API refuses transactions older than this (older history goes through `loyalty import`).
     max_age_days: int = 730
+    # The points lifecycle (domain/lots.py): days a purchase's points stay pending (the return
+    # window), the expiry policy (inactivity | rolling | calendar) with its months or years, and how
+    # many days ahead PointsExpiring goes out.
+    pending_days: int = 0
+    expiry_policy: str = "inactivity"
+    expiry_rolling_months: int = 12
+    expiry_calendar_years: int = 1
+    expiry_warn_days: int = 30
     source: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
     relational: Relational = field(default_factory=Relational)
 
@@ -235,6 +251,7 @@ def parse_programme(data: object) -> Programme:
     earning = root.obj("earning", default={})
     points_per_unit = earning.int("points_per_unit", default=1, minimum=0)
     max_age_days = earning.int("max_age_days", default=730, minimum=1)
+    pending_days = earning.int("pending_days", default=0, minimum=0, maximum=MAX_PENDING_DAYS)
     earning.done()
 
     tiers = tuple(_parse_tier(item, currency) for item in root.list("tiers", minimum=1))
@@ -249,7 +266,13 @@ def parse_programme(data: object) -> Programme:
     vouchers_obj.done()
 
     expiry = root.obj("expiry", default={})
+    expiry_policy = expiry.str("policy", default="inactivity")
+    if expiry_policy not in EXPIRY_POLICIES:
+        raise ProgrammeError("expiry.policy", f"must be one of {', '.join(EXPIRY_POLICIES)}", expiry_policy)
     expiry_months = expiry.int("months_without_purchase", default=24, minimum=1)
+    rolling_months = expiry.int("months", default=12, minimum=1, maximum=MAX_ROLLING_MONTHS)
+    calendar_years = expiry.int("years", default=1, minimum=0, maximum=MAX_CALENDAR_YEARS)
+    warn_days = expiry.int("warn_days", default=30, minimum=0, maximum=365)
     expiry.done()
 
     scoring = _parse_scoring(root.obj("scoring", default={}), currency)
@@ -309,6 +332,11 @@ def parse_programme(data: object) -> Programme:
         schedule_day=schedule_day,
         schedule_hour=schedule_hour,
         max_age_days=max_age_days,
+        pending_days=pending_days,
+        expiry_policy=expiry_policy,
+        expiry_rolling_months=rolling_months,
+        expiry_calendar_years=calendar_years,
+        expiry_warn_days=warn_days,
         source=data if isinstance(data, dict) else {},
         relational=relational,
     )

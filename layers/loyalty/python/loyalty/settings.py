@@ -88,6 +88,12 @@ class Settings:
         ERASURE,
         doc="One item per member interaction (app open, review...), keyed by the caller's interaction_id",
     )
+    adjustments_table: str = _field(
+        "LOYALTY_ADJUSTMENTS_TABLE",
+        "loyalty-adjustments",
+        REDEMPTIONS,
+        doc="One item per adjustment_id (back office): the idempotency record and its first answer",
+    )
     erasures_table: str = _field(
         "LOYALTY_ERASURES_TABLE",
         "loyalty-erasures",

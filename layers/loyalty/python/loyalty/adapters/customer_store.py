@@ -40,7 +40,8 @@ class DynamoCustomerStore:
 
 _CLASSIFICATION_FIELDS = (
     "segment", "rfm", "favourite_category", "classified_period", "tier", "tier_since", "points_balance",
-    "points_expired", "p_alive", "expected_purchases_90d", "overdue_for", "member",
+    "points_expired", "p_alive", "expected_purchases_90d", "overdue_for", "lots", "pending",
+    "expiry_warned_through", "member",
 )  # fmt: skip
 
 

@@ -17,8 +17,14 @@ _PROFILE_FIELDS = (
     "customer_id", "version", "tier", "tier_since", "points_balance", "points_earned", "points_redeemed",
     "points_expired", "first_purchase_at", "last_purchase_at", "folded_purchase_days", "lifetime_spend",
     "lifetime_purchases", "segment", "rfm", "favourite_category", "classified_period", "erased",
-    "p_alive", "expected_purchases_90d", "overdue_for",
+    "p_alive", "expected_purchases_90d", "overdue_for", "points_adjusted", "expiry_warned_through",
 )  # fmt: skip
+
+
+def counts_from_item(raw: Any) -> dict[str, int]:
+    """A {key: points} map (lots, pending) as pynamodb or a plain dict gives it."""
+    data = raw.as_dict() if hasattr(raw, "as_dict") else dict(raw or {})
+    return {k: int(v) for k, v in data.items()}
 
 
 def months_to_item(months: dict[str, MonthStats] | Any) -> dict[str, Any]:
@@ -53,17 +59,26 @@ def profile_to_item(profile: Profile, version: int) -> CustomerItem:
     member = member_to_item(profile.member)
     if member is not None:
         item.member = member  # type: ignore[assignment]
+    item.lots = dict(profile.lots)  # type: ignore[assignment]
+    item.pending = dict(profile.pending)  # type: ignore[assignment]
     return item
 
 
 def profile_from_item(item: CustomerItem) -> Profile:
     values = {name: getattr(item, name) for name in _PROFILE_FIELDS}
     for name in ("version", "points_balance", "points_earned", "points_redeemed", "points_expired",
-                 "folded_purchase_days", "lifetime_spend", "lifetime_purchases"):  # fmt: skip
+                 "folded_purchase_days", "lifetime_spend", "lifetime_purchases",
+                 "points_adjusted"):  # fmt: skip
         values[name] = int(values[name] or 0)
     values["erased"] = bool(values["erased"])
     raw_member = item.member.as_dict() if hasattr(item.member, "as_dict") else item.member
-    return Profile(months=months_from_item(item.months), member=member_from_item(raw_member), **values)
+    return Profile(
+        months=months_from_item(item.months),
+        lots=counts_from_item(item.lots),
+        pending=counts_from_item(item.pending),
+        member=member_from_item(raw_member),
+        **values,
+    )
 
 
 _TXN_FIELDS = (
@@ -107,11 +122,12 @@ def plain(value: Any) -> Any:
 
 _INT_FIELDS = (
     "version", "points_balance", "points_earned", "points_redeemed", "points_expired", "folded_purchase_days",
-    "lifetime_spend", "lifetime_purchases",
+    "lifetime_spend", "lifetime_purchases", "points_adjusted",
 )  # fmt: skip
 _TEXT_FIELDS = (
     "customer_id", "tier", "tier_since", "first_purchase_at", "last_purchase_at", "segment", "rfm",
     "favourite_category", "classified_period", "p_alive", "expected_purchases_90d", "overdue_for",
+    "expiry_warned_through",
 )  # fmt: skip
 
 
@@ -147,8 +163,10 @@ def profile_from_raw(raw: dict[str, Any]) -> Profile:
             days=_number(bucket.get("d")),
             categories={k: _number(v) for k, v in categories.items()},
         )
+    lots = {k: _number(v) for k, v in ((raw.get("lots") or {}).get("M") or {}).items()}
+    pending = {k: _number(v) for k, v in ((raw.get("pending") or {}).get("M") or {}).items()}
     member = member_from_item(_plain_raw(raw["member"])) if "member" in raw else Membership()
-    return Profile(months=months, member=member, **values)
+    return Profile(months=months, lots=lots, pending=pending, member=member, **values)
 
 
 # ---------------------------------------------------------------------------------------------

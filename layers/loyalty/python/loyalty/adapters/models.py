@@ -24,11 +24,13 @@ from loyalty.settings import Settings
 class CustomerItem(Model):
     """One item per customer: balance, tier, monthly buckets and the last classification.
 
-    Size bound: under 3.2 KB (13 month buckets of <= 5 categories of <= 32 chars), see the unit test
-    tests/unit/test_item_size.py; a year of weekly shopping in 4 categories is about 1.1 KB. With the
-    membership (issue 16: 20 consent changes, 5 preferred categories, 13 interaction buckets) the worst
-    case is under 4.0 KB (3,903 bytes measured with a 128-character card number): still one read unit;
-    an enrolled weekly shopper who interacts every week is about 1.5 KB.
+    Size bound: under 3.2 KB (13 month buckets of <= 5 categories of <= 32 chars) with the default
+    expiry policy, and under 4,000 bytes (so one 4 KB read unit) with the largest lot and pending settings
+    (expiry rolling 24 months or calendar 2 years, pending_days 60: <= 36 lots, <= 60 pending days), see
+    tests/unit/test_item_size.py; a year of weekly shopping in 4 categories is about 1.4 KB (1.6 KB with
+    rolling 12 months and a 30-day return window). The membership (20 consent changes, 5 preferred
+    categories, 13 interaction buckets) adds up to about 1.2 KB: with both at their largest the item is
+    5,055 bytes measured, two read units (bound 8,000 in tests/unit/test_item_size.py).
     """
 
     class Meta:
@@ -61,6 +63,11 @@ class CustomerItem(Model):
     # Enrolment, status, consents (and their last 20 changes), preferences, interaction buckets: see
     # adapters/items.py member_to_item. Absent for a card only ever seen on purchases.
     member = MapAttribute(null=True)
+    # The points lifecycle (domain/lots.py): {"2026-03": points} per lot, {"2026-03-14": points} pending.
+    lots = MapAttribute(default=dict)
+    pending = MapAttribute(default=dict)
+    points_adjusted = NumberAttribute(default=0)
+    expiry_warned_through = UnicodeAttribute(null=True)  # last expiry date PointsExpiring announced
 
 
 class ByCustomerIndex(GlobalSecondaryIndex["TransactionItem"]):
@@ -180,6 +187,20 @@ class InteractionItem(Model):
     by_customer = InteractionByCustomerIndex()
 
 
+class AdjustmentItem(Model):
+    """One item per adjustment_id (back office): a retry can never adjust twice, and replays the first
+    answer. No customer id or note: nothing personal (see ports.Adjustment)."""
+
+    class Meta:
+        table_name = "loyalty-adjustments"
+        billing_mode = "PAY_PER_REQUEST"
+
+    adjustment_id = UnicodeAttribute(hash_key=True)
+    content_hash = UnicodeAttribute()
+    created_at = UnicodeAttribute()  # UTC ISO instant
+    response = MapAttribute(default=dict)
+
+
 class ErasureItem(Model):
     """One item per erased customer, keyed by the HMAC token: when, and how many items moved."""
 
@@ -200,6 +221,7 @@ MODELS: dict[str, type[Model]] = {
     "redemptions_table": RedemptionItem,
     "erasures_table": ErasureItem,
     "interactions_table": InteractionItem,
+    "adjustments_table": AdjustmentItem,
 }
 
 

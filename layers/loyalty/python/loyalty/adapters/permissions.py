@@ -77,6 +77,12 @@ ADAPTER_CALLS: dict[str, tuple[Access, ...]] = {
         Access("vouchers_table", ("dynamodb:UpdateItem",)),
         Access("customers_table", ("dynamodb:UpdateItem",)),
     ),
+    # One TransactWriteItems: the adjustment record and the profile.
+    "DynamoAdjustmentStore.get_adjustment": (Access("adjustments_table", ("dynamodb:GetItem",)),),
+    "DynamoAdjustmentStore.adjust": (
+        Access("adjustments_table", ("dynamodb:PutItem",)),
+        Access("customers_table", ("dynamodb:UpdateItem",)),
+    ),
     "DynamoErasureStore.mark_erased": (Access("customers_table", ("dynamodb:UpdateItem",)),),
     "DynamoErasureStore.erasure": (Access("erasures_table", ("dynamodb:GetItem",)),),
     "DynamoErasureStore.anonymise_vouchers": (
@@ -127,6 +133,7 @@ ADAPTER_MODULES: dict[str, str] = {
     "EventBridgePublisher": "loyalty.adapters.eventbridge",
     "DynamoRedemptionStore": "loyalty.adapters.redemption_store",
     "DynamoErasureStore": "loyalty.adapters.erasure_store",
+    "DynamoAdjustmentStore": "loyalty.adapters.adjustment_store",
     "DynamoCustomerScan": "loyalty.adapters.customer_store",
     "S3RunStore": "loyalty.adapters.runstore",
     "SecretsManagerPepper": "loyalty.adapters.secrets",
@@ -158,6 +165,8 @@ FUNCTION_USES: dict[str, tuple[str, ...]] = {
         "DynamoRedemptionStore.use_voucher",
         "DynamoRedemptionStore.get_voucher",
         "DynamoRedemptionStore.cancel_voucher",
+        "DynamoAdjustmentStore.get_adjustment",
+        "DynamoAdjustmentStore.adjust",
         "EventBridgePublisher.publish",
     ),
     ERASURE: (

@@ -70,6 +70,11 @@ def _voucher_to_item(voucher: Any) -> Any:
     )
 
 
+def _lots_set(lots: Any) -> list[Any]:
+    """SET lots to the points' new spread (domain/lots.py), when the caller moved them."""
+    return [] if lots is None else [CustomerItem.lots.set(dict(lots))]
+
+
 class DynamoRedemptionStore:
     def _connection(self) -> Connection:
         return CustomerItem._get_connection().connection
@@ -87,7 +92,7 @@ class DynamoRedemptionStore:
             plain(response),
         )  # fmt: skip
 
-    def redeem(self, redemption: Any, voucher: Any, expected_version: int) -> None:
+    def redeem(self, redemption: Any, voucher: Any, expected_version: int, lots: Any = None) -> None:
         from loyalty.adapters.models import RedemptionItem, VoucherItem
 
         record = RedemptionItem(
@@ -108,6 +113,7 @@ class DynamoRedemptionStore:
                         CustomerItem.points_balance.add(-points),
                         CustomerItem.points_redeemed.add(points),
                         CustomerItem.version.add(1),
+                        *_lots_set(lots),
                     ],
                     condition=(CustomerItem.version == expected_version)
                     & (CustomerItem.points_balance >= points)
@@ -170,7 +176,7 @@ class DynamoRedemptionStore:
             raise
 
     def cancel_voucher(
-        self, voucher: Any, cancelled_at: str, expected_version: int, balance_after: int
+        self, voucher: Any, cancelled_at: str, expected_version: int, balance_after: int, lots: Any = None
     ) -> Any:
         from dataclasses import replace
 
@@ -198,6 +204,7 @@ class DynamoRedemptionStore:
                         CustomerItem.points_balance.add(points),
                         CustomerItem.points_redeemed.add(-points),
                         CustomerItem.version.add(1),
+                        *_lots_set(lots),
                     ],
                     condition=(CustomerItem.version == expected_version) & (CustomerItem.erased == False),  # noqa: E712 (a DynamoDB condition, not a test)
                 )

@@ -26,6 +26,7 @@ BACK_OFFICE: Audience = "back_office"
 BACK_OFFICE_ROUTES: frozenset[tuple[str, str]] = frozenset(
     {
         ("POST", "/v1/vouchers/{code}/cancel"),
+        ("POST", "/v1/customers/{customer_id}/adjustments"),
     }
 )
 

@@ -14,7 +14,11 @@ from loyalty.settings import ERASURE, INGEST, POINTS, REDEMPTIONS
 FUNCTION_ROUTERS: dict[str, tuple[str, ...]] = {
     INGEST: ("loyalty.api.routes_ingest", "loyalty.api.routes_members"),
     POINTS: ("loyalty.api.routes_points",),
-    REDEMPTIONS: ("loyalty.api.routes_redemptions", "loyalty.api.routes_vouchers"),
+    REDEMPTIONS: (
+        "loyalty.api.routes_redemptions",
+        "loyalty.api.routes_vouchers",
+        "loyalty.api.routes_adjustments",
+    ),
     ERASURE: ("loyalty.api.routes_erasure",),
 }
 

@@ -145,6 +145,9 @@ class TransactionOut(BaseModel):
     points_withheld: dict[str, str] | None = Field(
         default=None, description='A blocked member\'s purchase: {"reason": "member_blocked"}, 0 points'
     )
+    points_pending: int | None = Field(
+        default=None, description="Of points_earned, how many are pending (the return window)"
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -267,7 +270,12 @@ class RfmOut(BaseModel):
 
 class ExpiryOut(BaseModel):
     points: int
-    on: str
+    expires_on: str = Field(description="The last day these points can be spent (programme time zone)")
+
+
+class ReleaseOut(BaseModel):
+    points: int
+    available_on: str = Field(description="The first day these pending points can be spent")
 
 
 class CustomerOut(BaseModel):
@@ -289,13 +297,15 @@ class CustomerOut(BaseModel):
     points_12m: int
     first_purchase_at: str | None
     last_purchase_at: str | None
-    points_expiring: ExpiryOut | None
     enrolled: bool = False
     enrolled_at: str | None = None
     status: Literal[STATUSES] = "active"  # type: ignore[valid-type]
     consents: ConsentsOut | None = None
     preferences: PreferencesOut | None = None
     last_interaction_at: str | None = None
+    points_expiring: list[ExpiryOut] = Field(description="The next expiry dates, soonest first, at most 3")
+    points_pending: int = Field(default=0, description="Points in the return window, not yet spendable")
+    pending_release: list[ReleaseOut] = Field(default_factory=list, description="Soonest first")
 
 
 class HistoryItemOut(BaseModel):

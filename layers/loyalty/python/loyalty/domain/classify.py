@@ -19,9 +19,10 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass, replace
-from datetime import timedelta
+from datetime import date, timedelta
 
 from loyalty.domain.alive import Liveness, ModelFit, liveness
+from loyalty.domain.lots import expire, warnings_due
 from loyalty.domain.members import RelationalFacts, contactable, count_contacts, relational_facts
 from loyalty.domain.profile import Profile
 from loyalty.domain.scoring import (
@@ -42,7 +43,7 @@ from loyalty.domain.segments import (
     match_segment,
     purchase_cycle,
 )
-from loyalty.domain.value import ValueFacts, decimal_2, points_to_expire, reviewed_tier, value_facts
+from loyalty.domain.value import ValueFacts, add_months, decimal_2, reviewed_tier, value_facts
 from loyalty.events import (
     SCHEMA_VERSION,
     CustomerOverdueDetail,
@@ -50,7 +51,9 @@ from loyalty.events import (
     CycleState,
     DetailType,
     DomainEvent,
+    ExpiringLot,
     PointsExpiredDetail,
+    PointsExpiringDetail,
     PointsState,
     RfmScores,
     SegmentState,
@@ -81,6 +84,11 @@ class Classification:
     liveness: Liveness | None = None
     overdue: bool = False  # past warn_k x cycle, not dormant
     relational: RelationalFacts | None = None
+    # The lots booked as expired at the run's reference day, and those whose PointsExpiring falls due
+    # before the next run: (lot, points, expires_on) each (domain/lots.py).
+    expired_lots: tuple[tuple[str, int, date], ...] = ()
+    expiring_lots: tuple[tuple[str, int, date], ...] = ()
+    booked: Profile | None = None  # the profile with those lots booked (None: nothing expired)
 
     @property
     def p_alive(self) -> str | None:
@@ -137,6 +145,9 @@ def classify_customer(
         value_top_half=top_half,
         relationally_active=relational.active,
     )
+    booked, expired_lots = expire(profile, programme, window.ref_date)
+    next_run = add_months(window.ref_date, 1)
+    expiring = warnings_due(booked, programme, window.ref_date, next_run)
     return Classification(
         customer_id=profile.customer_id,
         period=window.period,
@@ -147,10 +158,13 @@ def classify_customer(
         favourite_category=favourite_category(profile, window),
         value=value,
         tier=reviewed_tier(profile, programme, window),
-        expired_points=points_to_expire(profile, programme, window),
+        expired_points=booked.points_expired - profile.points_expired,
         liveness=alive,
         overdue=is_overdue(facts, programme.dormancy, cuts.median_interval_days),
         relational=relational,
+        expired_lots=tuple(expired_lots),
+        expiring_lots=tuple(expiring),
+        booked=booked if expired_lots else None,
     )
 
 
@@ -175,12 +189,17 @@ def apply(profile: Profile, c: Classification, window: RunWindow) -> Profile:
         updated = replace(updated, overdue_for=c.facts.last_day.isoformat())
     if c.tier != profile.tier:
         updated = replace(updated, tier=c.tier, tier_since=window.ref_date.isoformat())
-    if c.expired_points:
+    if c.booked is not None:
+        booked = c.booked
         updated = replace(
             updated,
-            points_balance=profile.points_balance - c.expired_points,
-            points_expired=profile.points_expired + c.expired_points,
+            points_balance=booked.points_balance,
+            points_expired=booked.points_expired,
+            lots=booked.lots,
+            pending=booked.pending,
         )
+    if c.expiring_lots:
+        updated = replace(updated, expiry_warned_through=max(d for _, _, d in c.expiring_lots).isoformat())
     if updated == profile:
         return profile
     return replace(updated, classified_period=window.period)
@@ -269,6 +288,7 @@ def events_for(
             )
         )
     if c.expired_points:
+        lots = [ExpiringLot(key, points, on.isoformat()) for key, points, on in c.expired_lots]
         detail_exp = PointsExpiredDetail(
             event_id=event_id(customer, period, "expiry"),
             schema_version=SCHEMA_VERSION,
@@ -284,8 +304,27 @@ def events_for(
             scores=_rfm(c.scores),
             facts=facts,
             ab_bucket=ab_bucket(customer),
+            lots=lots,
+            policy=programme.expiry_policy,
         )
         events.append(event_from_detail(DetailType.POINTS_EXPIRED, detail_exp))
+    if after.expiry_warned_through != before.expiry_warned_through:
+        for key, points, on in c.expiring_lots:
+            warning = PointsExpiringDetail(
+                event_id=event_id(customer, key, on.isoformat(), "expiring"),
+                schema_version=SCHEMA_VERSION,
+                customer_id=customer,
+                period=period,
+                lot=key,
+                points=points,
+                expires_on=on.isoformat(),
+                warn_days=programme.expiry_warn_days,
+                points_balance=after.points_balance,
+                tier=after.tier,
+                segment=after.segment,
+                ab_bucket=ab_bucket(customer),
+            )
+            events.append(event_from_detail(DetailType.POINTS_EXPIRING, warning))
     if after.overdue_for != before.overdue_for:
         events.append(overdue_event(after, c, programme, cuts))
     return events

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
+from loyalty.domain.lots import available, earn, is_pending, take_back
 from loyalty.domain.profile import (
     HISTORY_MONTHS,
     MonthStats,
@@ -76,6 +77,7 @@ class EarningOutcome:
     tier: str
     tier_before: str
     points_rate: int
+    points_pending: int = 0  # of points_earned, still in the return window (negative: taken back)
 
     @property
     def upgraded(self) -> bool:
@@ -91,8 +93,9 @@ def points_for(amount: int, rate: int, programme: Programme) -> int:
 
 
 def apply_purchase(
-    profile: Profile, purchase: Purchase, programme: Programme
+    profile: Profile, purchase: Purchase, programme: Programme, today: date | None = None
 ) -> tuple[Profile, EarningOutcome]:
+    """`today` (programme zone) decides what is still pending; None (history): the purchase's own day."""
     local = purchase.occurred_at.astimezone(programme.zone)
     month = local.strftime("%Y-%m")
     rate = programme.points_per_unit * programme.tier_or_base(profile.tier).multiplier
@@ -101,9 +104,9 @@ def apply_purchase(
 
     latest = profile.latest_month
     too_old = latest is not None and month_index(month) <= month_index(latest) - HISTORY_MONTHS
+    today = max(today or local.date(), local.date())
     updated = replace(
-        profile,
-        points_balance=profile.points_balance + points,
+        earn(profile, programme, local.date(), points, today),
         points_earned=profile.points_earned + points,
         lifetime_spend=profile.lifetime_spend + purchase.amount,
         lifetime_purchases=profile.lifetime_purchases + 1,
@@ -127,7 +130,9 @@ def apply_purchase(
     tier = upgrade_after(programme, updated, month).name
     if tier != profile.tier:
         updated = replace(updated, tier=tier, tier_since=local.date().isoformat())
-    return updated, EarningOutcome(points, updated.points_balance, updated.tier, profile.tier, rate)
+    pending = points if is_pending(local.date(), programme, today) else 0
+    balance = available(updated, programme, today)
+    return updated, EarningOutcome(points, balance, updated.tier, profile.tier, rate, pending)
 
 
 def apply_return(
@@ -136,6 +141,7 @@ def apply_return(
     original: PurchaseRecord,
     programme: Programme,
     upgrade: tuple[str, str] | None = None,
+    today: date | None = None,
 ) -> tuple[Profile, PurchaseRecord, EarningOutcome]:
     """`upgrade`: (from, to) when the returned purchase upgraded the customer. If they still hold
     `to` and, without the returned part, that purchase would not have earned it, the upgrade is
@@ -149,9 +155,11 @@ def apply_return(
     month = programme.month_of(original.occurred_at)
     categories = ret.categories or _share_of(original.categories, ret.amount, original.amount)
 
+    earned_on = original.occurred_at.astimezone(programme.zone).date()
+    today = max(today or ret.occurred_at.astimezone(programme.zone).date(), earned_on)
+    after_lots, from_pending = take_back(profile, programme, earned_on, taken, today)
     updated = replace(
-        profile,
-        points_balance=profile.points_balance - taken,
+        after_lots,
         points_earned=profile.points_earned - taken,
         lifetime_spend=profile.lifetime_spend - ret.amount,
     )
@@ -172,7 +180,14 @@ def apply_return(
     return (
         updated,
         record,
-        EarningOutcome(-taken, updated.points_balance, updated.tier, profile.tier, original.points_rate),
+        EarningOutcome(
+            -taken,
+            available(updated, programme, today),
+            updated.tier,
+            profile.tier,
+            original.points_rate,
+            -from_pending,
+        ),
     )
 
 

@@ -81,6 +81,13 @@ class Profile:
     expected_purchases_90d: str | None = None
     overdue_for: str | None = None
     member: Membership = field(default_factory=lambda: Membership())
+    # The points lifecycle (domain/lots.py): points per lot (earning month, pending included), points
+    # still pending per earning day, the adjustments' total, and the last expiry date PointsExpiring
+    # announced. points_balance == sum(lots) - debt, the points not yet booked as expired.
+    lots: Mapping[str, int] = field(default_factory=dict)
+    pending: Mapping[str, int] = field(default_factory=dict)
+    points_adjusted: int = 0
+    expiry_warned_through: str | None = None
 
     @property
     def latest_month(self) -> str | None:

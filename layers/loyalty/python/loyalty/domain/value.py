@@ -14,8 +14,7 @@ at a later month already in the buckets (purchases after the period keep an upgr
 Below the current tier it is a downgrade (only the monthly run downgrades), above it a late
 upgrade (a threshold lowered in the programme, or a late transaction).
 
-Expiry: when there has been no purchase for programme.expiry_months months at the reference day
-(the last purchase day + N months <= reference day), the whole balance expires.
+Expiry is domain/lots.py's (every policy, the inactivity one included).
 """
 
 from __future__ import annotations
@@ -27,7 +26,7 @@ from fractions import Fraction
 from typing import Any
 
 from loyalty.domain.profile import Profile, month_index
-from loyalty.domain.scoring import CustomerFacts, RunWindow, local_day
+from loyalty.domain.scoring import CustomerFacts, RunWindow
 from loyalty.domain.tiers import tier_for_window
 from loyalty.money import format_amount
 from loyalty.programme import Programme
@@ -132,11 +131,3 @@ def add_months(day: date, months: int) -> date:
     index = day.year * 12 + day.month - 1 + months
     year, month0 = divmod(index, 12)
     return date(year, month0 + 1, min(day.day, calendar.monthrange(year, month0 + 1)[1]))
-
-
-def points_to_expire(profile: Profile, programme: Programme, window: RunWindow) -> int:
-    """The balance that expires at this run (0 when nothing does)."""
-    if profile.points_balance <= 0 or not profile.last_purchase_at:
-        return 0
-    last = local_day(profile.last_purchase_at, programme)
-    return profile.points_balance if add_months(last, programme.expiry_months) <= window.ref_date else 0

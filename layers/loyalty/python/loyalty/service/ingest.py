@@ -87,7 +87,7 @@ class IngestService:
                 request.original_transaction_id, request.customer_id
             )
         try:
-            applied = apply(profile, txn, self.programme, original)
+            applied = apply(profile, txn, self.programme, original, self.now())
         except ApiError as error:
             # A retried transaction may look invalid now (its return already applied): replay it.
             if self.transactions.get(request.transaction_id) is not None:

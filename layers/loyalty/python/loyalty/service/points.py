@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import calendar
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from typing import Any
 
+from loyalty.domain.lots import points_on
 from loyalty.domain.profile import Profile
 from loyalty.domain.tiers import progress
 from loyalty.errors import ApiError, field_error
@@ -19,21 +19,15 @@ from loyalty.service.members import member_fields
 MAX_PAGE = 100
 
 
-def add_months_to_date(day: date, months: int) -> date:
-    index = day.year * 12 + day.month - 1 + months
-    year, month0 = divmod(index, 12)
-    last = calendar.monthrange(year, month0 + 1)[1]
-    return date(year, month0 + 1, min(day.day, last))
-
-
-def expiry_of(profile: Profile, programme: Programme) -> dict[str, Any] | None:
-    """The whole balance expires N months after the last purchase (programme zone)."""
-    if not profile.last_purchase_at or profile.points_balance <= 0:
-        return None
-    last = datetime.fromisoformat(profile.last_purchase_at).astimezone(programme.zone).date()
+def lifecycle_fields(profile: Profile, programme: Programme, now: datetime) -> dict[str, Any]:
+    """What can be spent now, what is pending and when it is released, and the next expiry dates:
+    derived from the lots and today's date (domain/lots.py), so no job has to release or expire."""
+    view = points_on(profile, programme, now.astimezone(programme.zone).date())
     return {
-        "points": profile.points_balance,
-        "on": add_months_to_date(last, programme.expiry_months).isoformat(),
+        "points_balance": view.available,
+        "points_pending": view.pending,
+        "pending_release": [{"points": p, "available_on": on.isoformat()} for p, on in view.pending_release],
+        "points_expiring": [{"points": p, "expires_on": on.isoformat()} for p, on in view.expiring()],
     }
 
 
@@ -48,9 +42,10 @@ def customer_card(profile: Profile, programme: Programme, now: datetime) -> dict
     month = programme.month_of(now)
     totals = profile.totals(month)
     tier_progress = progress(programme, profile, month)
+    lifecycle = lifecycle_fields(profile, programme, now)
     return {
         "customer_id": profile.customer_id,
-        "points_balance": profile.points_balance,
+        "points_balance": lifecycle.pop("points_balance"),
         "tier": profile.tier,
         "tier_since": profile.tier_since,
         "next_tier": tier_progress.next_tier,
@@ -67,8 +62,8 @@ def customer_card(profile: Profile, programme: Programme, now: datetime) -> dict
         "points_12m": totals.points,
         "first_purchase_at": profile.first_purchase_at,
         "last_purchase_at": profile.last_purchase_at,
-        "points_expiring": expiry_of(profile, programme),
         **member_fields(profile),
+        **lifecycle,
     }
 
 

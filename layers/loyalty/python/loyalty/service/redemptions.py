@@ -17,6 +17,7 @@ from datetime import UTC, datetime, timedelta
 from datetime import time as dtime
 from typing import Any
 
+from loyalty.domain.lots import InsufficientPoints, available, grant, spend
 from loyalty.domain.members import contactable, is_blocked
 from loyalty.domain.profile import Profile
 from loyalty.errors import ApiError, field_error
@@ -169,6 +170,23 @@ def voucher_not_usable(current: Voucher | None) -> ApiError:
     )
 
 
+def insufficient_points(short: InsufficientPoints) -> ApiError:
+    """409: spending (a redemption, a negative adjustment) more than can be spent now."""
+    if short.available < 0:
+        message = (
+            f"points: the balance is negative ({short.available}) after a return of redeemed "
+            "points; redemptions are blocked until it is positive again"
+        )
+    else:
+        message = f"points: the balance ({short.available}) does not cover {short.wanted}"
+    return ApiError(
+        409,
+        "insufficient_points",
+        message,
+        [{"field": "points", "message": f"at most {max(short.available, 0)} available"}],
+    )
+
+
 def _not_found(customer_id: str) -> ApiError:
     return ApiError(404, "customer_not_found", f"customer_id: no customer {customer_id!r}")
 
@@ -233,24 +251,13 @@ class RedemptionService:
             raise _not_found(customer_id)
         if is_blocked(profile):
             self._raise_unless_duplicate(redemption_id, member_blocked_error())
-        if profile.points_balance < points:
-            if profile.points_balance < 0:
-                message = (
-                    f"points: the balance is negative ({profile.points_balance}) after a return of redeemed "
-                    "points; redemptions are blocked until it is positive again"
-                )
-            else:
-                message = f"points: the balance ({profile.points_balance}) does not cover {points}"
-            self._raise_unless_duplicate(
-                redemption_id,
-                ApiError(
-                    409,
-                    "insufficient_points",
-                    message,
-                    [{"field": "points", "message": f"at most {max(profile.points_balance, 0)} available"}],
-                ),
-            )
         issued = self.now()
+        today = issued.astimezone(self.programme.zone).date()
+        try:
+            spent = spend(profile, self.programme, points, today)
+        except InsufficientPoints as short:
+            self._raise_unless_duplicate(redemption_id, insufficient_points(short))
+        balance = available(spent, self.programme, today)
         expires_on, expires_at = voucher_expiry(issued, self.programme)
         value = points // self.programme.vouchers.block_points * self.programme.vouchers.block_value
         voucher = Voucher(
@@ -267,11 +274,11 @@ class RedemptionService:
         answer = {
             "redemption_id": redemption_id,
             "points_redeemed": points,
-            "points_balance": profile.points_balance - points,
+            "points_balance": balance,
             "voucher": voucher_view(voucher, issued),
         }
         record = Redemption(redemption_id, customer_id, points, iso(issued), voucher.code, answer)
-        self.redemptions.redeem(record, voucher, profile.version)
+        self.redemptions.redeem(record, voucher, profile.version, spent.lots)
         return answer, profile
 
     def _raise_unless_duplicate(self, redemption_id: str, error: ApiError) -> None:
@@ -352,9 +359,13 @@ class RedemptionService:
                     "code: the voucher's customer was erased; there is no card to give the points back to",
                     [{"field": "code", "message": "customer erased"}],
                 )
-            balance_after = profile.points_balance + voucher.points
+            today = now.astimezone(self.programme.zone).date()
+            given = grant(profile, self.programme, voucher.points, today)
+            balance_after = available(given, self.programme, today)
             try:
-                cancelled = self.redemptions.cancel_voucher(voucher, iso(now), profile.version, balance_after)
+                cancelled = self.redemptions.cancel_voucher(
+                    voucher, iso(now), profile.version, balance_after, given.lots
+                )
             except (VersionConflict, Throttled):
                 continue
             except VoucherNotUsable:  # used, cancelled or anonymised meanwhile: decide on a fresh read

@@ -182,11 +182,17 @@ def tier_change_of(answer: Mapping[str, Any]) -> tuple[str, str, str] | None:
 
 
 def apply(
-    profile: Profile | None, txn: Transaction, programme: Programme, original: StoredTransaction | None = None
+    profile: Profile | None,
+    txn: Transaction,
+    programme: Programme,
+    original: StoredTransaction | None = None,
+    now: datetime | None = None,
 ) -> Applied:
     """Apply a purchase, or a return of `original`, to the profile (None: a new customer). Raises
-    ApiError (the return checks, an erased customer) when the transaction cannot be recorded."""
+    ApiError (the return checks, an erased customer) when the transaction cannot be recorded. `now`
+    decides which points are still pending (None, history: the transaction's own day)."""
     request = txn.request
+    today = None if now is None else now.astimezone(programme.zone).date()
     if request.kind == "purchase":
         if profile is not None and profile.erased:
             raise erased_error()
@@ -198,8 +204,9 @@ def apply(
         # A blocked member's purchase is recorded (a till never fails a sale) at a rate of 0 points, so
         # its returns take nothing back either.
         earning = replace(programme, points_per_unit=0) if blocked else programme
-        updated, outcome = apply_purchase(current, purchase, earning)
+        updated, outcome = apply_purchase(current, purchase, earning, today)
         answer = _answer(txn, outcome.points_earned, outcome.points_balance, updated.tier)
+        answer["points_pending"] = outcome.points_pending
         if outcome.upgraded:
             answer["tier_upgrade"] = {"from": outcome.tier_before, "to": outcome.tier}
         if blocked:
@@ -219,7 +226,7 @@ def apply(
     )
     try:
         updated, new_record, outcome = apply_return(
-            profile, ret, purchase_record(original), programme, _upgrade_of(original)
+            profile, ret, purchase_record(original), programme, _upgrade_of(original), today
         )
     except ReturnExceedsPurchase as exc:
         left = format_amount(exc.remaining, request.currency)
@@ -230,6 +237,7 @@ def apply(
             [{"field": "amount", "message": f"at most {left} can still be returned"}],
         ) from exc
     answer = _answer(txn, outcome.points_earned, outcome.points_balance, updated.tier)
+    answer["points_pending"] = outcome.points_pending
     answer["original_transaction_id"] = original.transaction_id
     if outcome.tier != outcome.tier_before:
         answer["tier_downgrade"] = {"from": outcome.tier_before, "to": outcome.tier}
