@@ -43,6 +43,8 @@ COMMANDS: dict[str, str] = {
     "loyalty demo [--customers N --months M --seed S]": "a template: tests/e2e/test_demo.py runs "
     "`loyalty demo --customers 150 --months 4`",
     "loyalty import history.csv --col-amount montant --date-format '%d/%m/%Y %H:%M'": HERE,
+    "loyalty adjust adjustments.csv": "tests/e2e/test_points_lifecycle_http.py runs `loyalty adjust FILE` "
+    "twice (the rerun adjusts nothing)",
     "loyalty reclassify --as-of 2026-12-01": HERE,
     "loyalty export segments --as-of 2026-12-01 -o segments.csv": HERE,
     "loyalty report": HERE,
