@@ -121,7 +121,8 @@ def _seed(env: Env, customer_id: str, count: int, rng: random.Random) -> int:
     per-transaction table copy `count` times. Returns the balance."""
     from loyalty.adapters.items import profile_to_item, transaction_to_item
     from loyalty.api.deps import programme
-    from loyalty.domain.earning import Purchase, apply_purchase, iso_utc
+    from loyalty.domain.dates import iso_utc
+    from loyalty.domain.earning import Purchase, apply_purchase
     from loyalty.domain.profile import new_profile
     from loyalty.ports import StoredTransaction
 

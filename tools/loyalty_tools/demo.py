@@ -318,6 +318,6 @@ def answers_in_words(statuses: Counter[int]) -> str:
 
 
 def _next(month: str) -> str:
-    from loyalty.domain.profile import add_months
+    from loyalty.domain.dates import add_months
 
     return add_months(month, 1)

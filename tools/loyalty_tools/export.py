@@ -93,9 +93,9 @@ def facts_as_of(profile: Profile, as_of: date, programme: Programme) -> tuple[in
 def _fallback_facts(profile: Profile, as_of: date, programme: Programme) -> tuple[int | None, int, int]:
     from datetime import datetime
 
-    from loyalty.domain.profile import month_name
+    from loyalty.domain.dates import run_period
 
-    period = month_name(as_of.year * 12 + as_of.month - 2)
+    period = run_period(as_of)
     totals = profile.totals(period)
     ref = date(as_of.year, as_of.month, 1)
     recency = None

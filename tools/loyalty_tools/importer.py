@@ -35,7 +35,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from loyalty.api.schemas import ID_PATTERN as API_ID_PATTERN
-from loyalty.domain.earning import iso_utc
+from loyalty.domain.dates import iso_utc
 from loyalty.domain.profile import Profile, new_profile
 from loyalty.errors import ApiError
 from loyalty.money import AmountError, format_amount, parse_amount

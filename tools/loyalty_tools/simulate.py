@@ -27,7 +27,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from loyalty.domain.profile import add_months
+from loyalty.domain.dates import add_months
 from loyalty.money import parse_amount
 
 CATEGORIES = ("beauty", "fashion", "home", "grocery", "electronics", "sports")

@@ -22,6 +22,7 @@ from dataclasses import asdict, dataclass, replace
 from datetime import date, timedelta
 
 from loyalty.domain.alive import Liveness, ModelFit, liveness
+from loyalty.domain.dates import add_months_to_day
 from loyalty.domain.lots import expire, warnings_due
 from loyalty.domain.members import RelationalFacts, contactable, count_contacts, relational_facts
 from loyalty.domain.profile import Profile
@@ -43,7 +44,7 @@ from loyalty.domain.segments import (
     match_segment,
     purchase_cycle,
 )
-from loyalty.domain.value import ValueFacts, add_months, decimal_2, reviewed_tier, value_facts
+from loyalty.domain.value import ValueFacts, decimal_2, reviewed_tier, value_facts
 from loyalty.events import (
     SCHEMA_VERSION,
     CustomerOverdueDetail,
@@ -146,7 +147,7 @@ def classify_customer(
         relationally_active=relational.active,
     )
     booked, expired_lots = expire(profile, programme, window.ref_date)
-    next_run = add_months(window.ref_date, 1)
+    next_run = add_months_to_day(window.ref_date, 1)
     expiring = warnings_due(booked, programme, window.ref_date, next_run)
     return Classification(
         customer_id=profile.customer_id,

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 
+from loyalty.domain.dates import iso_utc
 from loyalty.domain.lots import available, earn, is_pending, take_back
 from loyalty.domain.profile import (
     HISTORY_MONTHS,
@@ -82,10 +83,6 @@ class EarningOutcome:
     @property
     def upgraded(self) -> bool:
         return self.tier != self.tier_before
-
-
-def iso_utc(instant: datetime) -> str:
-    return instant.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 def points_for(amount: int, rate: int, programme: Programme) -> int:

@@ -23,8 +23,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 
-from loyalty.domain.profile import Profile, month_index, month_name
-from loyalty.domain.value import add_months
+from loyalty.domain.dates import add_months, add_months_to_day, last_day
+from loyalty.domain.profile import Profile
 from loyalty.programme import Programme
 
 INACTIVITY_LOT = "*"
@@ -67,10 +67,9 @@ def expires_on(key: str, programme: Programme, last_purchase: date | None) -> da
     if programme.expiry_policy == "inactivity" or key == INACTIVITY_LOT:
         if last_purchase is None:
             return None
-        return add_months(last_purchase, programme.expiry_months) - timedelta(days=1)
+        return add_months_to_day(last_purchase, programme.expiry_months) - timedelta(days=1)
     if programme.expiry_policy == "rolling":
-        first_after = month_name(month_index(key) + 1 + programme.expiry_rolling_months)
-        return date(int(first_after[:4]), int(first_after[5:7]), 1) - timedelta(days=1)
+        return last_day(add_months(key, programme.expiry_rolling_months))
     return date(int(key[:4]) + programme.expiry_calendar_years, 12, 31)
 
 

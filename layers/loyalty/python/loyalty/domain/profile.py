@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
+from loyalty.domain.dates import month_index, trailing_months
+
 # The trailing 12 months plus the current one: enough for tiers, RFM and returns of last
 # year's purchases. Older months are folded into lifetime totals.
 HISTORY_MONTHS = 13
@@ -17,26 +19,6 @@ HISTORY_MONTHS = 13
 # rest is summed under OTHER_CATEGORY. It bounds the item size whatever the basket.
 MAX_CATEGORIES_PER_MONTH = 5
 OTHER_CATEGORY = "_other"
-
-
-def month_index(month: str) -> int:
-    """'2026-03' -> a month counter, so months can be compared and subtracted."""
-    return int(month[:4]) * 12 + int(month[5:7]) - 1
-
-
-def month_name(index: int) -> str:
-    year, month0 = divmod(index, 12)
-    return f"{year:04d}-{month0 + 1:02d}"
-
-
-def add_months(month: str, count: int) -> str:
-    return month_name(month_index(month) + count)
-
-
-def trailing_months(end_month: str, count: int = 12) -> list[str]:
-    """The `count` months ending with `end_month`, oldest first."""
-    end = month_index(end_month)
-    return [month_name(i) for i in range(end - count + 1, end + 1)]
 
 
 @dataclass(frozen=True)

@@ -50,7 +50,8 @@ from fractions import Fraction
 from typing import Any
 
 from loyalty.domain.alive import fit_model
-from loyalty.domain.profile import Profile, month_index, month_name, trailing_months
+from loyalty.domain.dates import month_index, month_name, run_period, trailing_months
+from loyalty.domain.profile import Profile
 from loyalty.domain.reservoir import Reservoir
 from loyalty.programme import Programme
 
@@ -79,7 +80,7 @@ class RunWindow:
     @classmethod
     def as_of(cls, day: date) -> RunWindow:
         """The run as of `day` (programme zone) classifies the month before `day`'s month."""
-        return cls.for_period(month_name(day.year * 12 + day.month - 2))
+        return cls.for_period(run_period(day))
 
 
 def local_day(iso_instant: str, programme: Programme) -> date:

@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from loyalty.domain.profile import Profile, month_index
+from loyalty.domain.dates import month_index
+from loyalty.domain.profile import Profile
 from loyalty.money import format_amount
 from loyalty.programme import Programme, Tier
 

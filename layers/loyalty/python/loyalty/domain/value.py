@@ -19,13 +19,12 @@ Expiry is domain/lots.py's (every policy, the inactivity one included).
 
 from __future__ import annotations
 
-import calendar
 from dataclasses import dataclass
-from datetime import date
 from fractions import Fraction
 from typing import Any
 
-from loyalty.domain.profile import Profile, month_index
+from loyalty.domain.dates import day_month_index, month_index
+from loyalty.domain.profile import Profile
 from loyalty.domain.scoring import CustomerFacts, RunWindow
 from loyalty.domain.tiers import tier_for_window
 from loyalty.money import format_amount
@@ -90,7 +89,7 @@ class ValueFacts:
 def value_facts(facts: CustomerFacts, window: RunWindow, programme: Programme) -> ValueFacts:
     active_months = 0
     if facts.first_day is not None:
-        first = facts.first_day.year * 12 + facts.first_day.month - 1
+        first = day_month_index(facts.first_day)
         active_months = max(1, min(12, month_index(window.period) - first + 1))
     spend, visits = facts.monetary, facts.frequency
     basket = round_half_up(Fraction(spend, visits)) if visits else None
@@ -125,9 +124,3 @@ def reviewed_tier(profile: Profile, programme: Programme, window: RunWindow) -> 
             if programme.tier_rank(candidate.name) > programme.tier_rank(best.name):
                 best = candidate
     return best.name
-
-
-def add_months(day: date, months: int) -> date:
-    index = day.year * 12 + day.month - 1 + months
-    year, month0 = divmod(index, 12)
-    return date(year, month0 + 1, min(day.day, calendar.monthrange(year, month0 + 1)[1]))

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from loyalty.domain.dates import iso_utc_precise
 from loyalty.domain.lots import InsufficientPoints, grant, points_on, spend
 from loyalty.errors import ApiError, all_of, field_error
 from loyalty.events import DetailType, DomainEvent, ab_bucket, event_id
@@ -28,7 +29,7 @@ from loyalty.ports import (
     VersionConflict,
 )
 from loyalty.programme import Programme
-from loyalty.service.redemptions import insufficient_points, iso
+from loyalty.service.redemptions import insufficient_points
 from loyalty.service.retry import attempts
 
 REASONS = ("goodwill", "correction", "migration", "promotion", "other")
@@ -142,12 +143,12 @@ class AdjustmentService:
             "adjustment_id": request.adjustment_id,
             "points": request.points,
             "reason": request.reason,
-            "created_at": iso(at),
+            "created_at": iso_utc_precise(at),
             "balance_before": before.available,
             "points_balance": view.available,
             "points_pending": view.pending,
         }
-        record = Adjustment(request.adjustment_id, request.content_hash, iso(at), answer)
+        record = Adjustment(request.adjustment_id, request.content_hash, iso_utc_precise(at), answer)
         assert after.points_balance - profile.points_balance == request.points
         self.adjustments.adjust(record, request.customer_id, request.points, after.lots, profile.version)
         return answer

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from loyalty.domain.earning import iso_utc
+from loyalty.domain.dates import iso_utc
 from loyalty.domain.members import (
     BLOCKED,
     Enrolment,

@@ -17,6 +17,7 @@ from datetime import UTC, datetime, timedelta
 from datetime import time as dtime
 from typing import Any
 
+from loyalty.domain.dates import iso_utc_precise
 from loyalty.domain.lots import InsufficientPoints, available, grant, spend
 from loyalty.domain.members import contactable, is_blocked
 from loyalty.domain.profile import Profile
@@ -59,23 +60,19 @@ def normalise_code(text: str) -> str | None:
     return "-".join(raw[i : i + CODE_GROUP] for i in range(0, CODE_LENGTH, CODE_GROUP))
 
 
-def iso(instant: datetime) -> str:
-    return instant.astimezone(UTC).isoformat(timespec="microseconds")
-
-
 def voucher_expiry(issued_at: datetime, programme: Programme) -> tuple[str, str]:
     """(expires_on, expires_at): valid through the day `valid_days` after the issue day (programme
     zone), i.e. until the start of the following day there."""
     issue_day = issued_at.astimezone(programme.zone).date()
     last_day = issue_day + timedelta(days=programme.vouchers.valid_days)
     end = datetime.combine(last_day + timedelta(days=1), dtime(0), tzinfo=programme.zone)
-    return last_day.isoformat(), iso(end)
+    return last_day.isoformat(), iso_utc_precise(end)
 
 
 def voucher_status(voucher: Voucher, now: datetime) -> str:
     if voucher.status in ("used", "cancelled"):  # final: expiry no longer matters
         return voucher.status
-    return "expired" if iso(now) >= voucher.expires_at else "issued"
+    return "expired" if iso_utc_precise(now) >= voucher.expires_at else "issued"
 
 
 def voucher_view(voucher: Voucher, now: datetime) -> dict[str, Any]:
@@ -267,7 +264,7 @@ class RedemptionService:
             points=points,
             value=value,
             currency=self.programme.currency,
-            issued_at=iso(issued),
+            issued_at=iso_utc_precise(issued),
             expires_on=expires_on,
             expires_at=expires_at,
         )
@@ -277,7 +274,7 @@ class RedemptionService:
             "points_balance": balance,
             "voucher": voucher_view(voucher, issued),
         }
-        record = Redemption(redemption_id, customer_id, points, iso(issued), voucher.code, answer)
+        record = Redemption(redemption_id, customer_id, points, iso_utc_precise(issued), voucher.code, answer)
         self.redemptions.redeem(record, voucher, profile.version, spent.lots)
         return answer, profile
 
@@ -326,7 +323,9 @@ class RedemptionService:
         now = self.now()
         for _ in attempts(self.max_attempts, self.sleep, self._conflict):
             try:
-                return voucher_view(self.redemptions.use_voucher(canonical, iso(now), use_id), now)
+                return voucher_view(
+                    self.redemptions.use_voucher(canonical, iso_utc_precise(now), use_id), now
+                )
             except Throttled:  # a racing cancel's transaction held the voucher: try again
                 continue
             except VoucherNotUsable as exc:
@@ -364,7 +363,7 @@ class RedemptionService:
             balance_after = available(given, self.programme, today)
             try:
                 cancelled = self.redemptions.cancel_voucher(
-                    voucher, iso(now), profile.version, balance_after, given.lots
+                    voucher, iso_utc_precise(now), profile.version, balance_after, given.lots
                 )
             except (VersionConflict, Throttled):
                 continue

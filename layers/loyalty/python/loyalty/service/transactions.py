@@ -11,13 +11,13 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
+from loyalty.domain.dates import iso_utc
 from loyalty.domain.earning import (
     Purchase,
     Return,
     ReturnExceedsPurchase,
     apply_purchase,
     apply_return,
-    iso_utc,
 )
 from loyalty.domain.members import is_blocked
 from loyalty.domain.profile import Profile, new_profile
