@@ -136,6 +136,14 @@ class PointsState:
 
 
 @dataclass(frozen=True)
+class ExperimentTag:
+    """The customer's group in a running experiment of the programme (programme.experiments)."""
+
+    name: str
+    group: Literal["treatment", "holdout"]
+
+
+@dataclass(frozen=True)
 class CustomerSegmentChangedDetail:
     """A customer's segment, RFM scores or favourite category changed at the monthly run."""
 
@@ -149,6 +157,9 @@ class CustomerSegmentChangedDetail:
     facts: ValueFactsDetail
     tier: str
     ab_bucket: int
+    # up / down by the programme's segment ranks; lateral: same rank, or a segment without one
+    direction: Literal["up", "down", "lateral"] = "lateral"
+    experiment: ExperimentTag | None = None  # None: not in a running experiment
 
 
 @dataclass(frozen=True)
@@ -169,6 +180,7 @@ class CustomerTierChangedDetail:
     segment: str | None = None
     scores: RfmScores | None = None
     facts: ValueFactsDetail | None = None
+    experiment: ExperimentTag | None = None  # monthly run only; None: not in a running experiment
 
 
 @dataclass(frozen=True)
@@ -189,6 +201,7 @@ class PointsExpiredDetail:
     scores: RfmScores | None
     facts: ValueFactsDetail
     ab_bucket: int
+    experiment: ExperimentTag | None = None
 
 
 @dataclass(frozen=True)
@@ -265,6 +278,7 @@ class CustomerOverdueDetail:
     scores: RfmScores | None
     facts: ValueFactsDetail
     ab_bucket: int
+    experiment: ExperimentTag | None = None
 
 
 @dataclass(frozen=True)
@@ -296,6 +310,11 @@ class ReclassificationCompletedDetail:
     # The BG/NBD fit of the run: r, alpha, a, b (weeks), log_likelihood, sample size; None without one.
     model: dict[str, Any] | None = None
     p_alive_mean: dict[str, str] = field(default_factory=dict)  # segment -> mean P(alive), 3 places
+    # experiment -> targeted segment -> {"treatment"/"holdout": {"customers", "moved_to": {segment: n}},
+    # "uplift": {success segment: rates, difference, ci95_low, ci95_high}} (docs/experiments.md)
+    experiments: dict[str, dict[str, Any]] = field(default_factory=dict)
+    revenue_12m: dict[str, str] = field(default_factory=dict)  # segment -> 12-month net spend, decimal
+    tier_segment: dict[str, dict[str, int]] = field(default_factory=dict)  # tier -> segment -> customers
 
 
 DETAIL_MODELS: dict[DetailType, type] = {

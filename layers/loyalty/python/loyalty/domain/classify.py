@@ -20,6 +20,7 @@ from dataclasses import asdict, dataclass, replace
 from datetime import timedelta
 
 from loyalty.domain.alive import Liveness, ModelFit, liveness
+from loyalty.domain.experiments import Assignment, assignment, direction
 from loyalty.domain.profile import Profile
 from loyalty.domain.scoring import (
     CustomerFacts,
@@ -46,6 +47,7 @@ from loyalty.events import (
     CycleState,
     DetailType,
     DomainEvent,
+    ExperimentTag,
     PointsExpiredDetail,
     PointsState,
     RfmScores,
@@ -75,6 +77,11 @@ class Classification:
     expired_points: int
     liveness: Liveness | None = None
     overdue: bool = False  # past warn_k x cycle, not dormant
+    experiment: Assignment | None = None  # the customer's group in a running experiment
+
+    @property
+    def experiment_tag(self) -> ExperimentTag | None:
+        return None if self.experiment is None else ExperimentTag(**self.experiment.tag())  # type: ignore[arg-type]
 
     @property
     def p_alive(self) -> str | None:
@@ -134,6 +141,9 @@ def classify_customer(
         expired_points=points_to_expire(profile, programme, window),
         liveness=alive,
         overdue=is_overdue(facts, programme.dormancy, cuts.median_interval_days),
+        experiment=assignment(
+            programme.experiments, window.period, ab_bucket(profile.customer_id), profile.segment, segment
+        ),
     )
 
 
@@ -206,6 +216,7 @@ def overdue_event(after: Profile, c: Classification, programme: Programme, cuts:
         scores=_rfm(c.scores),
         facts=facts_detail(c, programme),
         ab_bucket=ab_bucket(c.customer_id),
+        experiment=c.experiment_tag,
     )
     return event_from_detail(DetailType.CUSTOMER_OVERDUE, detail)
 
@@ -232,6 +243,10 @@ def events_for(
             facts=facts,
             tier=after.tier,
             ab_bucket=ab_bucket(customer),
+            direction=direction(  # type: ignore[arg-type]
+                programme.segment_rank(before.segment), programme.segment_rank(after.segment)
+            ),
+            experiment=c.experiment_tag,
         )
         events.append(event_from_detail(DetailType.CUSTOMER_SEGMENT_CHANGED, detail))
     if before.tier != after.tier:
@@ -241,6 +256,7 @@ def events_for(
             "segment": after.segment,
             "scores": c.scores.to_dict() if c.scores else None,
             "facts": asdict(facts),
+            "experiment": c.experiment.tag() if c.experiment else None,
         }
         events.append(
             tier_changed(
@@ -263,6 +279,7 @@ def events_for(
             scores=_rfm(c.scores),
             facts=facts,
             ab_bucket=ab_bucket(customer),
+            experiment=c.experiment_tag,
         )
         events.append(event_from_detail(DetailType.POINTS_EXPIRED, detail_exp))
     if after.overdue_for != before.overdue_for:
