@@ -431,7 +431,9 @@ def _segment_names(obj: _Obj, key: str, known: list[str]) -> tuple[str, ...]:
         raise ProgrammeError(obj._key(key), "must name at least one segment", value)
     for index, name in enumerate(value):
         if name not in known:
-            raise ProgrammeError(f"{obj._key(key)}[{index}]", f"is not a segment of the programme {known}", name)
+            raise ProgrammeError(
+                f"{obj._key(key)}[{index}]", f"is not a segment of the programme {known}", name
+            )
     return tuple(value)
 
 
@@ -450,7 +452,9 @@ def _parse_experiments(items: list[_Obj], known_segments: list[str]) -> tuple[Ex
             success_segments=_segment_names(item, "success_segments", known_segments),
         )
         if experiment.end is not None and experiment.end < experiment.start:
-            raise ProgrammeError(item._key("to"), f"must not be before from ({experiment.start})", experiment.end)
+            raise ProgrammeError(
+                item._key("to"), f"must not be before from ({experiment.start})", experiment.end
+            )
         item.done()
         experiments.append(experiment)
     return tuple(experiments)

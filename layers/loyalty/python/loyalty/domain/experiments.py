@@ -82,7 +82,9 @@ def experiment_report(
     report: dict[str, dict[str, Any]] = {}
     for experiment in experiments:
         for cohort in experiment.segments:
-            groups: dict[str, dict[str, Any]] = {g: {"customers": 0, "moved_to": {}} for g in (TREATMENT, HOLDOUT)}
+            groups: dict[str, dict[str, Any]] = {
+                g: {"customers": 0, "moved_to": {}} for g in (TREATMENT, HOLDOUT)
+            }
             for (name, segment, group, after), n in sorted(moves.items()):
                 if name == experiment.name and segment == cohort and group in groups:
                     groups[group]["customers"] += n

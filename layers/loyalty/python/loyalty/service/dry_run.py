@@ -33,7 +33,9 @@ class ReadOnlyScan:
     def get(self, customer_id: str) -> Profile | None:
         return self.store.get(customer_id)
 
-    def save_classification(self, profile: Profile, expected_version: int, before: Profile | None = None) -> None:
+    def save_classification(
+        self, profile: Profile, expected_version: int, before: Profile | None = None
+    ) -> None:
         raise DryRunWrite(f"a dry run does not write profiles (tried {profile.customer_id})")
 
     def approximate_count(self) -> int | None:

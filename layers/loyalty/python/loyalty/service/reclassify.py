@@ -470,10 +470,7 @@ class ReclassifyService:
         existing = self.runs.get(summary_key(run.period))
         if existing is not None:
             return {**existing, "published": False}
-        keys = self.runs.keys(run.key("classify", ""))
-        if len(keys) != run.total_segments:
-            raise IncompleteRun(f"{len(keys)} of {run.total_segments} classify segments found")
-        tally = merge_all_tallies(Tally.from_dict(self.runs.get(k) or {}) for k in keys)
+        tally = self._merged_tally(run)
         detail = completed_detail(
             run, tally, cuts or self.runs.get(run.key("cuts.json")) or {}, self.programme
         )
@@ -485,7 +482,9 @@ class ReclassifyService:
 
     def _dry_run_report(self, run: Run, cuts: Mapping[str, Any] | None) -> dict[str, Any]:
         tally = self._merged_tally(run)
-        detail = completed_detail(run, tally, cuts or self.runs.get(run.key("cuts.json")) or {}, self.programme)
+        detail = completed_detail(
+            run, tally, cuts or self.runs.get(run.key("cuts.json")) or {}, self.programme
+        )
         event = event_from_detail(DetailType.RECLASSIFICATION_COMPLETED, detail)
         report = {
             **event.detail,
@@ -663,7 +662,12 @@ def run_steps(
 
     call = step or direct
     as_of_text = as_of.isoformat() if isinstance(as_of, date) else as_of
-    prepare_event = {"step": "prepare", "as_of": as_of_text, "run_id": run_id, "total_segments": total_segments}
+    prepare_event = {
+        "step": "prepare",
+        "as_of": as_of_text,
+        "run_id": run_id,
+        "total_segments": total_segments,
+    }
     if dry_run:
         prepare_event.update({"dry_run": True, "programme": programme})
     prepared = call(prepare_event)
