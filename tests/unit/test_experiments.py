@@ -197,3 +197,47 @@ def test_segment_changed_says_up_or_down_from_the_ranks() -> None:
     ]
     assert first and {d["direction"] for d in first} == {"lateral"}  # first classification: no rank before
     assert second and all(d["direction"] == "up" for d in second if d["after"]["segment"] in ranks)
+
+
+# -- the shipped programmes ------------------------------------------------------------------------------
+
+
+def test_ovation_style_puts_every_customer_in_one_of_six_segments_from_recency_and_frequency() -> None:
+    import itertools
+
+    from loyalty.domain.scoring import Scores
+    from loyalty.domain.segments import match_segment
+    from loyalty.programme import load_programme
+
+    from tests.helpers import REPO
+
+    programme = load_programme(REPO / "programmes" / "ovation-style.json")
+    six = ["Lost", "Champions", "Loyal", "New", "Promising", "At risk"]
+    assert [rule.name for rule in programme.segments] == six
+    assert all(
+        rule.m is None and rule.dormant is None and rule.p_alive is None for rule in programme.segments
+    )
+    seen = Counter()
+    for r, f, m in itertools.product(range(1, 6), repeat=3):
+        for dormant in (False, True):
+            segment = match_segment(programme.segments, programme.fallback_segment, Scores(r, f, m), dormant)
+            seen[segment] += 1
+            assert segment == match_segment(
+                programme.segments, programme.fallback_segment, Scores(r, f, 1), False
+            )
+    assert set(seen) == set(six) - {"Lost"}  # the fallback is never reached
+    assert match_segment(programme.segments, programme.fallback_segment, None, False) == "Lost"
+    ranks = {rule.name: rule.rank for rule in programme.segments}
+    assert max(ranks, key=lambda n: ranks[n] or 0) == "Champions"
+    assert min(ranks, key=lambda n: ranks[n] or 0) == "Lost"
+
+
+def test_the_default_programme_ranks_every_segment_champions_highest() -> None:
+    from loyalty.programme import load_programme
+
+    from tests.helpers import DEFAULT_PROGRAMME
+
+    programme = load_programme(DEFAULT_PROGRAMME)
+    ranks = {rule.name: rule.rank for rule in programme.segments}
+    assert None not in ranks.values() and len(set(ranks.values())) == len(ranks)
+    assert max(ranks, key=lambda n: ranks[n] or 0) == "Champions"
