@@ -25,9 +25,9 @@ from loyalty.events import ab_bucket
 from loyalty.programme import parse_programme
 from loyalty.settings import Settings, get_settings
 
+from tests.e2e.browser import chromium_page
 from tests.e2e.cleanenv import REPO, clean_env, run
 from tests.e2e.conftest import Stack, running_stack
-from tests.e2e.test_docs_page_browser import CHROMIUM
 from tests.e2e.test_reclassify_http import drain
 from tests.helpers import purchase_body
 from tests.unit.test_classify import FIXED, archetype_profiles, spaced
@@ -182,28 +182,11 @@ def test_the_experiment_splits_tags_and_measures_then_simulate_changes_nothing(l
 
 
 def assert_page_is_clean(page: Path) -> None:
-    if not CHROMIUM.exists():
-        pytest.fail(f"{CHROMIUM} is missing: `make install` installs Debian's chromium")
-    from playwright.sync_api import sync_playwright
-
     problems: list[str] = []
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=["--no-sandbox", "--disable-gpu"]
-        )
-        try:
-            tab = browser.new_page()
-            tab.on(
-                "console",
-                lambda m: problems.append(f"console.{m.type}: {m.text}") if m.type == "error" else None,
-            )
-            tab.on("pageerror", lambda exc: problems.append(f"page error: {exc}"))
-            tab.on("requestfailed", lambda r: problems.append(f"request failed: {r.url}"))
-            tab.goto(page.as_uri(), wait_until="load")
-            images = tab.eval_on_selector_all("img", "imgs => imgs.map(i => [i.src, i.naturalWidth])")
-            text = tab.inner_text("body")
-        finally:
-            browser.close()
+    with chromium_page(problems) as tab:
+        tab.goto(page.as_uri(), wait_until="load")
+        images = tab.eval_on_selector_all("img", "imgs => imgs.map(i => [i.src, i.naturalWidth])")
+        text = tab.inner_text("body")
     assert problems == []
     assert len(images) == 3 and all(width > 0 for _, width in images), images
     assert "silver" in text and "written or published by this simulation: nothing" in text
