@@ -33,7 +33,9 @@ from infra import ROOT
 from infra.observability import emf_metric
 
 SCHEMAS = ROOT / "schemas" / "events"
-DEFAULT_INPUT = '{"as_of":null,"total_segments":null}'  # a manual start may give either or none
+# A manual start may give either or none; a what-if gives "dry_run": true and a candidate "programme"
+# (inline, or the key of a JSON document in the run bucket): nothing written, nothing published.
+DEFAULT_INPUT = '{"as_of":null,"total_segments":null,"dry_run":false,"programme":null}'
 # Workers at a time per Map. Sized for the worst case, a first run where every profile changes on a
 # cold on-demand table (4,000 WRU/s until DynamoDB has seen more): a 50,000-profile segment is
 # 100,000 WRU, so each of 16 workers gets 250 WRU/s and finishes in 400 s, under half of its 900 s
@@ -143,6 +145,8 @@ class Reclassification(Construct):
                 "as_of.$": "$.as_of",
                 "total_segments.$": "$.total_segments",
                 "run_id.$": "$$.Execution.Name",
+                "dry_run.$": "$.dry_run",
+                "programme.$": "$.programme",
             },
             result_path="$.prepared",
         )

@@ -31,6 +31,14 @@ def service() -> ReclassifyService:
 def prepare(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
     svc = service()
     count = getattr(svc.store, "approximate_count", lambda: None)()
+    if event.get("dry_run"):  # {"as_of", "dry_run": true, "programme": inline or run-bucket key}
+        return svc.prepare_dry_run(
+            event.get("as_of"),
+            str(event["run_id"]),
+            event.get("programme"),
+            event.get("total_segments"),
+            estimated_customers=count,
+        )
     return prepare_run(
         svc.programme,
         event.get("as_of"),
@@ -56,6 +64,8 @@ def classify(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
 
 def summarize(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
     summary = service().summarize(Run.from_dict(event["run"]), event.get("cuts"))
+    if summary.get("dry_run"):
+        return summary  # a what-if: no metrics, they would count customers as if the run had happened
     emit_metrics(summary)
     metrics.flush_metrics()
     return summary

@@ -4,17 +4,14 @@ the served OpenAPI 3.1 document, and the page logs no console error and throws n
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import pytest
 import requests
 
+from tests.e2e.browser import chromium_page
 from tests.e2e.conftest import Stack
 
 pytestmark = [pytest.mark.e2e]
 
-CHROMIUM = Path(os.environ.get("LOYALTY_CHROMIUM", "/usr/bin/chromium"))
 METHODS = ("get", "put", "post", "delete", "patch", "head", "options")
 
 
@@ -25,10 +22,7 @@ def operations(document: dict) -> set[tuple[str, str]]:
 
 
 def test_swagger_ui_renders_every_operation_without_a_console_error(stack: Stack) -> None:
-    if not CHROMIUM.exists():
-        pytest.fail(f"{CHROMIUM} is missing: `make install` installs Debian's chromium")
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
-    from playwright.sync_api import sync_playwright
 
     document = requests.get(stack.api_url + "/openapi.json", timeout=30).json()
     assert document["openapi"].startswith("3.1")
@@ -36,40 +30,27 @@ def test_swagger_ui_renders_every_operation_without_a_console_error(stack: Stack
     assert len(wanted) >= 7, wanted  # the v1 API: transactions, customers, history, redemptions, ...
 
     problems: list[str] = []
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=["--no-sandbox", "--disable-gpu"]
-        )
+    with chromium_page(problems) as page:
+        page.goto(stack.api_url + "/docs", wait_until="load")
+        # Swagger UI fetches /openapi.json and renders one .opblock per operation.
         try:
-            page = browser.new_page()
-            page.on(
-                "console",
-                lambda m: problems.append(f"console.{m.type}: {m.text}") if m.type == "error" else None,
+            page.wait_for_function(
+                "n => document.querySelectorAll('.opblock').length >= n", arg=len(wanted), timeout=30_000
             )
-            page.on("pageerror", lambda exc: problems.append(f"page error: {exc}"))
-            page.on("requestfailed", lambda r: problems.append(f"request failed: {r.url}"))
-            page.goto(stack.api_url + "/docs", wait_until="load")
-            # Swagger UI fetches /openapi.json and renders one .opblock per operation.
-            try:
-                page.wait_for_function(
-                    "n => document.querySelectorAll('.opblock').length >= n", arg=len(wanted), timeout=30_000
-                )
-            except PlaywrightTimeout:
-                body = page.inner_text("body")[:500]
-                pytest.fail(f"no operations rendered; page text {body!r}; problems {problems}")
-            rendered = {
-                tuple(pair)
-                for pair in page.eval_on_selector_all(
-                    ".opblock",
-                    """blocks => blocks.map(b => [
-                        (b.querySelector('.opblock-summary-method') || {}).textContent || '',
-                        (b.querySelector('.opblock-summary-path') || {}).dataset?.path || ''])""",
-                )
-            }
-            title = page.inner_text(".info .title")
-            errors = page.eval_on_selector_all(".errors-wrapper, .loading-container .errors", "e => e.length")
-        finally:
-            browser.close()
+        except PlaywrightTimeout:
+            body = page.inner_text("body")[:500]
+            pytest.fail(f"no operations rendered; page text {body!r}; problems {problems}")
+        rendered = {
+            tuple(pair)
+            for pair in page.eval_on_selector_all(
+                ".opblock",
+                """blocks => blocks.map(b => [
+                    (b.querySelector('.opblock-summary-method') || {}).textContent || '',
+                    (b.querySelector('.opblock-summary-path') || {}).dataset?.path || ''])""",
+            )
+        }
+        title = page.inner_text(".info .title")
+        errors = page.eval_on_selector_all(".errors-wrapper, .loading-container .errors", "e => e.length")
     assert {(m.lower(), p) for m, p in rendered} == wanted
     assert document["info"]["title"] in title
     assert errors == 0

@@ -123,3 +123,49 @@ def test_fixed_scoring_without_dormancy_skips_the_statistics_pass(moto_sfn: Any,
     assert "Statistics" not in entered and "StatisticsWorker" not in entered
     assert entered.count("ClassifyWorker") == 2
     assert entered[-2:] == ["Summarize", "Done"]
+
+
+def scheduled_inputs(execution_input: dict[str, Any], answers: list[dict[str, Any]], definition: str) -> list:
+    """What each Lambda task of one execution was invoked with."""
+    queue_answers(answers)
+    sfn = boto3.client("stepfunctions", region_name=REGION)
+    name = f"reclassify-inputs-{len(answers)}-{int(time.monotonic() * 1000)}"
+    machine = sfn.create_state_machine(
+        name=name, definition=definition, roleArn="arn:aws:iam::123456789012:role/sfn"
+    )["stateMachineArn"]
+    execution = sfn.start_execution(stateMachineArn=machine, input=json.dumps(execution_input))[
+        "executionArn"
+    ]
+    for _ in range(200):
+        if sfn.describe_execution(executionArn=execution)["status"] != "RUNNING":
+            break
+        time.sleep(0.05)
+    events = sfn.get_execution_history(executionArn=execution, maxResults=1000)["events"]
+    return [
+        json.loads(e["lambdaFunctionScheduledEventDetails"]["input"])
+        for e in events
+        if "lambdaFunctionScheduledEventDetails" in e
+    ]
+
+
+def test_the_dry_run_input_reaches_prepare_and_a_scheduled_start_is_not_a_dry_run(
+    moto_sfn: Any, asl_template: dict
+) -> None:
+    definition = asl_with(asl_template["definition"], asl_template["function_id"], lambda_function())
+    prepared = {"run": {**RUN, "needs_stats": False, "total_segments": 1, "dry_run": True}, "segments": [0]}
+    answers = [prepared, {**CUTS, "method": "fixed"}, WORKER, {**SUMMARY, "published": False}]
+    candidate = {"name": "candidate", "tiers": [{"name": "member"}]}
+    inputs = scheduled_inputs(
+        {"as_of": "2026-04-01", "dry_run": True, "programme": candidate}, answers, definition
+    )
+    assert inputs[0]["step"] == "prepare"
+    assert (inputs[0]["dry_run"], inputs[0]["programme"], inputs[0]["as_of"]) == (
+        True,
+        candidate,
+        "2026-04-01",
+    )
+    assert [i["step"] for i in inputs] == ["prepare", "merge", "classify", "summarize"]
+    assert all(i["run"]["dry_run"] for i in inputs[1:])  # the run prepare returned travels to every step
+
+    plain = scheduled_inputs({"as_of": "2026-04-01T03:00:00+02:00"}, answers, definition)[0]
+    assert (plain["dry_run"], plain["programme"]) == (False, None)

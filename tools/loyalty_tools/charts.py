@@ -16,6 +16,9 @@ matplotlib.use("Agg")  # files only, no display; set before pyplot is imported
 
 import matplotlib.pyplot as plt
 
+from loyalty_tools.report_marketing import MAKERS as MARKETING_MAKERS
+from loyalty_tools.report_marketing import MARKETING_CHARTS, marketing_captions
+
 if TYPE_CHECKING:
     from loyalty_tools.report import ReportData
 
@@ -48,6 +51,7 @@ CHARTS = {
     "points.png": "Points issued and redeemed",
     "alive.png": "P(alive) against recency, and by segment",
 }
+CHARTS.update(MARKETING_CHARTS)  # revenue, tier x segment, experiments (report_marketing.py)
 
 
 def segment_colours(names: list[str]) -> dict[str, str]:
@@ -213,6 +217,7 @@ def captions(data: ReportData) -> dict[str, str]:
         "tiers.png": _tiers_caption(data),
         "points.png": _points_caption(data),
         "alive.png": _alive_caption(data),
+        **marketing_captions(data),
     }
 
 
@@ -331,6 +336,7 @@ def write_report(data: ReportData, out_dir: str | Path) -> dict[str, Path]:
         "tiers.png": tiers_chart,
         "points.png": points_chart,
         "alive.png": alive_chart,
+        **MARKETING_MAKERS,
     }
     written: dict[str, Path] = {}
     for name, make in makers.items():

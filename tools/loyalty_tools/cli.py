@@ -50,8 +50,8 @@ def local(
     run_forever(port=port, workers=workers, programme=programme)
 
 
-# -- demo, import, export, reclassify, report (implementations: demo.py, importer.py, export.py,
-#    reclassify_local.py, report.py; where they point: target.py) ---------------------------------
+# -- demo, import, export, reclassify, simulate, report (implementations: demo.py, importer.py,
+#    export.py, reclassify_local.py, whatif.py, report.py; where they point: target.py) ------------------
 
 TARGET_HELP = "auto (a running `make local`, else AWS settings), local, aws (stack outputs), env"
 export_app = typer.Typer(help="Export customer data as CSV.", no_args_is_help=True)
@@ -247,6 +247,28 @@ def _reclassify_in_aws(resolved, day, segments, console):  # type: ignore[no-unt
     except RuntimeError as exc:
         _fail(exc)
     raise AssertionError("unreachable")
+
+
+@app.command()
+def simulate(
+    programme: str = typer.Option(..., "--programme", help="Candidate programme file (JSON or YAML)"),
+    as_of: str = typer.Option(..., "--as-of", help="Run date YYYY-MM-DD: classifies the month before"),
+    segments: int = typer.Option(None, help="Parallel scan segments (default: from the table size)"),
+    out: str = typer.Option("simulate-report", help="Folder for the PNG charts and index.html"),
+    target: str = typer.Option("auto", help=TARGET_HELP),
+    stack_name: str = typer.Option("LoyaltyStack", help="CloudFormation stack (--target aws)"),
+) -> None:
+    """What a programme change would do: the monthly run under a candidate programme, as a dry run
+    (nothing written, nothing published): segments, tiers, migration, expiry, events, cost."""
+    from loyalty.programme import ProgrammeError
+
+    from loyalty_tools.target import TargetError
+    from loyalty_tools.whatif import run_simulate
+
+    try:
+        run_simulate(programme, _date(as_of, "--as-of"), target, stack_name, segments, out)
+    except (TargetError, ProgrammeError) as exc:
+        _fail(exc)
 
 
 @app.command()

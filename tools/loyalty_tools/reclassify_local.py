@@ -56,6 +56,8 @@ def run_reclassification(
     run_id: str | None = None,
     bucket: str | None = None,
     on_step: Callable[[dict[str, Any], dict[str, Any]], None] | None = None,
+    dry_run: bool = False,
+    programme: Any = None,
 ) -> dict[str, Any]:
     """Reclassify every customer for the period before `as_of` (see docs/reclassification.md).
 
@@ -67,6 +69,9 @@ def run_reclassification(
     bucket: the S3 bucket for the run's partial results (default: settings.run_bucket, i.e.
         $LOYALTY_RUN_BUCKET, else "loyalty-runs"; created if missing).
     on_step: called with (event, result) after each step (a progress bar, for instance).
+    dry_run, programme: the state machine's dry-run input (`loyalty simulate`): classify under the
+        candidate programme (inline JSON; None: the current one), write and publish nothing, the
+        report in the run bucket (loyalty.service.dry_run).
 
     Tables, bus and programme come from loyalty.settings (the LOYALTY_* environment). Returns
     {"run", "cuts", "workers": [per-segment counts], "summary": ReclassificationCompleted detail +
@@ -86,7 +91,13 @@ def run_reclassification(
         return result
 
     return run_steps(
-        module.service(), as_of, run_id or f"local-{uuid.uuid4().hex[:12]}", total_segments, step
+        module.service(),
+        as_of,
+        run_id or f"local-{uuid.uuid4().hex[:12]}",
+        total_segments,
+        step,
+        dry_run=dry_run,
+        programme=programme,
     )
 
 

@@ -55,6 +55,10 @@ class ReportData:
     alive_points: Reservoir = field(default_factory=lambda: Reservoir(ALIVE_POINTS))
     alive_thousandths: Counter[str] = field(default_factory=Counter)
     alive_customers: Counter[str] = field(default_factory=Counter)
+    # period -> the summary's revenue_12m, tier_segment and experiments (report_marketing.py)
+    revenue: dict[str, dict[str, str]] = field(default_factory=dict)
+    tier_segment: dict[str, dict[str, dict[str, int]]] = field(default_factory=dict)
+    experiments: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def alive_means(self) -> dict[str, Decimal]:
         """Mean P(alive) per segment (3 places, half up), in segment order."""
@@ -116,6 +120,9 @@ class ReportData:
             self.periods.sort()
         self.segments[period] = {k: int(v) for k, v in (after.get("segments") or {}).items()}
         self.tiers[period] = {k: int(v) for k, v in (after.get("tiers") or {}).items()}
+        self.revenue[period] = dict(summary.get("revenue_12m") or {})
+        self.tier_segment[period] = dict(summary.get("tier_segment") or {})
+        self.experiments[period] = dict(summary.get("experiments") or {})
         if self.migration_period is None or period >= self.migration_period:
             self.migration_period = period
             self.migration = {
@@ -294,6 +301,10 @@ def print_tables(data: ReportData, console: Console | None = None, periods: int 
         for name, count in sorted(data.events.items()):
             table.add_row(name, f"{count:,}")
         console.print(table)
+
+    from loyalty_tools.report_marketing import print_marketing_tables
+
+    print_marketing_tables(data, console)
 
 
 # ---------------------------------------------------------------------------------------------

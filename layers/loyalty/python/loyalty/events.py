@@ -170,6 +170,14 @@ class ExpiringLot:
 
 
 @dataclass(frozen=True)
+class ExperimentTag:
+    """The customer's group in a running experiment of the programme (programme.experiments)."""
+
+    name: str
+    group: Literal["treatment", "holdout"]
+
+
+@dataclass(frozen=True)
 class CustomerSegmentChangedDetail:
     """A customer's segment, RFM scores or favourite category changed at the monthly run."""
 
@@ -184,6 +192,9 @@ class CustomerSegmentChangedDetail:
     tier: str
     ab_bucket: int
     contactable: Contactable | None = None  # every customer event carries it (docs/events.md)
+    # up / down by the programme's segment ranks; lateral: same rank, or a segment without one
+    direction: Literal["up", "down", "lateral"] = "lateral"
+    experiment: ExperimentTag | None = None  # None: not in a running experiment
 
 
 @dataclass(frozen=True)
@@ -205,6 +216,7 @@ class CustomerTierChangedDetail:
     scores: RfmScores | None = None
     facts: ValueFactsDetail | None = None
     contactable: Contactable | None = None  # every customer event carries it (docs/events.md)
+    experiment: ExperimentTag | None = None  # monthly run only; None: not in a running experiment
 
 
 @dataclass(frozen=True)
@@ -231,6 +243,7 @@ class PointsExpiredDetail:
     # The lots it took (the expiry policy: inactivity takes the whole balance as one lot, '*').
     lots: list[ExpiringLot] = field(default_factory=list)
     policy: str = "inactivity"
+    experiment: ExperimentTag | None = None
 
 
 @dataclass(frozen=True)
@@ -310,6 +323,7 @@ class CustomerOverdueDetail:
     facts: ValueFactsDetail
     ab_bucket: int
     contactable: Contactable | None = None  # every customer event carries it (docs/events.md)
+    experiment: ExperimentTag | None = None
 
 
 @dataclass(frozen=True)
@@ -379,6 +393,11 @@ class ReclassificationCompletedDetail:
     # The BG/NBD fit of the run: r, alpha, a, b (weeks), log_likelihood, sample size; None without one.
     model: dict[str, Any] | None = None
     p_alive_mean: dict[str, str] = field(default_factory=dict)  # segment -> mean P(alive), 3 places
+    # experiment -> targeted segment -> {"treatment"/"holdout": {"customers", "moved_to": {segment: n}},
+    # "uplift": {success segment: rates, difference, ci95_low, ci95_high}} (docs/experiments.md)
+    experiments: dict[str, dict[str, Any]] = field(default_factory=dict)
+    revenue_12m: dict[str, str] = field(default_factory=dict)  # segment -> 12-month net spend, decimal
+    tier_segment: dict[str, dict[str, int]] = field(default_factory=dict)  # tier -> segment -> customers
 
 
 DETAIL_MODELS: dict[DetailType, type] = {

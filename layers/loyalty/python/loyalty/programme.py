@@ -94,6 +94,25 @@ class SegmentRule:
     p_alive: ProbabilityRange | None = None
     value_top_half: bool | None = None
     relationally_active: bool | None = None  # interacted within segments.relational.active_days
+    rank: int | None = None  # higher is better (Champions highest): CustomerSegmentChanged.direction
+
+
+@dataclass(frozen=True)
+class Experiment:
+    """A marketing experiment: customers of `segments` are split into treatment and holdout (by their
+    ab_bucket and the experiment's name, domain/experiments.py) for the periods from..to (inclusive,
+    'YYYY-MM'; no `to`: until removed). `success_segments` are the "better" destinations whose uplift
+    the run measures (treatment rate minus holdout rate)."""
+
+    name: str
+    segments: tuple[str, ...]
+    holdout_percent: int
+    start: str
+    end: str | None
+    success_segments: tuple[str, ...]
+
+    def running(self, period: str) -> bool:
+        return self.start <= period and (self.end is None or period <= self.end)
 
 
 @dataclass(frozen=True)
@@ -173,6 +192,8 @@ class Programme:
     expiry_rolling_months: int = 12
     expiry_calendar_years: int = 1
     expiry_warn_days: int = 30
+    experiments: tuple[Experiment, ...] = ()
+    fallback_rank: int | None = None
     source: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
     relational: Relational = field(default_factory=Relational)
 
@@ -192,6 +213,12 @@ class Programme:
             if tier.name == name:
                 return tier
         return self.base_tier
+
+    def segment_rank(self, name: str | None) -> int | None:
+        """The segment's `rank` (higher is better); None for no segment or one without a rank."""
+        if name is not None and name == self.fallback_segment:
+            return self.fallback_rank
+        return next((rule.rank for rule in self.segments if rule.name == name), None)
 
     def tier_rank(self, name: str) -> int:
         for rank, tier in enumerate(self.tiers):
@@ -303,7 +330,9 @@ def parse_programme(data: object) -> Programme:
         if name in names[:index]:
             raise ProgrammeError(f"segments.rules[{index}].name", "is used twice", name)
     fallback = segments_obj.str("fallback", default="Others")
+    fallback_rank = segments_obj.int("fallback_rank", default=None)
     segments_obj.done()
+    experiments = _parse_experiments(root.list("experiments", default=[]), [*names, fallback])
 
     value = root.obj("value", default={})
     expected_lifetime_months = value.int("expected_lifetime_months", default=36, minimum=1)
@@ -337,6 +366,8 @@ def parse_programme(data: object) -> Programme:
         expiry_rolling_months=rolling_months,
         expiry_calendar_years=calendar_years,
         expiry_warn_days=warn_days,
+        experiments=experiments,
+        fallback_rank=fallback_rank,
         source=data if isinstance(data, dict) else {},
         relational=relational,
     )
@@ -405,6 +436,7 @@ def _parse_segment_rule(item: _Obj) -> SegmentRule:
     relationally_active = when.bool("relationally_active", default=None)
     when.done()
     description = item.str("description", default="")
+    rank = item.int("rank", default=None)
     item.done()
     if not scored and any(ranges.values()):
         raise ProgrammeError(f"{when.path}", "an unscored rule (scored: false) cannot test r, f or m")
@@ -420,8 +452,55 @@ def _parse_segment_rule(item: _Obj) -> SegmentRule:
         p_alive=p_alive,
         value_top_half=value_top_half,
         relationally_active=relationally_active,
+        rank=rank,
         **ranges,
     )
+
+
+def _period(obj: _Obj, key: str, default: object) -> str | None:
+    value = obj.str(key, default=default)
+    if value is None:
+        return None
+    try:
+        datetime.strptime(value, "%Y-%m")
+    except ValueError as exc:
+        raise ProgrammeError(obj._key(key), "must be a month written YYYY-MM", value) from exc
+    return value
+
+
+def _segment_names(obj: _Obj, key: str, known: list[str]) -> tuple[str, ...]:
+    value = obj.list_raw(key)
+    if not value:
+        raise ProgrammeError(obj._key(key), "must name at least one segment", value)
+    for index, name in enumerate(value):
+        if name not in known:
+            raise ProgrammeError(
+                f"{obj._key(key)}[{index}]", f"is not a segment of the programme {known}", name
+            )
+    return tuple(value)
+
+
+def _parse_experiments(items: list[_Obj], known_segments: list[str]) -> tuple[Experiment, ...]:
+    experiments: list[Experiment] = []
+    for item in items:
+        name = item.str("name")
+        if any(e.name == name for e in experiments):
+            raise ProgrammeError(item._key("name"), "is used twice", name)
+        experiment = Experiment(
+            name=name,
+            segments=_segment_names(item, "segments", known_segments),
+            holdout_percent=item.int("holdout_percent", minimum=1, maximum=50),
+            start=_period(item, "from", _MISSING) or "",
+            end=_period(item, "to", None),
+            success_segments=_segment_names(item, "success_segments", known_segments),
+        )
+        if experiment.end is not None and experiment.end < experiment.start:
+            raise ProgrammeError(
+                item._key("to"), f"must not be before from ({experiment.start})", experiment.end
+            )
+        item.done()
+        experiments.append(experiment)
+    return tuple(experiments)
 
 
 _MISSING = object()

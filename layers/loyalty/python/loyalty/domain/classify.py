@@ -23,6 +23,7 @@ from datetime import date, timedelta
 
 from loyalty.domain.alive import Liveness, ModelFit, liveness
 from loyalty.domain.dates import add_months_to_day
+from loyalty.domain.experiments import Assignment, assignment, direction
 from loyalty.domain.lots import expire, warnings_due
 from loyalty.domain.members import RelationalFacts, contactable, count_contacts, relational_facts
 from loyalty.domain.profile import Profile
@@ -52,6 +53,7 @@ from loyalty.events import (
     CycleState,
     DetailType,
     DomainEvent,
+    ExperimentTag,
     ExpiringLot,
     PointsExpiredDetail,
     PointsExpiringDetail,
@@ -90,6 +92,11 @@ class Classification:
     expired_lots: tuple[tuple[str, int, date], ...] = ()
     expiring_lots: tuple[tuple[str, int, date], ...] = ()
     booked: Profile | None = None  # the profile with those lots booked (None: nothing expired)
+    experiment: Assignment | None = None  # the customer's group in a running experiment
+
+    @property
+    def experiment_tag(self) -> ExperimentTag | None:
+        return None if self.experiment is None else ExperimentTag(**self.experiment.tag())  # type: ignore[arg-type]
 
     @property
     def p_alive(self) -> str | None:
@@ -166,6 +173,9 @@ def classify_customer(
         expired_lots=tuple(expired_lots),
         expiring_lots=tuple(expiring),
         booked=booked if expired_lots else None,
+        experiment=assignment(
+            programme.experiments, window.period, ab_bucket(profile.customer_id), profile.segment, segment
+        ),
     )
 
 
@@ -247,6 +257,7 @@ def overdue_event(after: Profile, c: Classification, programme: Programme, cuts:
         scores=_rfm(c.scores),
         facts=facts_detail(c, programme),
         ab_bucket=ab_bucket(c.customer_id),
+        experiment=c.experiment_tag,
     )
     return event_from_detail(DetailType.CUSTOMER_OVERDUE, detail)
 
@@ -273,6 +284,10 @@ def events_for(
             facts=facts,
             tier=after.tier,
             ab_bucket=ab_bucket(customer),
+            direction=direction(  # type: ignore[arg-type]
+                programme.segment_rank(before.segment), programme.segment_rank(after.segment)
+            ),
+            experiment=c.experiment_tag,
         )
         events.append(event_from_detail(DetailType.CUSTOMER_SEGMENT_CHANGED, detail))
     if before.tier != after.tier:
@@ -282,6 +297,7 @@ def events_for(
             "segment": after.segment,
             "scores": c.scores.to_dict() if c.scores else None,
             "facts": asdict(facts),
+            "experiment": c.experiment.tag() if c.experiment else None,
         }
         events.append(
             tier_changed(
@@ -307,6 +323,7 @@ def events_for(
             ab_bucket=ab_bucket(customer),
             lots=lots,
             policy=programme.expiry_policy,
+            experiment=c.experiment_tag,
         )
         events.append(event_from_detail(DetailType.POINTS_EXPIRED, detail_exp))
     if after.expiry_warned_through != before.expiry_warned_through:

@@ -31,13 +31,14 @@ import math
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import FIRST_EXCEPTION, Executor, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from loyalty.domain.alive import history
 from loyalty.domain.classify import UNCLASSIFIED, Outcome, classify
+from loyalty.domain.experiments import experiment_report
 from loyalty.domain.scoring import (
     Cuts,
     RunWindow,
@@ -57,8 +58,10 @@ from loyalty.events import (
     event_from_detail,
     event_id,
 )
+from loyalty.money import format_amount
 from loyalty.ports import CustomerScan, EventPublisher, RunStore, VersionConflict
-from loyalty.programme import Programme
+from loyalty.programme import Programme, parse_programme
+from loyalty.service.dry_run import ReadOnlyScan, RefusingPublisher, candidate_source
 
 PREFIX = "reclassification"
 CUSTOMERS_PER_SEGMENT = 50_000  # sizing when the caller gives no segment count (see docs)
@@ -81,6 +84,8 @@ class Run:
     run_id: str
     total_segments: int
     needs_stats: bool = True
+    dry_run: bool = False  # classify under the candidate programme at programme_key; write nothing
+    programme_key: str | None = None
 
     @property
     def window(self) -> RunWindow:
@@ -96,6 +101,8 @@ class Run:
             "run_id": self.run_id,
             "total_segments": self.total_segments,
             "needs_stats": self.needs_stats,
+            "dry_run": self.dry_run,
+            "programme_key": self.programme_key,
         }
 
     @classmethod
@@ -106,11 +113,17 @@ class Run:
             str(data["run_id"]),
             int(data["total_segments"]),
             bool(data.get("needs_stats", True)),
+            bool(data.get("dry_run", False)),
+            data.get("programme_key"),
         )
 
 
 def summary_key(period: str) -> str:
     return f"{PREFIX}/{period}/summary.json"
+
+
+def dry_run_report_key(run: Run) -> str:
+    return run.key("dry-run-report.json")
 
 
 def as_of_date(value: date | str | None, programme: Programme, now: Callable[[], datetime]) -> date:
@@ -182,6 +195,10 @@ class Tally:
     events: Counter[str] = field(default_factory=Counter)
     p_alive_thousandths: Counter[str] = field(default_factory=Counter)  # segment -> sum of P(alive) x 1000
     p_alive_customers: Counter[str] = field(default_factory=Counter)  # segment -> customers with one
+    # (experiment, cohort segment, group, segment after) -> customers (domain/experiments.py)
+    experiment_moves: Counter[tuple[str, str, str, str]] = field(default_factory=Counter)
+    revenue_12m: Counter[str] = field(default_factory=Counter)  # segment after -> 12-month spend, minor units
+    tier_segment: Counter[tuple[str, str]] = field(default_factory=Counter)  # (tier, segment) after
 
     def add(self, first: Outcome, final: Outcome) -> None:
         """`first` as scanned (the "before" of the matrices), `final` as written."""
@@ -199,6 +216,12 @@ class Tally:
             segment = after.segment or UNCLASSIFIED
             self.p_alive_thousandths[segment] += int(Decimal(after.p_alive) * 1000)
             self.p_alive_customers[segment] += 1
+        segment_after = after.segment or UNCLASSIFIED
+        self.revenue_12m[segment_after] += final.classification.facts.monetary
+        self.tier_segment[(after.tier, segment_after)] += 1
+        experiment = final.classification.experiment
+        if experiment is not None and experiment.cohort is not None:
+            self.experiment_moves[(experiment.name, experiment.cohort, experiment.group, segment_after)] += 1
 
     def p_alive_mean(self) -> dict[str, str]:
         """Mean P(alive) per segment, 3 places half up (exact: the sums are in thousandths)."""
@@ -228,6 +251,9 @@ class Tally:
             self.events + other.events,
             self.p_alive_thousandths + other.p_alive_thousandths,
             self.p_alive_customers + other.p_alive_customers,
+            self.experiment_moves + other.experiment_moves,
+            self.revenue_12m + other.revenue_12m,
+            self.tier_segment + other.tier_segment,
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -246,6 +272,9 @@ class Tally:
             "events": dict(sorted(self.events.items())),
             "p_alive_thousandths": dict(sorted(self.p_alive_thousandths.items())),
             "p_alive_customers": dict(sorted(self.p_alive_customers.items())),
+            "experiment_moves": [[*key, n] for key, n in sorted(self.experiment_moves.items())],
+            "revenue_12m": dict(sorted(self.revenue_12m.items())),
+            "tier_segment": _nested(self.tier_segment),
         }
 
     @classmethod
@@ -265,6 +294,9 @@ class Tally:
             Counter(data.get("events") or {}),
             Counter(data.get("p_alive_thousandths") or {}),
             Counter(data.get("p_alive_customers") or {}),
+            Counter({(a, b, c, d): int(n) for a, b, c, d, n in data.get("experiment_moves") or []}),
+            Counter(data.get("revenue_12m") or {}),
+            _pairs(data.get("tier_segment")),
         )
 
 
@@ -281,10 +313,47 @@ class ReclassifyService:
     max_attempts: int = 20
     threads: int = WORKER_THREADS  # 1: every call in the calling thread, one after another
     _publisher_warm: bool = field(default=False, init=False, repr=False)
+    dry: bool = False  # this service is a dry run's: the candidate programme, ports that refuse writes
+
+    def for_run(self, run: Run) -> ReclassifyService:
+        """The service for this run's steps: itself, or for a dry run the same store read-only, a
+        publisher that refuses, and the candidate programme the prepare step kept in the RunStore."""
+        if not run.dry_run or self.dry:
+            return self
+        source = self.runs.get(run.programme_key) if run.programme_key else None
+        return replace(
+            self,
+            store=ReadOnlyScan(self.store),
+            publisher=RefusingPublisher(),
+            programme=self.programme if source is None else parse_programme(source),
+            dry=True,
+        )
+
+    def prepare_dry_run(
+        self,
+        as_of: date | str | None,
+        run_id: str,
+        programme: Any = None,
+        total_segments: int | None = None,
+        estimated_customers: int | None = None,
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> dict[str, Any]:
+        """prepare() for a dry run: `programme` (inline JSON, a run-bucket key, or None for the current
+        one) validated and kept in the RunStore, the run marked dry_run."""
+        source = candidate_source(programme, self.runs.get) if programme is not None else None
+        chosen = self.programme if source is None else parse_programme(source)
+        prepared = prepare(chosen, as_of, run_id, total_segments, estimated_customers, now)
+        run = Run.from_dict({**prepared["run"], "dry_run": True})
+        if source is not None:
+            run = replace(run, programme_key=run.key("programme.json"))
+            self.runs.put(run.programme_key, source)  # type: ignore[arg-type]
+        return {**prepared, "run": run.to_dict()}
 
     # -- statistics pass -----------------------------------------------------------------------
 
     def stats(self, run: Run, segment: int) -> dict[str, Any]:
+        if run.dry_run and not self.dry:
+            return self.for_run(run).stats(run, segment)
         window = run.window
         stats = Stats()
         for page in self.store.scan_segment(segment, run.total_segments):
@@ -300,6 +369,8 @@ class ReclassifyService:
 
     def merge(self, run: Run) -> dict[str, Any]:
         """The cut points for every classify worker (also kept in the RunStore, for the record)."""
+        if run.dry_run and not self.dry:
+            return self.for_run(run).merge(run)
         stats = None
         if run.needs_stats:
             keys = self.runs.keys(run.key("stats", ""))
@@ -313,6 +384,8 @@ class ReclassifyService:
     # -- classify pass -------------------------------------------------------------------------
 
     def classify(self, run: Run, cuts: Cuts, segment: int) -> dict[str, Any]:
+        if run.dry_run and not self.dry:
+            return self.for_run(run).classify(run, cuts, segment)
         window = run.window
         tally = Tally()
         with _pool(self.threads) as pool:
@@ -321,6 +394,11 @@ class ReclassifyService:
                 classified = (classify(p, self.programme, cuts, window) for p in page)
                 outcomes = [o for o in classified if o is not None]
                 changed = [o for o in outcomes if o.changed]
+                if self.dry:  # what the run would publish and write, counted; nothing sent
+                    tally.events.update(str(e.detail_type) for o in changed for e in o.events)
+                    for outcome in outcomes:
+                        tally.add(outcome, outcome)
+                    continue
                 # 1. Every event of the page accepted (a failure raises here: nothing of the page written).
                 batches = _batches([o.events for o in changed])
                 _all(pool, self.publisher.publish, batches, inline_first=not self._publisher_warm)
@@ -383,20 +461,46 @@ class ReclassifyService:
     # -- summary -------------------------------------------------------------------------------
 
     def summarize(self, run: Run, cuts: Mapping[str, Any] | None = None) -> dict[str, Any]:
-        """Merge the tallies; publish ReclassificationCompleted unless this period already has a summary."""
+        """Merge the tallies; publish ReclassificationCompleted unless this period already has a summary.
+        A dry run publishes nothing and writes its report (the same detail) to dry_run_report_key."""
+        if run.dry_run and not self.dry:
+            return self.for_run(run).summarize(run, cuts)
+        if self.dry:
+            return self._dry_run_report(run, cuts)
         existing = self.runs.get(summary_key(run.period))
         if existing is not None:
             return {**existing, "published": False}
-        keys = self.runs.keys(run.key("classify", ""))
-        if len(keys) != run.total_segments:
-            raise IncompleteRun(f"{len(keys)} of {run.total_segments} classify segments found")
-        tally = merge_all_tallies(Tally.from_dict(self.runs.get(k) or {}) for k in keys)
-        detail = completed_detail(run, tally, cuts or self.runs.get(run.key("cuts.json")) or {})
+        tally = self._merged_tally(run)
+        detail = completed_detail(
+            run, tally, cuts or self.runs.get(run.key("cuts.json")) or {}, self.programme
+        )
         event = event_from_detail(DetailType.RECLASSIFICATION_COMPLETED, detail)
         self.publisher.publish([event])
         summary = {"event_id": event.event_id, **event.detail, "conflicts": tally.conflicts}
         self.runs.put(summary_key(run.period), summary)
         return {**summary, "published": True}
+
+    def _dry_run_report(self, run: Run, cuts: Mapping[str, Any] | None) -> dict[str, Any]:
+        tally = self._merged_tally(run)
+        detail = completed_detail(
+            run, tally, cuts or self.runs.get(run.key("cuts.json")) or {}, self.programme
+        )
+        event = event_from_detail(DetailType.RECLASSIFICATION_COMPLETED, detail)
+        report = {
+            **event.detail,
+            "dry_run": True,
+            "programme": self.programme.name,
+            "report_key": dry_run_report_key(run),
+            "published": False,
+        }
+        self.runs.put(dry_run_report_key(run), report)
+        return report
+
+    def _merged_tally(self, run: Run) -> Tally:
+        keys = self.runs.keys(run.key("classify", ""))
+        if len(keys) != run.total_segments:
+            raise IncompleteRun(f"{len(keys)} of {run.total_segments} classify segments found")
+        return merge_all_tallies(Tally.from_dict(self.runs.get(k) or {}) for k in keys)
 
 
 @dataclass
@@ -467,7 +571,10 @@ def merge_all_tallies(parts: Any) -> Tally:
     return total
 
 
-def completed_detail(run: Run, tally: Tally, cuts: Mapping[str, Any]) -> ReclassificationCompletedDetail:
+def completed_detail(
+    run: Run, tally: Tally, cuts: Mapping[str, Any], programme: Programme | None = None
+) -> ReclassificationCompletedDetail:
+    currency = programme.currency if programme is not None else "EUR"
     return ReclassificationCompletedDetail(
         event_id=event_id("reclassification", run.period, "completed"),
         schema_version=SCHEMA_VERSION,
@@ -490,6 +597,9 @@ def completed_detail(run: Run, tally: Tally, cuts: Mapping[str, Any]) -> Reclass
         scores={k: v for k, v in cuts.items() if k != "model"},
         model=cuts.get("model"),
         p_alive_mean=tally.p_alive_mean(),
+        experiments=experiment_report(tally.experiment_moves, programme.experiments if programme else ()),
+        revenue_12m={k: format_amount(v, currency) for k, v in sorted(tally.revenue_12m.items())},
+        tier_segment=_nested(tally.tier_segment),
     )
 
 
@@ -503,14 +613,22 @@ def run_steps(
     run_id: str,
     total_segments: int | None = None,
     step: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
+    dry_run: bool = False,
+    programme: Any = None,
 ) -> dict[str, Any]:
     """The state machine's path, one step after another in this process: prepare, stats per segment,
     merge, classify per segment, summarize. `step` receives each state's event (the handler's
-    dispatcher, so the local runner goes through the Lambda code); without it the service is called."""
+    dispatcher, so the local runner goes through the Lambda code); without it the service is called.
+    `dry_run` (with a candidate `programme`, inline JSON or a run-bucket key): the state machine's
+    dry-run input, see service/dry_run.py."""
 
     def direct(event: dict[str, Any]) -> dict[str, Any]:
         run = Run.from_dict(event["run"]) if "run" in event else None
         kind = event["step"]
+        if kind == "prepare" and event.get("dry_run"):
+            return service.prepare_dry_run(
+                event["as_of"], event["run_id"], event.get("programme"), event.get("total_segments")
+            )
         if kind == "prepare":
             return prepare(service.programme, event["as_of"], event["run_id"], event.get("total_segments"))
         assert run is not None
@@ -524,9 +642,15 @@ def run_steps(
 
     call = step or direct
     as_of_text = as_of.isoformat() if isinstance(as_of, date) else as_of
-    prepared = call(
-        {"step": "prepare", "as_of": as_of_text, "run_id": run_id, "total_segments": total_segments}
-    )
+    prepare_event = {
+        "step": "prepare",
+        "as_of": as_of_text,
+        "run_id": run_id,
+        "total_segments": total_segments,
+    }
+    if dry_run:
+        prepare_event.update({"dry_run": True, "programme": programme})
+    prepared = call(prepare_event)
     run = prepared["run"]
     if run["needs_stats"]:
         for segment in prepared["segments"]:
