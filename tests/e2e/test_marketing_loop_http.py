@@ -18,7 +18,7 @@ from typing import Any
 
 import boto3
 import pytest
-from loyalty.adapters.dynamodb import profile_to_item
+from loyalty.adapters.items import profile_to_item
 from loyalty.adapters.models import CustomerItem, bind_models
 from loyalty.domain.experiments import HOLDOUT, TREATMENT, group_of
 from loyalty.events import ab_bucket
