@@ -48,6 +48,8 @@ COMMANDS: dict[str, str] = {
     "loyalty reclassify --as-of 2026-12-01": HERE,
     "loyalty export segments --as-of 2026-12-01 -o segments.csv": HERE,
     "loyalty report": HERE,
+    "loyalty simulate --programme candidate.json --as-of 2026-12-01": "a template (candidate.json is yours): "
+    "tests/e2e/test_marketing_loop_http.py runs `loyalty simulate --programme FILE --as-of D` as typed",
     # inline
     ".ci/run": "not run: CI itself",
     "loyalty demo --customers 150 --months 4": "tests/e2e/test_demo.py, as written, in a clean environment",
