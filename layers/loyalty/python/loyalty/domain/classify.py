@@ -1,5 +1,5 @@
 """One customer's monthly classification: scores, segment, value facts, tier review, expiry, and the
-events that announce what changed. Pure: (profile, programme, cuts, window) -> Outcome.
+events that announce what changed. Pure: (profile, programme, cuts, window) -> Reclassified.
 
 A profile "changed" when its segment, RFM code, favourite category, tier or balance would change;
 only then is it written (with classified_period = the period) and only then are events due:
@@ -108,7 +108,9 @@ class Classification:
 
 
 @dataclass(frozen=True)
-class Outcome:
+class Reclassified:
+    """One customer through the monthly run: the profile before and after, why, and the events."""
+
     before: Profile
     after: Profile
     classification: Classification
@@ -348,7 +350,7 @@ def events_for(
     return events
 
 
-def classify(profile: Profile, programme: Programme, cuts: Cuts, window: RunWindow) -> Outcome | None:
+def classify(profile: Profile, programme: Programme, cuts: Cuts, window: RunWindow) -> Reclassified | None:
     """Everything the monthly run does to one profile; None for a profile it leaves alone."""
     c = classify_customer(profile, programme, cuts, window)
     if c is None:
@@ -359,4 +361,4 @@ def classify(profile: Profile, programme: Programme, cuts: Cuts, window: RunWind
         run_month = window.ref_date.strftime("%Y-%m")
         events = with_contactable(events, contactable(after, run_month))
         after = count_contacts(after, run_month, len(events))
-    return Outcome(profile, after, c, events)
+    return Reclassified(profile, after, c, events)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,6 +26,17 @@ def tier_for_window(programme: Programme, profile: Profile, end_month: str) -> T
     return qualified_tier(programme, totals.spend, totals.visits, totals.points)
 
 
+def best_over_windows(programme: Programme, profile: Profile, end_months: Iterable[str], floor: Tier) -> Tier:
+    """The highest of `floor` and the tiers of the 12-month windows ending at each of `end_months`:
+    the one rule both the upgrade at a purchase and the review at the monthly run apply."""
+    best = floor
+    for month in end_months:
+        candidate = tier_for_window(programme, profile, month)
+        if programme.tier_rank(candidate.name) > programme.tier_rank(best.name):
+            best = candidate
+    return best
+
+
 def upgrade_after(programme: Programme, profile: Profile, from_month: str) -> Tier:
     """The tier a purchase in `from_month` earns the customer, never lower than the current one.
 
@@ -32,15 +44,9 @@ def upgrade_after(programme: Programme, profile: Profile, from_month: str) -> Ti
     purchase counts in the windows it belongs to and the resulting tier does not depend on the
     order in which purchases arrive. Downgrades happen only at the monthly run.
     """
-    best = programme.tier_or_base(profile.tier)
     start = month_index(from_month)
-    for month in sorted(profile.months):
-        if month_index(month) < start:
-            continue
-        candidate = tier_for_window(programme, profile, month)
-        if programme.tier_rank(candidate.name) > programme.tier_rank(best.name):
-            best = candidate
-    return best
+    later = (month for month in profile.months if month_index(month) >= start)
+    return best_over_windows(programme, profile, later, programme.tier_or_base(profile.tier))
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,7 @@ from typing import Any
 from loyalty.domain.dates import day_month_index, month_index
 from loyalty.domain.profile import Profile
 from loyalty.domain.scoring import CustomerFacts, RunWindow
-from loyalty.domain.tiers import tier_for_window
+from loyalty.domain.tiers import best_over_windows, tier_for_window
 from loyalty.money import format_amount
 from loyalty.programme import Programme
 
@@ -117,10 +117,7 @@ def value_facts(facts: CustomerFacts, window: RunWindow, programme: Programme) -
 def reviewed_tier(profile: Profile, programme: Programme, window: RunWindow) -> str:
     """The tier the customer holds after the run (see the module docstring)."""
     end = month_index(window.period)
-    best = tier_for_window(programme, profile, window.period)
-    for month in profile.months:
-        if month_index(month) > end:
-            candidate = tier_for_window(programme, profile, month)
-            if programme.tier_rank(candidate.name) > programme.tier_rank(best.name):
-                best = candidate
-    return best.name
+    later = (month for month in profile.months if month_index(month) > end)
+    return best_over_windows(
+        programme, profile, later, tier_for_window(programme, profile, window.period)
+    ).name

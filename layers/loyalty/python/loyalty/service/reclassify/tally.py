@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from loyalty.domain.classify import UNCLASSIFIED, Outcome
+from loyalty.domain.classify import UNCLASSIFIED, Reclassified
 from loyalty.domain.experiments import experiment_report
 from loyalty.events import (
     SCHEMA_VERSION,
@@ -54,7 +54,7 @@ class Tally:
     revenue_12m: Counter[str] = field(default_factory=Counter)  # segment after -> 12-month spend, minor units
     tier_segment: Counter[tuple[str, str]] = field(default_factory=Counter)  # (tier, segment) after
 
-    def add(self, first: Outcome, final: Outcome) -> None:
+    def add(self, first: Reclassified, final: Reclassified) -> None:
         """`first` as scanned (the "before" of the matrices), `final` as written."""
         before, after = first.before, final.after
         self.classified += 1

@@ -11,7 +11,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from loyalty.domain.alive import history
-from loyalty.domain.classify import Outcome, classify
+from loyalty.domain.classify import Reclassified, classify
 from loyalty.domain.scoring import (
     Cuts,
     RunWindow,
@@ -161,11 +161,11 @@ class ReclassifyService:
             "events": sum(tally.events.values()),
         }
 
-    def _save_one(self, cuts: Cuts, window: RunWindow) -> Callable[[Outcome], Saved]:
+    def _save_one(self, cuts: Cuts, window: RunWindow) -> Callable[[Reclassified], Saved]:
         return lambda outcome: self._save(outcome, cuts, window, {e.event_id: e for e in outcome.events})
 
     def _save(
-        self, outcome: Outcome, cuts: Cuts, window: RunWindow, published: dict[str, DomainEvent]
+        self, outcome: Reclassified, cuts: Cuts, window: RunWindow, published: dict[str, DomainEvent]
     ) -> Saved:
         """Write one changed profile (in a pool thread: touches nothing shared but the ports)."""
         saved = Saved()
@@ -244,7 +244,7 @@ class ReclassifyService:
 class Saved:
     """What writing one changed profile did: the outcome written (None: the customer is gone)."""
 
-    final: Outcome | None = None
+    final: Reclassified | None = None
     conflicts: int = 0
     events: Counter[str] = field(default_factory=Counter)
 
