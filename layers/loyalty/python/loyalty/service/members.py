@@ -11,7 +11,7 @@ import json
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from loyalty.domain.dates import iso_utc
@@ -36,7 +36,7 @@ from loyalty.ports import (
 )
 from loyalty.programme import Programme
 from loyalty.service.retry import attempts
-from loyalty.service.transactions import MAX_FUTURE_SKEW, erased_error
+from loyalty.service.transactions import erased_error, instant_problem
 
 
 @dataclass(frozen=True)
@@ -121,16 +121,6 @@ def enrolment_answer(enrolment: Enrolment) -> dict[str, Any]:
     }
 
 
-def _check_instant(name: str, when: datetime, now: datetime, max_age_days: int | None) -> ApiError | None:
-    if when - now > MAX_FUTURE_SKEW:
-        return field_error(name, "is more than 24 hours in the future", 422)
-    if max_age_days is not None and now - when > timedelta(days=max_age_days):
-        return field_error(
-            name, f"is more than {max_age_days} days ago (the programme's earning.max_age_days)", 422
-        )
-    return None
-
-
 @dataclass
 class MembersService:
     customers: CustomerStore
@@ -150,7 +140,7 @@ class MembersService:
             )
         if request.channel not in (None, "store") and request.store_id is not None:
             problems.append(field_error("store_id", "is only for an enrolment in a store (channel store)"))
-        late = _check_instant("enrolled_at", request.enrolled_at, self.now(), None)
+        late = instant_problem("enrolled_at", request.enrolled_at, self.now(), None)
         if late:
             problems.append(late)
         if problems:
@@ -237,7 +227,7 @@ class MembersService:
 
     def interact(self, request: InteractionRequest) -> tuple[int, dict[str, Any]]:
         """201; the same interaction again replays (counted once); the same id with other content 409."""
-        problem = _check_instant("occurred_at", request.occurred_at, self.now(), self.programme.max_age_days)
+        problem = instant_problem("occurred_at", request.occurred_at, self.now(), self.programme.max_age_days)
         if problem:
             raise problem
         stored = _stored_interaction(request)

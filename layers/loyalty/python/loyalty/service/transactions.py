@@ -100,6 +100,21 @@ def erased_error() -> ApiError:
     )
 
 
+def instant_problem(
+    name: str, when: datetime, now: datetime, max_age_days: int | None, older: str = ""
+) -> ApiError | None:
+    """The one rule for a caller's instant (transactions, interactions, enrolments): at most 24 hours
+    ahead (a till's wrong clock), and, with `max_age_days`, no older than that (`older` says where
+    older data goes)."""
+    if when - now > MAX_FUTURE_SKEW:
+        return field_error(name, "is more than 24 hours in the future", 422)
+    if max_age_days is not None and now - when > timedelta(days=max_age_days):
+        return field_error(
+            name, f"is more than {max_age_days} days ago (the programme's earning.max_age_days){older}", 422
+        )
+    return None
+
+
 def validate(
     request: TransactionRequest, programme: Programme, now: datetime, *, history: bool = False
 ) -> Transaction:
@@ -111,17 +126,13 @@ def validate(
         problems.append(
             field_error("occurred_at", "needs a UTC offset, for example 2026-03-01T10:15:00+01:00")
         )
-    elif when - now > MAX_FUTURE_SKEW:
-        problems.append(field_error("occurred_at", "is more than 24 hours in the future", 422))
-    elif not history and now - when > timedelta(days=programme.max_age_days):
-        problems.append(
-            field_error(
-                "occurred_at",
-                f"is more than {programme.max_age_days} days ago (the programme's "
-                "earning.max_age_days); older history goes through `loyalty import`",
-                422,
-            )
+    else:
+        max_age = None if history else programme.max_age_days
+        late = instant_problem(
+            "occurred_at", when, now, max_age, "; older history goes through `loyalty import`"
         )
+        if late is not None:
+            problems.append(late)
     if request.currency != programme.currency:
         problems.append(field_error("currency", f"the programme runs in {programme.currency}", 422))
     if request.original_transaction_id == request.transaction_id:
