@@ -566,8 +566,9 @@ class InMemoryLedger:
             key=lambda e: e.seq,
             reverse=True,
         )
-        if cursor:
-            items = [e for e in items if e.seq < _cursor_key(cursor, customer_id)]
+        if cursor:  # checked even when the customer has no entries (as DynamoDB's start key is)
+            after = _cursor_key(cursor, customer_id)
+            items = [e for e in items if e.seq < after]
         page = items[:limit]
         more = len(items) > limit
         return LedgerPage(page, _cursor(customer_id, page[-1].seq) if more else None)

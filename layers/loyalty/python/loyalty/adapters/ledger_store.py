@@ -4,9 +4,11 @@ the customer's statement newest first, and erasure's delete."""
 from __future__ import annotations
 
 from pynamodb.exceptions import QueryError
+from pynamodb.transactions import TransactWrite
 
 from loyalty.adapters.cursors import LEDGER_KEYS, decode_cursor, encode_cursor
 from loyalty.adapters.dynamo_errors import raise_if_throttled
+from loyalty.adapters.erasure_store import SWEEP_BATCH
 from loyalty.adapters.models import LedgerItem
 from loyalty.domain.ledger import LedgerEntry
 from loyalty.ports import LedgerPage
@@ -52,9 +54,12 @@ class DynamoLedgerStore:
         return LedgerPage(items, encode_cursor(results.last_evaluated_key))
 
     def delete_entries(self, customer_id: str) -> int:
-        deleted = 0
-        with LedgerItem.batch_write() as batch:
-            for item in LedgerItem.query(customer_id, attributes_to_get=["customer_id", "seq"]):
-                batch.delete(item)
-                deleted += 1
-        return deleted
+        """Deletes 100 to a TransactWriteItems, as erasure's other sweeps: deleting a deleted item is no
+        error, so a retried erasure repeats this harmlessly."""
+        seqs = [item.seq for item in LedgerItem.query(customer_id, attributes_to_get=["customer_id", "seq"])]
+        connection = LedgerItem._get_connection().connection
+        for start in range(0, len(seqs), SWEEP_BATCH):
+            with TransactWrite(connection=connection) as tw:
+                for seq in seqs[start : start + SWEEP_BATCH]:
+                    tw.delete(LedgerItem(customer_id=customer_id, seq=seq))
+        return len(seqs)

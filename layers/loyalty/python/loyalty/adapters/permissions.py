@@ -118,7 +118,7 @@ ADAPTER_CALLS: dict[str, tuple[Access, ...]] = {
     "DynamoLedgerStore.entries": (Access("ledger_table", ("dynamodb:Query",)),),
     "DynamoLedgerStore.delete_entries": (
         Access("ledger_table", ("dynamodb:Query",)),
-        Access("ledger_table", ("dynamodb:BatchWriteItem",)),
+        Access("ledger_table", ("dynamodb:DeleteItem",)),
     ),
     # The erasure pepper, read once per container from the stack's secret (its exact ARN).
     "SecretsManagerPepper.get": (Access("erasure_pepper_secret", ("secretsmanager:GetSecretValue",)),),
