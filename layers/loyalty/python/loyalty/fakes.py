@@ -11,15 +11,13 @@ from dataclasses import replace
 from datetime import UTC, datetime
 
 from loyalty.domain.ledger import (
-    ADJUSTED,
-    ADJUSTMENT,
-    REDEEMED,
-    REDEMPTION,
     LedgerEntry,
+    adjustment_entry,
+    cancel_entry,
     expiry_of,
+    redemption_entry,
     transaction_entries,
 )
-from loyalty.domain.ledger import entry as ledger_entry
 from loyalty.domain.profile import Profile
 from loyalty.events import DomainEvent
 from loyalty.ports import (
@@ -272,20 +270,7 @@ class InMemoryRedemptions:
             self.vouchers_by_code[voucher.code] = voucher
             if total_after is not None:
                 assert total_after == profile.points_balance - redemption.points, total_after
-                self.store.book(
-                    [
-                        ledger_entry(
-                            profile.customer_id,
-                            profile.version + 1,
-                            REDEEMED,
-                            -redemption.points,
-                            total_after,
-                            redemption.created_at,
-                            REDEMPTION,
-                            redemption.redemption_id,
-                        )
-                    ]
-                )
+                self.store.book([redemption_entry(redemption, profile.version + 1, total_after)])
 
     def vouchers(self, customer_id: str, limit: int, cursor: str | None):  # type: ignore[no-untyped-def]
         from loyalty.ports import VoucherPage
@@ -363,20 +348,7 @@ class InMemoryRedemptions:
             self.vouchers_by_code[voucher.code] = cancelled
             if total_after is not None:
                 assert total_after == profile.points_balance + current.points, total_after
-                self.store.book(
-                    [
-                        ledger_entry(
-                            profile.customer_id,
-                            profile.version + 1,
-                            REDEEMED,
-                            current.points,
-                            total_after,
-                            cancelled_at,
-                            REDEMPTION,
-                            current.redemption_id,
-                        )
-                    ]
-                )
+                self.store.book([cancel_entry(current, profile.version + 1, total_after, cancelled_at)])
             return cancelled
 
     # ErasureStore
@@ -531,20 +503,8 @@ class InMemoryAdjustments:
             )
             if total_after is not None:
                 assert total_after == profile.points_balance + points, total_after
-                self.store.book(
-                    [
-                        ledger_entry(
-                            customer_id,
-                            profile.version + 1,
-                            ADJUSTED,
-                            points,
-                            total_after,
-                            adjustment.created_at,
-                            ADJUSTMENT,
-                            adjustment.adjustment_id,
-                        )
-                    ]
-                )
+                entry = adjustment_entry(adjustment, customer_id, points, profile.version + 1, total_after)
+                self.store.book([entry])
 
 
 # ---------------------------------------------------------------------------------------------

@@ -13,8 +13,7 @@ from loyalty.adapters.dynamo_errors import cancel_reasons, raise_if_throttled, t
 from loyalty.adapters.items import plain
 from loyalty.adapters.ledger_store import ledger_item
 from loyalty.adapters.models import AdjustmentItem, CustomerItem
-from loyalty.domain.ledger import ADJUSTED, ADJUSTMENT
-from loyalty.domain.ledger import entry as ledger_entry
+from loyalty.domain.ledger import adjustment_entry
 from loyalty.ports import Adjustment, DuplicateAdjustment, Throttled, VersionConflict
 
 
@@ -52,20 +51,9 @@ class DynamoAdjustmentStore:
             with TransactWrite(connection=self._connection()) as tw:
                 tw.save(record, condition=AdjustmentItem.adjustment_id.does_not_exist())
                 if total_after is not None:  # the ledger's entry, after the record (its reason stays [0])
-                    tw.save(
-                        ledger_item(
-                            ledger_entry(
-                                customer_id,
-                                expected_version + 1,
-                                ADJUSTED,
-                                points,
-                                total_after,
-                                adjustment.created_at,
-                                ADJUSTMENT,
-                                adjustment.adjustment_id,
-                            )
-                        )
-                    )
+                    version = expected_version + 1
+                    entry = adjustment_entry(adjustment, customer_id, points, version, total_after)
+                    tw.save(ledger_item(entry))
                 tw.update(
                     CustomerItem(customer_id=customer_id),
                     actions=[

@@ -21,8 +21,7 @@ from loyalty.adapters.items import (
 )
 from loyalty.adapters.ledger_store import ledger_item
 from loyalty.adapters.models import CustomerItem
-from loyalty.domain.ledger import REDEEMED, REDEMPTION
-from loyalty.domain.ledger import entry as ledger_entry
+from loyalty.domain.ledger import cancel_entry, redemption_entry
 from loyalty.ports import (
     DuplicateRedemption,
     Redemption,
@@ -131,20 +130,7 @@ class DynamoRedemptionStore:
                 )
                 tw.save(_voucher_to_item(voucher), condition=VoucherItem.code.does_not_exist())
                 if total_after is not None:  # the ledger's entry, in the same transaction (no condition)
-                    tw.save(
-                        ledger_item(
-                            ledger_entry(
-                                redemption.customer_id,
-                                expected_version + 1,
-                                REDEEMED,
-                                -points,
-                                total_after,
-                                redemption.created_at,
-                                REDEMPTION,
-                                redemption.redemption_id,
-                            )
-                        )
-                    )
+                    tw.save(ledger_item(redemption_entry(redemption, expected_version + 1, total_after)))
         except TransactWriteError as exc:
             reasons = cancel_reasons(exc)
             if reasons and reasons[0] == "ConditionalCheckFailed":
@@ -240,20 +226,8 @@ class DynamoRedemptionStore:
                     condition=(CustomerItem.version == expected_version) & (CustomerItem.erased == False),  # noqa: E712 (a DynamoDB condition, not a test)
                 )
                 if total_after is not None:  # the points given back, in the ledger (no condition)
-                    tw.save(
-                        ledger_item(
-                            ledger_entry(
-                                voucher.customer_id,
-                                expected_version + 1,
-                                REDEEMED,
-                                points,
-                                total_after,
-                                cancelled_at,
-                                REDEMPTION,
-                                voucher.redemption_id,
-                            )
-                        )
-                    )
+                    given = cancel_entry(voucher, expected_version + 1, total_after, cancelled_at)
+                    tw.save(ledger_item(given))
         except TransactWriteError as exc:
             # pynamodb sends puts before updates: the ledger's put, when there is one, comes first.
             reasons = cancel_reasons(exc)[0 if total_after is None else 1 :]

@@ -65,6 +65,48 @@ class _Txn(Protocol):  # what a stored transaction (ports.StoredTransaction) giv
     points_earned: int
 
 
+class _Redemption(Protocol):  # ports.Redemption
+    customer_id: str
+    redemption_id: str
+    points: int
+    created_at: str
+
+
+class _Voucher(Protocol):  # ports.Voucher
+    customer_id: str
+    redemption_id: str
+    points: int
+
+
+class _Adjustment(Protocol):  # ports.Adjustment
+    adjustment_id: str
+    created_at: str
+
+
+def redemption_entry(redemption: _Redemption, version: int, total_after: int) -> LedgerEntry:
+    return entry(
+        redemption.customer_id, version, REDEEMED, -redemption.points, total_after, redemption.created_at,
+        REDEMPTION, redemption.redemption_id,
+    )  # fmt: skip
+
+
+def cancel_entry(voucher: _Voucher, version: int, total_after: int, cancelled_at: str) -> LedgerEntry:
+    """A cancelled voucher's points given back: a `redeemed` entry of +points, its redemption's id."""
+    return entry(
+        voucher.customer_id, version, REDEEMED, voucher.points, total_after, cancelled_at, REDEMPTION,
+        voucher.redemption_id,
+    )  # fmt: skip
+
+
+def adjustment_entry(
+    adjustment: _Adjustment, customer_id: str, points: int, version: int, total_after: int
+) -> LedgerEntry:
+    return entry(
+        customer_id, version, ADJUSTED, points, total_after, adjustment.created_at, ADJUSTMENT,
+        adjustment.adjustment_id,
+    )  # fmt: skip
+
+
 def transaction_entries(transactions: Sequence[_Txn], balance_after: int, version: int) -> list[LedgerEntry]:
     """The entries of one write of transactions (one, or an importer's chunk) that left the stored
     total at `balance_after` and the profile at `version`: each transaction moves the total by its
