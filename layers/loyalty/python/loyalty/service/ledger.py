@@ -9,10 +9,10 @@ from typing import Any
 
 from loyalty.domain.ledger import EARNED, LedgerEntry
 from loyalty.domain.lots import release_day
-from loyalty.errors import ApiError, field_error
+from loyalty.errors import ApiError
 from loyalty.ports import CustomerStore, LedgerStore
 from loyalty.programme import Programme
-from loyalty.service.points import MAX_PAGE
+from loyalty.service.points import page_of
 
 
 def ledger_view(entry: LedgerEntry, programme: Programme) -> dict[str, Any]:
@@ -39,12 +39,7 @@ class LedgerService:
     programme: Programme
 
     def history(self, customer_id: str, limit: int, cursor: str | None) -> dict[str, Any]:
-        if not 1 <= limit <= MAX_PAGE:
-            raise field_error("limit", f"must be between 1 and {MAX_PAGE}")
-        try:
-            page = self.ledger.entries(customer_id, limit, cursor)
-        except ValueError as exc:
-            raise field_error("cursor", str(exc)) from exc
+        page = page_of(lambda: self.ledger.entries(customer_id, limit, cursor), limit)
         profile = self.customers.get(customer_id)
         if profile is None or profile.erased:  # an erased customer's ledger is gone, or going
             raise ApiError(404, "customer_not_found", f"customer_id: no customer {customer_id!r}")
