@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import uuid
 from datetime import UTC, date, datetime, timedelta
+from itertools import pairwise
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -140,3 +141,18 @@ def test_the_points_lifecycle_of_issue_14(tmp_path: Path) -> None:
         assert [e for e in runs[1] if e["detail-type"] in ("PointsExpired", "PointsExpiring")] == []
         shown = card(stack, customer)
         assert (shown["points_balance"], shown["points_pending"]) == (175, 0), shown
+
+        # the points ledger: every movement, the run's expiry once, a consistent balance_after chain
+        status, ledger = stack.call("GET", f"/v1/customers/{customer}/points-history?limit=100")
+        assert status == 200, ledger
+        moves = [(e["kind"], e["points"]) for e in ledger["items"]]
+        assert moves == [
+            ("expired", -50), ("adjusted", 25), ("returned", -200), ("adjusted", 50), ("redeemed", -500),
+            ("earned", 200), ("earned", 600), ("earned", 50),
+        ], moves  # fmt: skip
+        assert ledger["items"][0]["period"] == today.isoformat()[:7]
+        oldest = ledger["items"][::-1]
+        assert oldest[0]["balance_after"] == 50
+        assert all(b["balance_after"] == a["balance_after"] + b["points"] for a, b in pairwise(oldest))
+        assert ledger["items"][0]["balance_after"] == 175  # nothing pending, nothing unbooked: the card's
+        assert oldest[2]["available_on"] == (today + timedelta(days=30)).isoformat()

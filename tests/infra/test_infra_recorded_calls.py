@@ -210,7 +210,7 @@ def test_handlers_make_exactly_the_declared_calls(recorded):
     assert [a["statusCode"] for a in members] == [201, 200, 201, 201], members
     ingest_calls = list(recorded)
     recorded.clear()
-    for path in ("/v1/customers/C1", "/v1/customers/C1/transactions"):
+    for path in ("/v1/customers/C1", "/v1/customers/C1/transactions", "/v1/customers/C1/points-history"):
         answer = points(_event("GET", path), _CONTEXT)
         assert answer["statusCode"] == 200, answer
     points_calls = list(recorded)
@@ -313,6 +313,10 @@ def test_the_reclassification_makes_exactly_the_declared_calls(recorded, monkeyp
     for n in range(3):
         body = {**_purchase(f"T{n}", "30.00"), "customer_id": f"C{n}"}
         assert ingest(_event("POST", "/v1/transactions", body), _CONTEXT)["statusCode"] == 201
+    # C3 bought nothing for 24 months by the run: its points expire (the ledger's entry goes with them)
+    old = (datetime.now(UTC) - timedelta(days=729)).isoformat(timespec="seconds")
+    body = {**_purchase("T3", "30.00"), "customer_id": "C3", "occurred_at": old}
+    assert ingest(_event("POST", "/v1/transactions", body), _CONTEXT)["statusCode"] == 201
     recorded.clear()
 
     save = DynamoCustomerScan.save_classification  # the recording wrapper
@@ -333,5 +337,5 @@ def test_the_reclassification_makes_exactly_the_declared_calls(recorded, monkeyp
     as_of = (date.today().replace(day=1) + timedelta(days=32)).replace(day=1)
     result = run_steps(module.service(), as_of, "recorded", 2, step=lambda event: module.handler(event, None))
     assert conflicts and result["summary"]["conflicts"] == 1
-    assert result["summary"]["changed"] == 3 and result["summary"]["published"] is True
+    assert result["summary"]["changed"] == 4 and result["summary"]["published"] is True
     _check(RECLASSIFY, list(recorded))

@@ -37,6 +37,16 @@ BUCKET = "loyalty-runs-test"
 _real_call = botocore.client.BaseClient._make_api_call
 
 
+@pytest.fixture(autouse=True)
+def item_level_rollback():  # type: ignore[no-untyped-def]
+    """The expiring customers' saves are TransactWriteItems (with their ledger entry), from the run's
+    worker threads: moto 5.2 deep-copies each table a transaction touches, which races the other
+    threads' writes in process; the local stack's item-level rollback keeps the same all-or-nothing."""
+    from loyalty_tools.moto_fast import install
+
+    install()
+
+
 @pytest.fixture
 def published() -> Iterator[list[dict]]:
     """Every entry that reached PutEvents (moto accepts them all), in order; `calls` counts operations."""
@@ -109,7 +119,10 @@ def test_a_few_thousand_customers_land_in_their_segments_and_a_rerun_does_nothin
         "ReclassificationCompleted": 1,
     }
     assert all(len(json.loads(e["Detail"])["event_id"]) == 32 for e in published)
-    assert calls["UpdateItem"] == len(profiles)  # one conditional write per changed customer
+    # one conditional write per changed customer: an UpdateItem, or for those whose lots expire a
+    # TransactWriteItems of the update and the ledger's entry (docs/points.md)
+    assert calls["TransactWriteItems"] == PER_ARCHETYPE  # the "expired" ones
+    assert calls["UpdateItem"] + calls["TransactWriteItems"] == len(profiles)
     assert calls["PutEvents"] <= (len(published) - 1) // 10 + 4 * 4 + 1  # batches of 10, one partial a page
     assert {e["EventBusName"] for e in published} == {world.event_bus_name}
 
@@ -117,7 +130,7 @@ def test_a_few_thousand_customers_land_in_their_segments_and_a_rerun_does_nothin
     calls.clear()
     again = run_reclassification(AS_OF, total_segments=3, run_id="exec-2")
     assert published == []
-    assert calls["UpdateItem"] == 0
+    assert calls["UpdateItem"] == calls["TransactWriteItems"] == 0
     assert again["summary"]["published"] is False
     assert stored() == profiles
 

@@ -9,6 +9,7 @@ import pytest
 from loyalty.adapters.customer_store import DynamoCustomerStore
 from loyalty.adapters.erasure_store import DynamoErasureStore
 from loyalty.adapters.eventbridge import EventBridgePublisher
+from loyalty.adapters.ledger_store import DynamoLedgerStore
 from loyalty.adapters.permissions import ADAPTER_CALLS
 from loyalty.adapters.redemption_store import DynamoRedemptionStore
 from loyalty.adapters.transaction_store import DynamoTransactionStore
@@ -36,7 +37,9 @@ def world(aws_tables):
     publisher = EventBridgePublisher(aws_tables.event_bus_name, aws_tables.event_source)
     ingest = IngestService(customers, transactions, publisher, programme, now=clock)
     service = RedemptionService(customers, DynamoRedemptionStore(), publisher, programme, now=clock)
-    erasure = ErasureService(DynamoErasureStore(), aws_tables.erasure_pepper, now=clock)
+    erasure = ErasureService(
+        DynamoErasureStore(), aws_tables.erasure_pepper, now=clock, ledger=DynamoLedgerStore()
+    )
     points = PointsService(customers, transactions, programme, now=clock)
     return ingest, service, erasure, points, clock, aws_tables
 
@@ -180,8 +183,9 @@ def test_erasure_leaves_no_trace_and_keeps_aggregates(world, api_calls):
     before = DynamoCustomerStore().get("C1")
     api_calls.clear()
     erasure.erase("C1")
-    # mark, vouchers (1 Query, 1 batch of 2 updates), transactions (1 Query, 1 batch of 3), the final move
-    assert dict(api_calls) == {"UpdateItem": 1, "Query": 2, "TransactWriteItems": 3}
+    # mark, vouchers (1 Query, 1 batch of 2 updates), transactions (1 Query, 1 batch of 3), the ledger
+    # (1 Query, 1 batch of deletes), the final move
+    assert dict(api_calls) == {"UpdateItem": 1, "Query": 3, "TransactWriteItems": 4}
     leaks = [(t, i) for t, i in _all_items(settings) if "C1" in set(_values(i))]
     assert leaks == []
     token = erasure_token("C1", settings.erasure_pepper)
@@ -195,7 +199,7 @@ def test_erasure_leaves_no_trace_and_keeps_aggregates(world, api_calls):
     assert points.card("C2")["points_balance"] == 10
     api_calls.clear()
     assert erasure.erase("C1")["erased_at"] == "2026-11-24T12:00:00+00:00"  # a retry: nothing to do
-    assert dict(api_calls) == {"UpdateItem": 1, "GetItem": 1, "Query": 2}
+    assert dict(api_calls) == {"UpdateItem": 1, "GetItem": 1, "Query": 3}  # the sweeps find nothing
 
 
 def test_erasure_crash_midway_is_completed_by_a_retry(world, monkeypatch):

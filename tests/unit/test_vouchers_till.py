@@ -128,11 +128,11 @@ def test_a_cancel_after_a_concurrent_purchase_retries_at_the_new_version(world):
     real = world.reds.cancel_voucher
     calls = []
 
-    def purchase_sneaks_in(*args):  # type: ignore[no-untyped-def]
+    def purchase_sneaks_in(*args, **kw):  # type: ignore[no-untyped-def]
         if not calls:  # a purchase between the cancel's read and its write: version +1, the try conflicts
             calls.append(buy(world, "100.00", transaction_id="T2")[1]["points_earned"])
         calls.append(args)
-        return real(*args)
+        return real(*args, **kw)
 
     world.reds.cancel_voucher = purchase_sneaks_in
     answer = world.service.cancel_voucher(code)

@@ -61,7 +61,8 @@ from loyalty.service.transactions import (
 ID_PATTERN = re.compile(API_ID_PATTERN)  # the API's: an imported id must be readable and erasable too
 RETURN_TYPES = {"return", "refund", "r"}
 PURCHASE_TYPES = {"purchase", "sale", "p", ""}
-MAX_OPS = 100  # DynamoDB TransactWriteItems limit: 99 transaction operations + the profile
+MAX_OPS = 100  # DynamoDB TransactWriteItems limit: 99 operations (transactions, their ledger entries,
+# returned updates) + the profile
 MAX_ATTEMPTS = 8
 
 
@@ -362,7 +363,7 @@ def plan_customer(
         except ApiError as exc:
             rejected.append((row, exc.message))
             continue
-        ops = 1
+        ops = 2  # the transaction and its ledger entry (domain/ledger.py)
         moved = applied.original
         if (
             moved is not None
@@ -370,7 +371,7 @@ def plan_customer(
             and moved.transaction_id not in chunk.returned
         ):
             ops += 1
-        if len(chunk.transactions) + len(chunk.returned) + ops > MAX_OPS - 1:
+        if 2 * len(chunk.transactions) + len(chunk.returned) + ops > MAX_OPS - 1:
             close()
         in_chunk[row.transaction_id] = len(chunk.transactions)
         chunk.transactions.append(applied.stored)

@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from loyalty.service.adjustments import AdjustmentService
     from loyalty.service.erasure import ErasureService
     from loyalty.service.ingest import IngestService
+    from loyalty.service.ledger import LedgerService
     from loyalty.service.members import MembersService
     from loyalty.service.points import PointsService
     from loyalty.service.reclassify import ReclassifyService
@@ -35,6 +36,11 @@ class Services:
     adjustments: AdjustmentService | None = None
     build_erasure: Callable[[], ErasureService] | None = field(default=None, repr=False)
     members: MembersService | None = None
+    ledger: LedgerService | None = None
+
+    def ledger_service(self) -> LedgerService:
+        assert self.ledger is not None, "no ledger service wired"
+        return self.ledger
 
     @property
     def member_service(self) -> MembersService:
@@ -68,11 +74,13 @@ def build_services(settings: Settings, programme: Programme | None = None) -> Se
     from loyalty.adapters.adjustment_store import DynamoAdjustmentStore
     from loyalty.adapters.customer_store import DynamoCustomerStore
     from loyalty.adapters.eventbridge import EventBridgePublisher
+    from loyalty.adapters.ledger_store import DynamoLedgerStore
     from loyalty.adapters.member_store import DynamoMemberStore
     from loyalty.adapters.redemption_store import DynamoRedemptionStore
     from loyalty.adapters.transaction_store import DynamoTransactionStore
     from loyalty.service.adjustments import AdjustmentService
     from loyalty.service.ingest import IngestService
+    from loyalty.service.ledger import LedgerService
     from loyalty.service.members import MembersService
     from loyalty.service.points import PointsService
     from loyalty.service.redemptions import RedemptionService
@@ -89,17 +97,24 @@ def build_services(settings: Settings, programme: Programme | None = None) -> Se
         adjustments=AdjustmentService(customers, DynamoAdjustmentStore(), publisher, programme),
         build_erasure=lambda: erasure_service(settings),
         members=MembersService(customers, DynamoMemberStore(), programme),
+        ledger=LedgerService(customers, DynamoLedgerStore(), programme),
     )
 
 
 def erasure_service(settings: Settings) -> ErasureService:
     from loyalty.adapters.erasure_store import DynamoErasureStore
+    from loyalty.adapters.ledger_store import DynamoLedgerStore
     from loyalty.adapters.member_store import DynamoMemberStore
     from loyalty.adapters.secrets import erasure_pepper
     from loyalty.service.erasure import ErasureService
 
     bind(settings)
-    return ErasureService(DynamoErasureStore(), erasure_pepper(settings), members=DynamoMemberStore())
+    return ErasureService(
+        DynamoErasureStore(),
+        erasure_pepper(settings),
+        members=DynamoMemberStore(),
+        ledger=DynamoLedgerStore(),
+    )
 
 
 def reclassify_service(settings: Settings, bucket: str | None = None) -> ReclassifyService:

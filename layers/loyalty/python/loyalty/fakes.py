@@ -8,7 +8,16 @@ import json
 import threading
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import replace
+from datetime import UTC, datetime
 
+from loyalty.domain.ledger import (
+    LedgerEntry,
+    adjustment_entry,
+    cancel_entry,
+    expiry_of,
+    redemption_entry,
+    transaction_entries,
+)
 from loyalty.domain.profile import Profile
 from loyalty.events import DomainEvent
 from loyalty.ports import (
@@ -26,6 +35,7 @@ class InMemoryStore:
     def __init__(self) -> None:
         self.profiles: dict[str, Profile] = {}
         self.transactions: dict[str, StoredTransaction] = {}
+        self.ledger: dict[tuple[str, str], LedgerEntry] = {}  # (customer_id, seq): the ledger table
         self.lock = threading.Lock()
         self.calls: list[str] = []
 
@@ -85,7 +95,15 @@ class InMemoryStore:
                 )
             for transaction in transactions:
                 self.transactions[transaction.transaction_id] = transaction
-            self.profiles[profile.customer_id] = replace(profile, version=(expected_version or 0) + 1)
+            version = (expected_version or 0) + 1
+            self.profiles[profile.customer_id] = replace(profile, version=version)
+            self.book(transaction_entries(transactions, profile.points_balance, version))
+
+    def book(self, entries: Iterable[LedgerEntry | None]) -> None:
+        """Ledger entries of a write, under the write's lock (the adapters: in its TransactWriteItems)."""
+        for item in entries:
+            if item is not None:
+                self.ledger[(item.customer_id, item.seq)] = item
 
     def history(self, customer_id: str, limit: int, cursor: str | None) -> HistoryPage:
         self.calls.append("Query")
@@ -100,6 +118,10 @@ class InMemoryStore:
         more = len(items) > limit
         next_cursor = _cursor(customer_id, page[-1].occurred_key) if more else None
         return HistoryPage(page, next_cursor)
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 def _cursor(customer_id: str, key: str) -> str:
@@ -177,6 +199,8 @@ class InMemoryCustomerScan:
             if current is None or current.version != expected_version:
                 raise VersionConflict(profile.customer_id)
             self.store.profiles[profile.customer_id] = replace(profile, version=expected_version + 1)
+            if before is not None:
+                self.store.book([expiry_of(before, profile, expected_version + 1, _now())])
             self.writes += 1
 
     def get(self, customer_id: str) -> Profile | None:
@@ -219,7 +243,7 @@ class InMemoryRedemptions:
         self.store.calls.append("GetItem")
         return self.redemptions.get(redemption_id)
 
-    def redeem(self, redemption, voucher, expected_version: int, lots=None) -> None:  # type: ignore[no-untyped-def]
+    def redeem(self, redemption, voucher, expected_version: int, lots=None, total_after=None) -> None:  # type: ignore[no-untyped-def]
         from loyalty.ports import DuplicateRedemption
 
         self.store.calls.append("TransactWriteItems")
@@ -244,6 +268,9 @@ class InMemoryRedemptions:
                 lots=profile.lots if lots is None else dict(lots),
             )
             self.vouchers_by_code[voucher.code] = voucher
+            if total_after is not None:
+                assert total_after == profile.points_balance - redemption.points, total_after
+                self.store.book([redemption_entry(redemption, profile.version + 1, total_after)])
 
     def vouchers(self, customer_id: str, limit: int, cursor: str | None):  # type: ignore[no-untyped-def]
         from loyalty.ports import VoucherPage
@@ -282,7 +309,13 @@ class InMemoryRedemptions:
         return self.vouchers_by_code.get(code)
 
     def cancel_voucher(  # type: ignore[no-untyped-def]
-        self, voucher, cancelled_at: str, expected_version: int, balance_after: int, lots=None
+        self,
+        voucher,
+        cancelled_at: str,
+        expected_version: int,
+        balance_after: int,
+        lots=None,
+        total_after=None,
     ):
         from loyalty.ports import VoucherNotUsable
 
@@ -313,6 +346,9 @@ class InMemoryRedemptions:
                 balance_after_cancel=balance_after,
             )
             self.vouchers_by_code[voucher.code] = cancelled
+            if total_after is not None:
+                assert total_after == profile.points_balance + current.points, total_after
+                self.store.book([cancel_entry(current, profile.version + 1, total_after, cancelled_at)])
             return cancelled
 
     # ErasureStore
@@ -445,7 +481,9 @@ class InMemoryAdjustments:
         self.store.calls.append("GetItem")
         return self.adjustments.get(adjustment_id)
 
-    def adjust(self, adjustment, customer_id: str, points: int, lots, expected_version: int) -> None:  # type: ignore[no-untyped-def]
+    def adjust(
+        self, adjustment, customer_id: str, points: int, lots, expected_version: int, total_after=None
+    ) -> None:  # type: ignore[no-untyped-def]
         from loyalty.ports import DuplicateAdjustment
 
         self.store.calls.append("TransactWriteItems")
@@ -463,3 +501,42 @@ class InMemoryAdjustments:
                 lots=dict(lots),
                 version=profile.version + 1,
             )
+            if total_after is not None:
+                assert total_after == profile.points_balance + points, total_after
+                entry = adjustment_entry(adjustment, customer_id, points, profile.version + 1, total_after)
+                self.store.book([entry])
+
+
+# ---------------------------------------------------------------------------------------------
+# The points ledger
+
+
+class InMemoryLedger:
+    """LedgerStore over an InMemoryStore (the entries the other fakes book), cursors as the adapter's."""
+
+    def __init__(self, store: InMemoryStore) -> None:
+        self.store = store
+
+    def entries(self, customer_id: str, limit: int, cursor: str | None):  # type: ignore[no-untyped-def]
+        from loyalty.ports import LedgerPage
+
+        self.store.calls.append("Query")
+        items = sorted(
+            (e for (c, _), e in self.store.ledger.items() if c == customer_id),
+            key=lambda e: e.seq,
+            reverse=True,
+        )
+        if cursor:  # checked even when the customer has no entries (as DynamoDB's start key is)
+            after = _cursor_key(cursor, customer_id)
+            items = [e for e in items if e.seq < after]
+        page = items[:limit]
+        more = len(items) > limit
+        return LedgerPage(page, _cursor(customer_id, page[-1].seq) if more else None)
+
+    def delete_entries(self, customer_id: str) -> int:
+        with self.store.lock:
+            keys = [k for k in self.store.ledger if k[0] == customer_id]
+            for key in keys:
+                self.store.calls.append("DeleteItem")
+                del self.store.ledger[key]
+        return len(keys)

@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from loyalty.domain.earning import PurchaseRecord
+from loyalty.domain.ledger import LedgerEntry
 from loyalty.domain.profile import Profile
 from loyalty.errors import (  # the port exceptions live with the other refusals; imported from here too
     DuplicateAdjustment,
@@ -114,7 +115,8 @@ class TransactionStore(Protocol):
         expected_version: int | None,
         returned: Sequence[ReturnedUpdate] = (),
     ) -> None:
-        """Atomically (one TransactWriteItems, at most 99 transactions + updates): store one customer's
+        """Atomically (one TransactWriteItems, at most 99 items besides the profile: transactions, their
+        ledger entries and updates): store one customer's
         transactions (each only if new), move earlier purchases' returned amounts (each only if
         unchanged) and write the profile (only at expected_version, None meaning the profile must not
         exist). Raises DuplicateTransaction (some id is stored), VersionConflict or Throttled."""
@@ -226,12 +228,14 @@ class RedemptionStore(Protocol):
         voucher: Voucher,
         expected_version: int,
         lots: Mapping[str, int] | None = None,
+        total_after: int | None = None,
     ) -> None:
         """Atomically: store the redemption (only if new: DuplicateRedemption), take its points from the
         profile (ADD points_balance -p, points_redeemed +p, version +1, SET lots to `lots` when given,
         only if the version is still `expected_version`, the balance covers it and the profile is not
         erased: VersionConflict) and store the voucher (only if its code is new: VersionConflict,
-        retried with a new code)."""
+        retried with a new code). With `total_after` (the stored points_balance after it), the ledger's
+        `redeemed` entry goes in the same transaction."""
         ...
 
     def vouchers(self, customer_id: str, limit: int, cursor: str | None) -> VoucherPage:
@@ -255,12 +259,15 @@ class RedemptionStore(Protocol):
         expected_version: int,
         balance_after: int,
         lots: Mapping[str, int] | None = None,
+        total_after: int | None = None,
     ) -> Voucher:
         """Atomically: mark `voucher` cancelled (only if it is still issued, unexpired at `cancelled_at`
         and still this customer's: else VoucherNotUsable, re-read it to know why) and give its points
         back to the profile (ADD points_balance +p, points_redeemed -p, version +1, only at
         `expected_version` and not erased: VersionConflict, re-read and retry). The voucher keeps
-        `balance_after` (the balance read at that version + p), so a retry answers as the first time."""
+        `balance_after` (the balance read at that version + p), so a retry answers as the first time.
+        With `total_after` (the stored points_balance after it), the ledger's `redeemed` entry of +p (the
+        voucher's points given back) goes in the same transaction."""
         ...
 
 
@@ -348,8 +355,33 @@ class AdjustmentStore(Protocol):
         points: int,
         lots: Mapping[str, int],
         expected_version: int,
+        total_after: int | None = None,
     ) -> None:
         """Atomically: store the record (only if its id is new: DuplicateAdjustment) and move the
         profile's points (ADD points_balance and points_adjusted `points`, SET lots, version +1, only at
-        `expected_version` and not erased: VersionConflict)."""
+        `expected_version` and not erased: VersionConflict). With `total_after` (the stored
+        points_balance after it), the ledger's `adjusted` entry goes in the same transaction."""
+        ...
+
+
+# ---------------------------------------------------------------------------------------------
+# The points ledger (domain/ledger.py): entries are written by the stores above, inside the write that
+# moves the points (record_chunk: earned/returned; redeem, cancel_voucher: redeemed; adjust: adjusted;
+# CustomerScan.save_classification: expired). This port reads them and erases them.
+
+
+@dataclass(frozen=True)
+class LedgerPage:
+    items: list[LedgerEntry]
+    next_cursor: str | None
+
+
+class LedgerStore(Protocol):
+    def entries(self, customer_id: str, limit: int, cursor: str | None) -> LedgerPage:
+        """A customer's ledger, newest first; ValueError for a cursor this API did not return or one
+        returned for another customer."""
+        ...
+
+    def delete_entries(self, customer_id: str) -> int:
+        """Delete every ledger entry of the customer (erasure); how many."""
         ...

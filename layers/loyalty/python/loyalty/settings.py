@@ -94,6 +94,13 @@ class Settings:
         REDEMPTIONS,
         doc="One item per adjustment_id (back office): the idempotency record and its first answer",
     )
+    ledger_table: str = _field(
+        "LOYALTY_LEDGER_TABLE",
+        "loyalty-ledger",
+        *ALL_FUNCTIONS,
+        doc="The points ledger: one item per movement of a customer's points, written in the same "
+        "transaction as the movement (GET /v1/customers/{id}/points-history)",
+    )
     erasures_table: str = _field(
         "LOYALTY_ERASURES_TABLE",
         "loyalty-erasures",

@@ -11,7 +11,9 @@ from pynamodb.transactions import TransactWrite
 
 from loyalty.adapters.dynamo_errors import cancel_reasons, raise_if_throttled, throttled
 from loyalty.adapters.items import plain
+from loyalty.adapters.ledger_store import ledger_item
 from loyalty.adapters.models import AdjustmentItem, CustomerItem
+from loyalty.domain.ledger import adjustment_entry
 from loyalty.ports import Adjustment, DuplicateAdjustment, Throttled, VersionConflict
 
 
@@ -37,6 +39,7 @@ class DynamoAdjustmentStore:
         points: int,
         lots: Mapping[str, int],
         expected_version: int,
+        total_after: int | None = None,
     ) -> None:
         record = AdjustmentItem(
             adjustment_id=adjustment.adjustment_id,
@@ -47,6 +50,10 @@ class DynamoAdjustmentStore:
         try:
             with TransactWrite(connection=self._connection()) as tw:
                 tw.save(record, condition=AdjustmentItem.adjustment_id.does_not_exist())
+                if total_after is not None:  # the ledger's entry, after the record (its reason stays [0])
+                    version = expected_version + 1
+                    entry = adjustment_entry(adjustment, customer_id, points, version, total_after)
+                    tw.save(ledger_item(entry))
                 tw.update(
                     CustomerItem(customer_id=customer_id),
                     actions=[

@@ -16,6 +16,7 @@ def encode_cursor(key: dict[str, Any] | None) -> str | None:
 
 HISTORY_KEYS = ("customer_id", "occurred_key", "transaction_id")
 VOUCHER_KEYS = ("customer_id", "issued_key", "code")
+LEDGER_KEYS = ("customer_id", "seq")
 
 
 def decode_cursor(

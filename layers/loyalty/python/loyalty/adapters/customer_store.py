@@ -4,17 +4,21 @@ parallel scan with conditional classification updates (DynamoCustomerScan)."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Any
 
-from pynamodb.exceptions import GetError, UpdateError
+from pynamodb.exceptions import GetError, TransactWriteError, UpdateError
+from pynamodb.transactions import TransactWrite
 
-from loyalty.adapters.dynamo_errors import THROTTLE_CODES, raise_if_throttled
+from loyalty.adapters.dynamo_errors import THROTTLE_CODES, cancel_reasons, raise_if_throttled, throttled
 from loyalty.adapters.items import (
     member_to_item,
     profile_from_item,
     profile_from_raw,
 )
+from loyalty.adapters.ledger_store import ledger_item
 from loyalty.adapters.models import CustomerItem
+from loyalty.domain.ledger import expiry_of
 from loyalty.domain.profile import Profile
 from loyalty.ports import (
     Throttled,
@@ -82,6 +86,13 @@ class DynamoCustomerScan:
             if name == "member":  # the run counts the customer events it sends (contacts_sent)
                 value = member_to_item(value)
             actions.append(attribute.remove() if value is None else attribute.set(value))
+        expiry = None
+        if before is not None:
+            at = datetime.now(UTC).isoformat(timespec="seconds")
+            expiry = expiry_of(before, profile, expected_version + 1, at)
+        if expiry is not None:  # lots expired: the update and the ledger's entry in one transaction
+            self._save_with_entry(profile.customer_id, actions, expected_version, ledger_item(expiry))
+            return
         try:
             CustomerItem._get_connection().update_item(
                 profile.customer_id,
@@ -92,6 +103,25 @@ class DynamoCustomerScan:
             if exc.cause_response_code == "ConditionalCheckFailedException":
                 raise VersionConflict(profile.customer_id) from exc
             if exc.cause_response_code in THROTTLE_CODES:
+                raise Throttled(str(exc)) from exc
+            raise
+
+    def _save_with_entry(
+        self, customer_id: str, actions: list[Any], expected_version: int, entry: Any
+    ) -> None:
+        try:
+            with TransactWrite(connection=CustomerItem._get_connection().connection) as tw:
+                tw.update(
+                    CustomerItem(customer_id=customer_id),
+                    actions=actions,
+                    condition=CustomerItem.version == expected_version,
+                )
+                tw.save(entry)
+        except TransactWriteError as exc:
+            reasons = cancel_reasons(exc)
+            if "ConditionalCheckFailed" in reasons or "TransactionConflict" in reasons:
+                raise VersionConflict(customer_id) from exc
+            if throttled(exc, reasons):
                 raise Throttled(str(exc)) from exc
             raise
 

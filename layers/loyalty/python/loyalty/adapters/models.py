@@ -201,6 +201,25 @@ class AdjustmentItem(Model):
     response = MapAttribute(default=dict)
 
 
+class LedgerItem(Model):
+    """One item per movement of a customer's points (domain/ledger.py), written inside the movement's
+    own TransactWriteItems. The sort key rises with every write of the customer: newest first is a
+    query backwards. Erasure deletes the customer's items."""
+
+    class Meta:
+        table_name = "loyalty-ledger"
+        billing_mode = "PAY_PER_REQUEST"
+
+    customer_id = UnicodeAttribute(hash_key=True)
+    seq = UnicodeAttribute(range_key=True)  # profile version after the write + "#" + index in it
+    kind = UnicodeAttribute()
+    points = NumberAttribute()
+    balance_after = NumberAttribute()
+    at = UnicodeAttribute()
+    ref_type = UnicodeAttribute()
+    ref = UnicodeAttribute()
+
+
 class ErasureItem(Model):
     """One item per erased customer, keyed by the HMAC token: when, and how many items moved."""
 
@@ -222,6 +241,7 @@ MODELS: dict[str, type[Model]] = {
     "erasures_table": ErasureItem,
     "interactions_table": InteractionItem,
     "adjustments_table": AdjustmentItem,
+    "ledger_table": LedgerItem,
 }
 
 

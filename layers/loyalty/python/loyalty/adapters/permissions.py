@@ -43,6 +43,7 @@ ADAPTER_CALLS: dict[str, tuple[Access, ...]] = {
     "DynamoTransactionStore.record": (
         Access("transactions_table", ("dynamodb:PutItem", "dynamodb:UpdateItem")),
         Access("customers_table", ("dynamodb:PutItem",)),
+        Access("ledger_table", ("dynamodb:PutItem",)),  # the ledger entries, in the same transaction
     ),
     # adapters/dynamo_errors.py's Labelled only records what a TransactWrite holds: no call of its own.
     "Labelled.save": (),
@@ -54,6 +55,7 @@ ADAPTER_CALLS: dict[str, tuple[Access, ...]] = {
     "DynamoTransactionStore.record_chunk": (
         Access("transactions_table", ("dynamodb:PutItem", "dynamodb:UpdateItem")),
         Access("customers_table", ("dynamodb:PutItem",)),
+        Access("ledger_table", ("dynamodb:PutItem",)),  # the ledger entries, in the same transaction
     ),
     "DynamoTransactionStore.history": (
         Access("transactions_table", ("dynamodb:Query",), index=TransactionItem.by_customer.Meta.index_name),
@@ -64,6 +66,7 @@ ADAPTER_CALLS: dict[str, tuple[Access, ...]] = {
         Access("redemptions_table", ("dynamodb:PutItem",)),
         Access("customers_table", ("dynamodb:UpdateItem",)),
         Access("vouchers_table", ("dynamodb:PutItem",)),
+        Access("ledger_table", ("dynamodb:PutItem",)),  # the ledger entries, in the same transaction
     ),
     "DynamoRedemptionStore.vouchers": (
         Access("vouchers_table", ("dynamodb:Query",), index=VoucherItem.by_customer.Meta.index_name),
@@ -76,12 +79,14 @@ ADAPTER_CALLS: dict[str, tuple[Access, ...]] = {
     "DynamoRedemptionStore.cancel_voucher": (
         Access("vouchers_table", ("dynamodb:UpdateItem",)),
         Access("customers_table", ("dynamodb:UpdateItem",)),
+        Access("ledger_table", ("dynamodb:PutItem",)),  # the ledger entries, in the same transaction
     ),
     # One TransactWriteItems: the adjustment record and the profile.
     "DynamoAdjustmentStore.get_adjustment": (Access("adjustments_table", ("dynamodb:GetItem",)),),
     "DynamoAdjustmentStore.adjust": (
         Access("adjustments_table", ("dynamodb:PutItem",)),
         Access("customers_table", ("dynamodb:UpdateItem",)),
+        Access("ledger_table", ("dynamodb:PutItem",)),  # the ledger entries, in the same transaction
     ),
     "DynamoErasureStore.mark_erased": (Access("customers_table", ("dynamodb:UpdateItem",)),),
     "DynamoErasureStore.erasure": (Access("erasures_table", ("dynamodb:GetItem",)),),
@@ -109,11 +114,21 @@ ADAPTER_CALLS: dict[str, tuple[Access, ...]] = {
         Access("interactions_table", ("dynamodb:Query",), index=InteractionItem.by_customer.Meta.index_name),
         Access("interactions_table", ("dynamodb:DeleteItem",)),
     ),
+    # The points ledger: a customer's entries, newest first; erasure deletes them.
+    "DynamoLedgerStore.entries": (Access("ledger_table", ("dynamodb:Query",)),),
+    "DynamoLedgerStore.delete_entries": (
+        Access("ledger_table", ("dynamodb:Query",)),
+        Access("ledger_table", ("dynamodb:DeleteItem",)),
+    ),
     # The erasure pepper, read once per container from the stack's secret (its exact ARN).
     "SecretsManagerPepper.get": (Access("erasure_pepper_secret", ("secretsmanager:GetSecretValue",)),),
     # The monthly reclassification: one pass over the customers, writes only for those that changed.
     "DynamoCustomerScan.scan_segment": (Access("customers_table", ("dynamodb:Scan",)),),
-    "DynamoCustomerScan.save_classification": (Access("customers_table", ("dynamodb:UpdateItem",)),),
+    # An UpdateItem, or (lots expired) a TransactWriteItems of the update and the ledger's entry.
+    "DynamoCustomerScan.save_classification": (
+        Access("customers_table", ("dynamodb:UpdateItem",)),
+        Access("ledger_table", ("dynamodb:PutItem",)),
+    ),
     "DynamoCustomerScan.get": (Access("customers_table", ("dynamodb:GetItem",)),),
     "DynamoCustomerScan.approximate_count": (Access("customers_table", ("dynamodb:DescribeTable",)),),
     # The run documents. get() answers None for a missing key only if S3 says NoSuchKey, which it does
@@ -139,6 +154,7 @@ ADAPTER_MODULES: dict[str, str] = {
     "SecretsManagerPepper": "loyalty.adapters.secrets",
     "Labelled": "loyalty.adapters.dynamo_errors",
     "DynamoMemberStore": "loyalty.adapters.member_store",
+    "DynamoLedgerStore": "loyalty.adapters.ledger_store",
 }
 
 # Each function and the adapter methods its services call. A new function is listed here.
@@ -156,6 +172,7 @@ FUNCTION_USES: dict[str, tuple[str, ...]] = {
     POINTS: (
         "DynamoCustomerStore.get",
         "DynamoTransactionStore.history",
+        "DynamoLedgerStore.entries",
     ),
     REDEMPTIONS: (
         "DynamoCustomerStore.get",
@@ -176,6 +193,7 @@ FUNCTION_USES: dict[str, tuple[str, ...]] = {
         "DynamoErasureStore.anonymise_transactions",
         "DynamoErasureStore.finish",
         "DynamoMemberStore.delete_interactions",
+        "DynamoLedgerStore.delete_entries",
         "SecretsManagerPepper.get",
     ),
     RECLASSIFY: (

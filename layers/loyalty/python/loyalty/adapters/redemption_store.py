@@ -19,7 +19,9 @@ from loyalty.adapters.dynamo_errors import (
 from loyalty.adapters.items import (
     plain,
 )
+from loyalty.adapters.ledger_store import ledger_item
 from loyalty.adapters.models import CustomerItem
+from loyalty.domain.ledger import cancel_entry, redemption_entry
 from loyalty.ports import (
     DuplicateRedemption,
     Redemption,
@@ -92,7 +94,14 @@ class DynamoRedemptionStore:
             plain(response),
         )  # fmt: skip
 
-    def redeem(self, redemption: Any, voucher: Any, expected_version: int, lots: Any = None) -> None:
+    def redeem(
+        self,
+        redemption: Any,
+        voucher: Any,
+        expected_version: int,
+        lots: Any = None,
+        total_after: int | None = None,
+    ) -> None:
         from loyalty.adapters.models import RedemptionItem, VoucherItem
 
         record = RedemptionItem(
@@ -120,6 +129,8 @@ class DynamoRedemptionStore:
                     & (CustomerItem.erased == False),  # noqa: E712 (a DynamoDB condition, not a test)
                 )
                 tw.save(_voucher_to_item(voucher), condition=VoucherItem.code.does_not_exist())
+                if total_after is not None:  # the ledger's entry, in the same transaction (no condition)
+                    tw.save(ledger_item(redemption_entry(redemption, expected_version + 1, total_after)))
         except TransactWriteError as exc:
             reasons = cancel_reasons(exc)
             if reasons and reasons[0] == "ConditionalCheckFailed":
@@ -176,7 +187,13 @@ class DynamoRedemptionStore:
             raise
 
     def cancel_voucher(
-        self, voucher: Any, cancelled_at: str, expected_version: int, balance_after: int, lots: Any = None
+        self,
+        voucher: Any,
+        cancelled_at: str,
+        expected_version: int,
+        balance_after: int,
+        lots: Any = None,
+        total_after: int | None = None,
     ) -> Any:
         from dataclasses import replace
 
@@ -208,8 +225,12 @@ class DynamoRedemptionStore:
                     ],
                     condition=(CustomerItem.version == expected_version) & (CustomerItem.erased == False),  # noqa: E712 (a DynamoDB condition, not a test)
                 )
+                if total_after is not None:  # the points given back, in the ledger (no condition)
+                    given = cancel_entry(voucher, expected_version + 1, total_after, cancelled_at)
+                    tw.save(ledger_item(given))
         except TransactWriteError as exc:
-            reasons = cancel_reasons(exc)
+            # pynamodb sends puts before updates: the ledger's put, when there is one, comes first.
+            reasons = cancel_reasons(exc)[0 if total_after is None else 1 :]
             if reasons and reasons[0] == "ConditionalCheckFailed":  # the caller re-reads the voucher
                 raise VoucherNotUsable(voucher.code, None) from exc
             if "ConditionalCheckFailed" in reasons or "TransactionConflict" in reasons:

@@ -22,7 +22,9 @@ from loyalty.adapters.items import (
     transaction_from_item,
     transaction_to_item,
 )
+from loyalty.adapters.ledger_store import ledger_item
 from loyalty.adapters.models import CustomerItem, TransactionItem
+from loyalty.domain.ledger import transaction_entries
 from loyalty.domain.profile import Profile
 from loyalty.ports import (
     DuplicateTransaction,
@@ -114,6 +116,11 @@ class DynamoTransactionStore:
                     profile_to_item(profile, (expected_version or 0) + 1),
                     condition=profile_condition,
                 )
+                # The ledger's entries, in the same transaction: they cannot drift from the balance.
+                for entry in transaction_entries(
+                    transactions, profile.points_balance, (expected_version or 0) + 1
+                ):
+                    tx.save(f"ledger:{entry.seq}", ledger_item(entry))
         except TransactWriteError as exc:
             reasons = tx.reasons(exc)
             for label, code in reasons.items():

@@ -326,6 +326,23 @@ class HistoryOut(BaseModel):
     next_cursor: str | None
 
 
+class LedgerEntryOut(BaseModel):
+    kind: Literal["earned", "returned", "released", "redeemed", "expired", "adjusted"]
+    points: int
+    balance_after: int
+    at: str
+    transaction_id: str | None = None
+    redemption_id: str | None = None
+    adjustment_id: str | None = None
+    period: str | None = None
+    available_on: str | None = None
+
+
+class LedgerOut(BaseModel):
+    items: list[LedgerEntryOut]
+    next_cursor: str | None
+
+
 class ErrorDetail(BaseModel):
     field: str | None = None
     message: str

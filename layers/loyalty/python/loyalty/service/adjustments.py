@@ -150,7 +150,14 @@ class AdjustmentService:
         }
         record = Adjustment(request.adjustment_id, request.content_hash, iso_utc_precise(at), answer)
         assert after.points_balance - profile.points_balance == request.points
-        self.adjustments.adjust(record, request.customer_id, request.points, after.lots, profile.version)
+        self.adjustments.adjust(
+            record,
+            request.customer_id,
+            request.points,
+            after.lots,
+            profile.version,
+            total_after=profile.points_balance + request.points,
+        )
         return answer
 
     def _replay(self, request: AdjustmentRequest) -> tuple[int, dict[str, Any]]:

@@ -16,7 +16,8 @@ so that a crash at any point is finished by a retry (the DELETE is idempotent):
    reasons are read by item, not by position (pynamodb reorders the items).
 
 Members (issue 16): the anonymous profile keeps no consent, consent history, preference or
-interaction count, and the customer's interactions are deleted in step 2.
+interaction count, and the customer's interactions are deleted in step 2, with the customer's points
+ledger (issue 14: its items are keyed by the customer id; the anonymous profile keeps the totals).
 
 A DELETE for an id that is already erased re-runs step 2 (it finds nothing, or stragglers a crash or
 an index lag left) and answers 204 again. Policies: docs/redemptions.md.
@@ -34,7 +35,7 @@ from datetime import UTC, datetime
 
 from loyalty.domain.members import without_member
 from loyalty.errors import ApiError
-from loyalty.ports import ErasureStore, MemberStore, ProfileKeyTaken, VersionConflict
+from loyalty.ports import ErasureStore, LedgerStore, MemberStore, ProfileKeyTaken, VersionConflict
 
 TOKEN_PREFIX = "anon-"
 MAX_PROFILE_KEYS = 20  # a card number reused and erased again goes under token.2, token.3...
@@ -53,6 +54,7 @@ class ErasureService:
     now: Callable[[], datetime] = lambda: datetime.now(UTC)
     sleep: Callable[[float], None] = time.sleep
     members: MemberStore | None = None  # interactions are deleted, not anonymised: they are behaviour
+    ledger: LedgerStore | None = None  # the points ledger is deleted too: the aggregates keep the totals
 
     def erase(self, customer_id: str) -> dict[str, str]:
         """Erase the customer; 404 if there is no such customer and never was one erased."""
@@ -81,6 +83,8 @@ class ErasureService:
         self.erasures.anonymise_transactions(customer_id, token)
         if self.members is not None:
             self.members.delete_interactions(customer_id)
+        if self.ledger is not None:
+            self.ledger.delete_entries(customer_id)
 
     def _finish(self, profile, token: str, erased_at: str) -> None:  # type: ignore[no-untyped-def]
         for n in range(1, MAX_PROFILE_KEYS + 1):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from loyalty.domain.lots import points_on
 from loyalty.domain.profile import Profile
@@ -17,6 +17,7 @@ from loyalty.programme import Programme
 from loyalty.service.members import member_fields
 
 MAX_PAGE = 100
+T = TypeVar("T")
 
 
 def lifecycle_fields(profile: Profile, programme: Programme, now: datetime) -> dict[str, Any]:
@@ -85,6 +86,17 @@ def history_entry(txn: StoredTransaction) -> dict[str, Any]:
     return entry
 
 
+def page_of(fetch: Callable[[], T], limit: int) -> T:
+    """One page of a cursor-paginated list: `limit` 1 to MAX_PAGE, and a cursor the store refuses
+    (not one this API returned, or another customer's) a 400 naming `cursor`."""
+    if not 1 <= limit <= MAX_PAGE:
+        raise field_error("limit", f"must be between 1 and {MAX_PAGE}")
+    try:
+        return fetch()
+    except ValueError as exc:
+        raise field_error("cursor", str(exc)) from exc
+
+
 @dataclass
 class PointsService:
     customers: CustomerStore
@@ -99,12 +111,7 @@ class PointsService:
         return customer_card(profile, self.programme, self.now())
 
     def history(self, customer_id: str, limit: int, cursor: str | None) -> dict[str, Any]:
-        if not 1 <= limit <= MAX_PAGE:
-            raise field_error("limit", f"must be between 1 and {MAX_PAGE}")
-        try:
-            page = self.transactions.history(customer_id, limit, cursor)
-        except ValueError as exc:
-            raise field_error("cursor", str(exc)) from exc
+        page = page_of(lambda: self.transactions.history(customer_id, limit, cursor), limit)
         profile = self.customers.get(customer_id)
         # A profile being erased shows nothing of its history, whatever the sweep has reached.
         if (profile is None and not page.items and cursor is None) or (

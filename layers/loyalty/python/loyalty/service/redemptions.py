@@ -275,7 +275,10 @@ class RedemptionService:
             "voucher": voucher_view(voucher, issued),
         }
         record = Redemption(redemption_id, customer_id, points, iso_utc_precise(issued), voucher.code, answer)
-        self.redemptions.redeem(record, voucher, profile.version, spent.lots)
+        # total_after: what the store's ADD leaves, kept in the ledger's entry of the same transaction
+        self.redemptions.redeem(
+            record, voucher, profile.version, spent.lots, total_after=profile.points_balance - points
+        )
         return answer, profile
 
     def _raise_unless_duplicate(self, redemption_id: str, error: ApiError) -> None:
@@ -363,7 +366,12 @@ class RedemptionService:
             balance_after = available(given, self.programme, today)
             try:
                 cancelled = self.redemptions.cancel_voucher(
-                    voucher, iso_utc_precise(now), profile.version, balance_after, given.lots
+                    voucher,
+                    iso_utc_precise(now),
+                    profile.version,
+                    balance_after,
+                    given.lots,
+                    total_after=profile.points_balance + voucher.points,
                 )
             except (VersionConflict, Throttled):
                 continue
