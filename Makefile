@@ -68,7 +68,7 @@ e2e: $(STAMP)
 	$(BIN)/pytest -q tests/e2e
 
 test: $(STAMP) lint
-	$(BIN)/pytest -q -n 2 --dist loadfile tests
+	$(BIN)/pytest -q -n 2 --dist loadfile --durations=15 tests
 
 synth: $(STAMP)
 	npx --no-install cdk synth --no-notices --quiet > /dev/null && echo "synth ok: cdk.out/"

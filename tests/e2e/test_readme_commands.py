@@ -48,6 +48,7 @@ COMMANDS: dict[str, str] = {
     "loyalty reclassify --as-of 2026-12-01": HERE,
     "loyalty export segments --as-of 2026-12-01 -o segments.csv": HERE,
     "loyalty report": HERE,
+    "loyalty simulate --programme candidate.json --as-of D": "the line above, with D for the date",
     "loyalty simulate --programme candidate.json --as-of 2026-12-01": "a template (candidate.json is yours): "
     "tests/e2e/test_marketing_loop_http.py runs `loyalty simulate --programme FILE --as-of D` as typed",
     # inline
