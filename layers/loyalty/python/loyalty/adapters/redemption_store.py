@@ -12,7 +12,7 @@ from pynamodb.transactions import TransactWrite
 from loyalty.adapters.cursors import VOUCHER_KEYS, decode_cursor, encode_cursor
 from loyalty.adapters.dynamo_errors import (
     THROTTLE_CODES,
-    cancel_reasons,
+    Labelled,
     raise_if_throttled,
     throttled,
 )
@@ -114,9 +114,11 @@ class DynamoRedemptionStore:
         record.response = dict(redemption.response)  # type: ignore[assignment]
         points = redemption.points
         try:
-            with TransactWrite(connection=self._connection()) as tw:
-                tw.save(record, condition=RedemptionItem.redemption_id.does_not_exist())
-                tw.update(
+            tx = Labelled(TransactWrite(connection=self._connection()))
+            with tx.tw:
+                tx.save("redemption", record, condition=RedemptionItem.redemption_id.does_not_exist())
+                tx.update(
+                    "profile",
                     CustomerItem(customer_id=redemption.customer_id),
                     actions=[
                         CustomerItem.points_balance.add(-points),
@@ -128,16 +130,18 @@ class DynamoRedemptionStore:
                     & (CustomerItem.points_balance >= points)
                     & (CustomerItem.erased == False),  # noqa: E712 (a DynamoDB condition, not a test)
                 )
-                tw.save(_voucher_to_item(voucher), condition=VoucherItem.code.does_not_exist())
+                tx.save("voucher", _voucher_to_item(voucher), condition=VoucherItem.code.does_not_exist())
                 if total_after is not None:  # the ledger's entry, in the same transaction (no condition)
-                    tw.save(ledger_item(redemption_entry(redemption, expected_version + 1, total_after)))
+                    entry = redemption_entry(redemption, expected_version + 1, total_after)
+                    tx.save("ledger", ledger_item(entry))
         except TransactWriteError as exc:
-            reasons = cancel_reasons(exc)
-            if reasons and reasons[0] == "ConditionalCheckFailed":
+            reasons = tx.reasons(exc)
+            if reasons.get("redemption") == "ConditionalCheckFailed":
                 raise DuplicateRedemption(redemption.redemption_id) from exc
-            if "ConditionalCheckFailed" in reasons or "TransactionConflict" in reasons:
+            codes = list(reasons.values())
+            if "ConditionalCheckFailed" in codes or "TransactionConflict" in codes:
                 raise VersionConflict(redemption.customer_id) from exc
-            if throttled(exc, reasons):
+            if throttled(exc, codes):
                 raise Throttled(str(exc)) from exc
             raise
 
@@ -201,10 +205,12 @@ class DynamoRedemptionStore:
 
         points = voucher.points
         try:
-            with TransactWrite(connection=self._connection()) as tw:
+            tx = Labelled(TransactWrite(connection=self._connection()))
+            with tx.tw:
                 # The voucher and the points in one transaction: a cancel that loses to a use (or to
                 # another cancel) gives nothing back, and one that wins gives the points back once.
-                tw.update(
+                tx.update(
+                    "voucher",
                     VoucherItem(code=voucher.code),
                     actions=[
                         VoucherItem.status.set("cancelled"),
@@ -215,7 +221,8 @@ class DynamoRedemptionStore:
                     & (VoucherItem.expires_at > cancelled_at)
                     & (VoucherItem.customer_id == voucher.customer_id),
                 )
-                tw.update(
+                tx.update(
+                    "profile",
                     CustomerItem(customer_id=voucher.customer_id),
                     actions=[
                         CustomerItem.points_balance.add(points),
@@ -227,15 +234,15 @@ class DynamoRedemptionStore:
                 )
                 if total_after is not None:  # the points given back, in the ledger (no condition)
                     given = cancel_entry(voucher, expected_version + 1, total_after, cancelled_at)
-                    tw.save(ledger_item(given))
+                    tx.save("ledger", ledger_item(given))
         except TransactWriteError as exc:
-            # pynamodb sends puts before updates: the ledger's put, when there is one, comes first.
-            reasons = cancel_reasons(exc)[0 if total_after is None else 1 :]
-            if reasons and reasons[0] == "ConditionalCheckFailed":  # the caller re-reads the voucher
+            reasons = tx.reasons(exc)  # by item: pynamodb sends the ledger's put before the updates
+            if reasons.get("voucher") == "ConditionalCheckFailed":  # the caller re-reads the voucher
                 raise VoucherNotUsable(voucher.code, None) from exc
-            if "ConditionalCheckFailed" in reasons or "TransactionConflict" in reasons:
+            codes = list(reasons.values())
+            if "ConditionalCheckFailed" in codes or "TransactionConflict" in codes:
                 raise VersionConflict(voucher.customer_id) from exc
-            if throttled(exc, reasons):
+            if throttled(exc, codes):
                 raise Throttled(str(exc)) from exc
             raise
         return replace(
