@@ -12,12 +12,11 @@ blocked and fewer customer events sent this month than max_contacts_per_month.
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
 
+from loyalty.domain.content_hash import content_hash
 from loyalty.domain.profile import (
     CONTACT_CHANNELS,
     HISTORY_MONTHS,
@@ -61,7 +60,7 @@ class Enrolment:
             self.customer_id, self.enrolled_at, self.store_id, self.channel, sorted(self.consents.items()),
             list(self.categories), self.max_contacts_per_month,
         ]  # fmt: skip
-        return hashlib.sha256(json.dumps(content, separators=(",", ":")).encode()).hexdigest()[:32]
+        return content_hash(content)[:32]
 
 
 def full_consents(consents: Mapping[str, bool]) -> dict[str, bool]:

@@ -7,14 +7,13 @@ first, and is 409 insufficient_points above the spendable balance."""
 
 from __future__ import annotations
 
-import hashlib
-import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from loyalty.domain.content_hash import content_hash
 from loyalty.domain.dates import iso_utc_precise
 from loyalty.domain.lots import InsufficientPoints, grant, points_on, spend
 from loyalty.errors import ApiError, all_of, field_error
@@ -63,7 +62,7 @@ class AdjustmentRequest:
     @property
     def content_hash(self) -> str:
         content = [self.customer_id, self.points, self.reason, self.note]
-        return hashlib.sha256(json.dumps(content, separators=(",", ":")).encode()).hexdigest()
+        return content_hash(content)
 
 
 def points_adjusted(customer_id: str, answer: dict[str, Any], programme: Programme) -> DomainEvent:

@@ -6,14 +6,13 @@ Each write is one read of the profile and one conditional write at its version, 
 
 from __future__ import annotations
 
-import hashlib
-import json
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from loyalty.domain.content_hash import content_hash
 from loyalty.domain.dates import iso_utc
 from loyalty.domain.members import (
     BLOCKED,
@@ -265,7 +264,7 @@ class MembersService:
 def _stored_interaction(request: InteractionRequest) -> StoredInteraction:
     when = iso_utc(request.occurred_at)
     content = [request.customer_id, request.kind, when, request.channel]
-    digest = hashlib.sha256(json.dumps(content, separators=(",", ":")).encode()).hexdigest()
+    digest = content_hash(content)
     return StoredInteraction(
         interaction_id=request.interaction_id,
         customer_id=request.customer_id,

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
+from loyalty.domain.content_hash import content_hash
 from loyalty.domain.dates import iso_utc
 from loyalty.domain.earning import (
     Purchase,
@@ -69,7 +70,7 @@ class Transaction:
             r.customer_id, r.kind, iso_utc(r.occurred_at), r.currency, self.amount, r.original_transaction_id,
             r.store_id, r.channel, sorted(self.categories.items()),
         ]  # fmt: skip
-        return hashlib.sha256(json.dumps(content, separators=(",", ":")).encode()).hexdigest()
+        return content_hash(content)
 
 
 def body_hash(body: Mapping[str, Any]) -> str:
