@@ -90,9 +90,10 @@ class InMemoryStore:
                 if original is None or original.returned != move.expected:
                     raise VersionConflict(move.transaction_id)
             for move in returned:
-                self.transactions[move.transaction_id] = replace(
-                    self.transactions[move.transaction_id], returned=move.new
-                )
+                moved = replace(self.transactions[move.transaction_id], returned=move.new)
+                if move.categories is not None:
+                    moved = replace(moved, returned_categories=dict(move.categories))
+                self.transactions[move.transaction_id] = moved
             for transaction in transactions:
                 self.transactions[transaction.transaction_id] = transaction
             version = (expected_version or 0) + 1

@@ -49,6 +49,10 @@ class StoredTransaction:
     categories: dict[str, int] = field(default_factory=dict)
     original_transaction_id: str | None = None
     response: dict[str, Any] = field(default_factory=dict)
+    # Earning rules (domain/earning_rules.py): a purchase's rule points with the spend they are on, and
+    # what its returns took per category so far (returns take the rules' points back in proportion).
+    points_breakdown: list[dict[str, Any]] = field(default_factory=list)
+    returned_categories: dict[str, int] = field(default_factory=dict)
 
 
 def purchase_record(stored: StoredTransaction) -> PurchaseRecord:
@@ -71,6 +75,7 @@ class ReturnedUpdate:
     transaction_id: str
     expected: int
     new: int
+    categories: dict[str, int] | None = None  # the purchase's new returned_categories (rule points)
 
 
 @dataclass(frozen=True)

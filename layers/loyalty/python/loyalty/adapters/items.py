@@ -3,6 +3,7 @@ scan's low-level items straight to profiles (no model per item in the monthly ru
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -91,6 +92,10 @@ def transaction_to_item(txn: StoredTransaction) -> TransactionItem:
     item = TransactionItem(**{name: getattr(txn, name) for name in _TXN_FIELDS})
     item.categories = dict(txn.categories)  # type: ignore[assignment]
     item.response = dict(txn.response)  # type: ignore[assignment]
+    if txn.points_breakdown:  # absent without earning rules: no bytes for programmes without them
+        item.points_breakdown = json.dumps(txn.points_breakdown, separators=(",", ":"))
+    if txn.returned_categories:
+        item.returned_categories = dict(txn.returned_categories)  # type: ignore[assignment]
     return item
 
 
@@ -102,8 +107,14 @@ def transaction_from_item(item: TransactionItem) -> StoredTransaction:
         item.categories.as_dict() if hasattr(item.categories, "as_dict") else dict(item.categories or {})
     )
     response = item.response.as_dict() if hasattr(item.response, "as_dict") else dict(item.response or {})
+    raw_returned = item.returned_categories
+    returned = raw_returned.as_dict() if hasattr(raw_returned, "as_dict") else dict(raw_returned or {})
     return StoredTransaction(
-        categories={k: int(v) for k, v in categories.items()}, response=plain(response), **values
+        categories={k: int(v) for k, v in categories.items()},
+        response=plain(response),
+        points_breakdown=json.loads(item.points_breakdown) if item.points_breakdown else [],
+        returned_categories={k: int(v) for k, v in returned.items()},
+        **values,
     )
 
 

@@ -104,6 +104,10 @@ class TransactionItem(Model):
     original_transaction_id = UnicodeAttribute(null=True)
     body_hash = UnicodeAttribute()  # same id with another body -> 409
     response = MapAttribute(default=dict)  # the first answer, replayed on retries
+    # Earning rules (docs/rules-and-rewards.md): a purchase's rule points with the spend they are on
+    # (compact JSON, absent without rules) and what its returns took per category so far.
+    points_breakdown = UnicodeAttribute(null=True)
+    returned_categories = MapAttribute(null=True)
     by_customer = ByCustomerIndex()
 
 

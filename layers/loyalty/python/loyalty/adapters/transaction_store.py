@@ -108,7 +108,10 @@ class DynamoTransactionStore:
                     tx.update(
                         f"returned:{move.transaction_id}",
                         TransactionItem(transaction_id=move.transaction_id),
-                        actions=[TransactionItem.returned.set(move.new)],
+                        actions=[
+                            TransactionItem.returned.set(move.new),
+                            *_returned_categories(move),
+                        ],
                         condition=(TransactionItem.returned == move.expected),
                     )
                 tx.save(
@@ -139,6 +142,13 @@ class DynamoTransactionStore:
         )
         items = [transaction_from_item(item) for item in results]
         return HistoryPage(items, encode_cursor(results.last_evaluated_key))
+
+
+def _returned_categories(move: ReturnedUpdate) -> list[Any]:
+    """SET the purchase's cumulative returns per category, when its earning rules need them."""
+    if move.categories is None:
+        return []
+    return [TransactionItem.returned_categories.set(dict(move.categories))]
 
 
 def _result_or_none(future: Any) -> Any:

@@ -89,14 +89,20 @@ def points_for(amount: int, rate: int, programme: Programme) -> int:
     return (amount // 10 ** minor_units(programme.currency)) * rate
 
 
+def base_rate(profile: Profile, programme: Programme) -> int:
+    """Points per whole currency unit: the programme's rate x the multiplier of the tier held."""
+    return programme.points_per_unit * programme.tier_or_base(profile.tier).multiplier
+
+
 def apply_purchase(
-    profile: Profile, purchase: Purchase, programme: Programme, today: date | None = None
+    profile: Profile, purchase: Purchase, programme: Programme, today: date | None = None, bonus: int = 0
 ) -> tuple[Profile, EarningOutcome]:
-    """`today` (programme zone) decides what is still pending; None (history): the purchase's own day."""
+    """`today` (programme zone) decides what is still pending; None (history): the purchase's own day.
+    `bonus`: the earning rules' points on top of the base (domain/earning_rules.py)."""
     local = purchase.occurred_at.astimezone(programme.zone)
     month = local.strftime("%Y-%m")
-    rate = programme.points_per_unit * programme.tier_or_base(profile.tier).multiplier
-    points = points_for(purchase.amount, rate, programme)
+    rate = base_rate(profile, programme)
+    points = points_for(purchase.amount, rate, programme) + bonus
     when = iso_utc(purchase.occurred_at)
 
     latest = profile.latest_month
@@ -139,8 +145,10 @@ def apply_return(
     programme: Programme,
     upgrade: tuple[str, str] | None = None,
     today: date | None = None,
+    bonus: int = 0,
 ) -> tuple[Profile, PurchaseRecord, EarningOutcome]:
-    """`upgrade`: (from, to) when the returned purchase upgraded the customer. If they still hold
+    """`bonus`: the earning rules' points this return takes back besides the base
+    (domain/earning_rules.py taken_back). `upgrade`: (from, to) when the returned purchase upgraded the customer. If they still hold
     `to` and, without the returned part, that purchase would not have earned it, the upgrade is
     reversed (to the best tier the remaining history earns, never below `from`). Downgrades for
     any other reason wait for the monthly run."""
@@ -148,9 +156,9 @@ def apply_return(
         raise ReturnExceedsPurchase(original.remaining)
     before = points_for(original.remaining, original.points_rate, programme)
     after = points_for(original.remaining - ret.amount, original.points_rate, programme)
-    taken = before - after
+    taken = before - after + bonus
     month = programme.month_of(original.occurred_at)
-    categories = ret.categories or _share_of(original.categories, ret.amount, original.amount)
+    categories = ret.categories or share_of(original.categories, ret.amount, original.amount)
 
     earned_on = original.occurred_at.astimezone(programme.zone).date()
     today = max(today or ret.occurred_at.astimezone(programme.zone).date(), earned_on)
@@ -200,7 +208,7 @@ def _reverse_upgrade(
     return replace(profile, tier=earned.name, tier_since=since)
 
 
-def _share_of(categories: Mapping[str, int], part: int, whole: int) -> dict[str, int]:
+def share_of(categories: Mapping[str, int], part: int, whole: int) -> dict[str, int]:
     """Split a returned amount over the purchase's categories in proportion, exactly."""
     if not categories or whole <= 0:
         return {}

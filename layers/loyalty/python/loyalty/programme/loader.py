@@ -28,6 +28,7 @@ from loyalty.programme.model import (
     Tier,
     Vouchers,
 )
+from loyalty.programme.rewards import parse_referrals, parse_rules, parse_season_months, parse_tier_reward
 from loyalty.programme.validation import MISSING, Obj
 
 
@@ -67,16 +68,18 @@ def parse_programme(data: object) -> Programme:
     points_per_unit = earning.int("points_per_unit", default=1, minimum=0)
     max_age_days = earning.int("max_age_days", default=730, minimum=1)
     pending_days = earning.int("pending_days", default=0, minimum=0, maximum=MAX_PENDING_DAYS)
-    earning.done()
 
     tiers = tuple(_parse_tier(item, currency) for item in root.list("tiers", minimum=1))
     _check_tiers(tiers)
+    earning_rules = parse_rules(earning.list("rules", default=[]), currency, [t.name for t in tiers])
+    earning.done()
 
     vouchers_obj = root.obj("vouchers", default={})
     vouchers = Vouchers(
         block_points=vouchers_obj.int("block_points", default=500, minimum=1),
         block_value=vouchers_obj.money("block_value", currency, default="5.00"),
         valid_days=vouchers_obj.int("valid_days", default=90, minimum=1),
+        season_months=parse_season_months(vouchers_obj),
     )
     vouchers_obj.done()
 
@@ -131,6 +134,7 @@ def parse_programme(data: object) -> Programme:
     schedule_hour = schedule.int("hour", default=3, minimum=0, maximum=23)
     schedule.done()
 
+    referrals = parse_referrals(root.obj("referrals", default=None), currency)
     name = root.str("name", default="default")
     root.done()
     return Programme(
@@ -158,6 +162,8 @@ def parse_programme(data: object) -> Programme:
         fallback_rank=fallback_rank,
         source=data if isinstance(data, dict) else {},
         relational=relational,
+        earning_rules=earning_rules,
+        referrals=referrals,
     )
 
 
@@ -169,8 +175,11 @@ def _parse_tier(item: Obj, currency: str) -> Tier:
     visits = conditions.int("visits_12m", default=None, minimum=1)
     points = conditions.int("points_12m", default=None, minimum=1)
     conditions.done()
+    reward = parse_tier_reward(item.obj("reward", default=None), currency)
     item.done()
-    return Tier(name=name, multiplier=multiplier, spend_12m=spend, visits_12m=visits, points_12m=points)
+    return Tier(
+        name=name, multiplier=multiplier, spend_12m=spend, visits_12m=visits, points_12m=points, reward=reward
+    )
 
 
 def _check_tiers(tiers: tuple[Tier, ...]) -> None:

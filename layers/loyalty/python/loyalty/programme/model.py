@@ -9,8 +9,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
+
+if TYPE_CHECKING:  # programme/rewards.py imports this module
+    from loyalty.programme.rewards import EarningRule, Referrals, TierReward
 
 SCORE_MIN, SCORE_MAX = 1, 5
 
@@ -34,6 +37,7 @@ class Tier:
     spend_12m: int | None = None  # minor units
     visits_12m: int | None = None
     points_12m: int | None = None
+    reward: TierReward | None = None  # a voucher on entering the tier (programme/rewards.py)
 
     @property
     def is_base(self) -> bool:
@@ -149,6 +153,7 @@ class Vouchers:
     block_points: int = 500
     block_value: int = 500  # minor units
     valid_days: int = 90
+    season_months: tuple[int, ...] = ()  # the run for the month before converts balances into vouchers
 
 
 EXPIRY_POLICIES = ("inactivity", "rolling", "calendar")
@@ -189,6 +194,8 @@ class Programme:
     fallback_rank: int | None = None
     source: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
     relational: Relational = field(default_factory=Relational)
+    earning_rules: tuple[EarningRule, ...] = ()  # docs/rules-and-rewards.md
+    referrals: Referrals | None = None
 
     @cached_property
     def zone(self) -> ZoneInfo:

@@ -19,7 +19,9 @@ from loyalty.domain.earning import (
     ReturnExceedsPurchase,
     apply_purchase,
     apply_return,
+    base_rate,
 )
+from loyalty.service.earning_rules import purchase_rules, return_rules
 from loyalty.domain.members import is_blocked
 from loyalty.domain.profile import Profile, new_profile
 from loyalty.errors import ApiError, all_of, field_error
@@ -60,6 +62,7 @@ class Transaction:
     request: TransactionRequest
     amount: int
     categories: dict[str, int]
+    lines: tuple[tuple[str | None, str, int], ...] = ()  # (sku, category, gross minor units) per line
 
     @property
     def content_hash(self) -> str:
@@ -155,7 +158,11 @@ def validate(
             problems.append(field_error(f"lines[{index}].unit_price", str(exc)))
     if problems:
         raise all_of(problems)
-    return Transaction(request, amount, _categories(request, prices, amount))
+    lines = tuple(
+        (line.get("sku"), line.get("category") or "uncategorised", price * int(line["quantity"]))
+        for line, price in zip(request.lines, prices, strict=True)
+    )
+    return Transaction(request, amount, _categories(request, prices, amount), lines)
 
 
 def _categories(request: TransactionRequest, prices: list[int], amount: int) -> dict[str, int]:
@@ -182,6 +189,7 @@ class Applied:
     answer: dict[str, Any]
     original: StoredTransaction | None = None  # a return's purchase, its `returned` moved
     returned: ReturnedUpdate | None = None  # that move, conditioned on the value read
+    rule_usage: Mapping[str, int] = field(default_factory=dict)  # bonus of capped rules, for the counter
 
 
 def tier_change_of(answer: Mapping[str, Any]) -> tuple[str, str, str] | None:
@@ -199,10 +207,12 @@ def apply(
     programme: Programme,
     original: StoredTransaction | None = None,
     now: datetime | None = None,
+    cap_used: Mapping[str, int] | None = None,
 ) -> Applied:
     """Apply a purchase, or a return of `original`, to the profile (None: a new customer). Raises
     ApiError (the return checks, an erased customer) when the transaction cannot be recorded. `now`
-    decides which points are still pending (None, history: the transaction's own day)."""
+    decides which points are still pending (None, history: the transaction's own day). `cap_used`: the
+    bonus each capped earning rule already gave the customer in the purchase's month."""
     request = txn.request
     today = None if now is None else now.astimezone(programme.zone).date()
     if request.kind == "purchase":
@@ -216,15 +226,19 @@ def apply(
         # A blocked member's purchase is recorded (a till never fails a sale) at a rate of 0 points, so
         # its returns take nothing back either.
         earning = replace(programme, points_per_unit=0) if blocked else programme
-        updated, outcome = apply_purchase(current, purchase, earning, today)
+        rules = purchase_rules(current, txn, earning, cap_used)
+        updated, outcome = apply_purchase(current, purchase, earning, today, rules.bonus)
         answer = _answer(txn, outcome.points_earned, outcome.points_balance, updated.tier)
         answer["points_pending"] = outcome.points_pending
+        if programme.earning_rules:
+            answer["points_breakdown"] = rules.view(outcome.points_earned)
         if outcome.upgraded:
             answer["tier_upgrade"] = {"from": outcome.tier_before, "to": outcome.tier}
         if blocked:
             answer["points_withheld"] = {"reason": "member_blocked"}
         stored = _stored(txn, txn.categories, outcome.points_rate, outcome.points_earned, answer)
-        return Applied(updated, stored, answer)
+        stored = replace(stored, points_breakdown=rules.stored())
+        return Applied(updated, stored, answer, rule_usage=rules.usage)
     _check_return(profile, txn, original)
     assert profile is not None and original is not None
     categories = txn.categories if request.lines else {}
@@ -236,9 +250,10 @@ def apply(
         original.transaction_id,
         categories,
     )
+    taken = return_rules(original, txn, categories)
     try:
         updated, new_record, outcome = apply_return(
-            profile, ret, purchase_record(original), programme, _upgrade_of(original), today
+            profile, ret, purchase_record(original), programme, _upgrade_of(original), today, taken.bonus
         )
     except ReturnExceedsPurchase as exc:
         left = format_amount(exc.remaining, request.currency)
@@ -251,11 +266,20 @@ def apply(
     answer = _answer(txn, outcome.points_earned, outcome.points_balance, updated.tier)
     answer["points_pending"] = outcome.points_pending
     answer["original_transaction_id"] = original.transaction_id
+    if original.points_breakdown:
+        answer["points_breakdown"] = taken.view(outcome.points_earned)
     if outcome.tier != outcome.tier_before:
         answer["tier_downgrade"] = {"from": outcome.tier_before, "to": outcome.tier}
     stored = _stored(txn, categories, outcome.points_rate, outcome.points_earned, answer)
-    move = ReturnedUpdate(original.transaction_id, original.returned, new_record.returned)
-    return Applied(updated, stored, answer, replace(original, returned=new_record.returned), move)
+    move = ReturnedUpdate(
+        original.transaction_id, original.returned, new_record.returned, taken.returned_categories
+    )
+    moved = replace(
+        original,
+        returned=new_record.returned,
+        returned_categories=taken.returned_categories or original.returned_categories,
+    )
+    return Applied(updated, stored, answer, moved, move)
 
 
 def _check_return(profile: Profile | None, txn: Transaction, original: StoredTransaction | None) -> None:
