@@ -51,9 +51,9 @@ LINES = (BasketLine("LIP-1", "beauty", 5000), BasketLine("SHOE-1", "shoes", 5000
         ({"name": "r", "multiplier": 2, "bonus_points": 5}, "earning.rules[0].multiplier"),
         ({"name": "r", "multiplier": 1}, "earning.rules[0].multiplier"),
         ({"name": "r", "multiplier": 2, "when": {"from": "2026-13-01"}}, "earning.rules[0].when.from"),
-        ({"name": "r", "multiplier": 2, "when": {"from": "2026-12-02", "to": "2026-12-01"}}, "earning.rules[0].when.to"),
+        ({"name": "r", "multiplier": 2, "when": {"from": "2026-12-02", "to": "2026-12-01"}}, "earning.rules[0].when.to"),  # noqa: E501
         ({"name": "r", "multiplier": 2, "when": {"tiers": ["platinum"]}}, "earning.rules[0].when.tiers"),
-        ({"name": "r", "multiplier": 2, "when": {"categories": "beauty"}}, "earning.rules[0].when.categories"),
+        ({"name": "r", "multiplier": 2, "when": {"categories": "beauty"}}, "earning.rules[0].when.categories"),  # noqa: E501
         ({"name": "r", "multiplier": 2, "when": {"min_amount": "ten"}}, "earning.rules[0].when.min_amount"),
         ({"name": "r", "bonus_points": 50, "cap": 0}, "earning.rules[0].cap"),
         ({"name": "r", "multiplier": 2, "when": {"weekday": 3}}, "earning.rules[0].when.weekday"),
@@ -140,7 +140,10 @@ def test_lines_are_scaled_exactly_to_the_amount_paid() -> None:
 
 def test_a_return_of_the_matched_line_takes_its_whole_bonus_and_half_of_it_half() -> None:
     (entry,) = rule_points(
-        [EarningRule("beauty x2", RuleWhen(categories=("beauty",)), multiplier=2)], basket(10000, LINES), 1, 100
+        [EarningRule("beauty x2", RuleWhen(categories=("beauty",)), multiplier=2)],
+        basket(10000, LINES),
+        1,
+        100,
     )
     whole = {"beauty": 5000, "shoes": 5000}
     assert worth(entry, {"beauty": 2500}, whole) == 25
@@ -155,7 +158,12 @@ def test_a_return_of_the_matched_line_takes_its_whole_bonus_and_half_of_it_half(
 def service_for(programme) -> tuple[IngestService, InMemoryStore]:  # type: ignore[no-untyped-def]
     store = InMemoryStore()
     service = IngestService(
-        store, TransactionView(store), RecordingPublisher(), programme, sleep=lambda _: None, now=lambda: FIXED_NOW
+        store,
+        TransactionView(store),
+        RecordingPublisher(),
+        programme,
+        sleep=lambda _: None,
+        now=lambda: FIXED_NOW,
     )
     return service, store
 
@@ -173,7 +181,10 @@ def test_a_purchase_answers_and_stores_its_breakdown_and_a_line_return_takes_its
         transaction_request(amount="100.00", lines=BEAUTY_AND_SHOES, occurred_at=TODAY)
     )
     assert status == 201 and answer["points_earned"] == 150
-    assert answer["points_breakdown"] == [{"rule": "base", "points": 100}, {"rule": "beauty x2", "points": 50}]
+    assert answer["points_breakdown"] == [
+        {"rule": "base", "points": 100},
+        {"rule": "beauty x2", "points": 50},
+    ]
     assert store.transactions["T1"].points_breakdown[0]["matched"] == {"beauty": 5000}
     status, back = service.record(
         transaction_request(
@@ -204,5 +215,83 @@ def test_outside_the_dates_no_bonus_and_no_breakdown_entry() -> None:
 
 def test_a_programme_without_rules_answers_as_before() -> None:
     service, store = service_for(programme_with([]))
-    _, answer = service.record(transaction_request(amount="100.00", lines=BEAUTY_AND_SHOES, occurred_at=TODAY))
+    _, answer = service.record(
+        transaction_request(amount="100.00", lines=BEAUTY_AND_SHOES, occurred_at=TODAY)
+    )
     assert "points_breakdown" not in answer and store.transactions["T1"].points_breakdown == []
+
+
+# -- caps and tier rewards through the ingest service (the store is also the RewardStore) ---------------
+
+
+def rewarding_service(programme) -> tuple[IngestService, InMemoryStore, RecordingPublisher]:  # type: ignore[no-untyped-def]
+    store = InMemoryStore()
+    publisher = RecordingPublisher()
+    service = IngestService(
+        store, TransactionView(store), publisher, programme, store, sleep=lambda _: None, now=lambda: FIXED_NOW
+    )
+    return service, store, publisher
+
+
+def test_a_cap_holds_over_the_month_and_starts_again_the_next() -> None:
+    service, store, _ = rewarding_service(programme_with([{"name": "visit", "bonus_points": 40, "cap": 100}]))
+    earned = [
+        service.record(transaction_request(transaction_id=f"T{i}", occurred_at=day))[1]["points_breakdown"]
+        for i, day in enumerate(
+            ["2026-11-02T10:00:00+01:00"] * 3 + ["2026-11-20T10:00:00+01:00", "2026-10-05T10:00:00+02:00"]
+        )
+    ]
+    assert [b[1:] for b in earned] == [
+        [{"rule": "visit", "points": 40}], [{"rule": "visit", "points": 40}], [{"rule": "visit", "points": 20}],
+        [], [{"rule": "visit", "points": 40}],  # the cap's room is per programme month
+    ]  # fmt: skip
+    assert sorted(c.counts["visit"] for c in store.counters.values()) == [40, 100]
+
+
+def test_a_retried_purchase_does_not_count_twice_against_the_cap() -> None:
+    service, store, _ = rewarding_service(programme_with([{"name": "visit", "bonus_points": 40, "cap": 100}]))
+    first = service.record(transaction_request(occurred_at=TODAY))
+    assert service.record(transaction_request(occurred_at=TODAY)) == first
+    (counter,) = store.counters.values()
+    assert counter.counts == {"visit": 40} and counter.version == 1
+
+
+def silver_reward_programme():  # type: ignore[no-untyped-def]
+    data = json.loads(DEFAULT_PROGRAMME.read_text(encoding="utf-8"))
+    data["tiers"][1]["reward"] = {"percent": 10, "valid_days": 60}
+    return parse_programme(data)
+
+
+def test_entering_a_tier_issues_its_reward_once_per_month_entered() -> None:
+    service, store, publisher = rewarding_service(silver_reward_programme())
+    _, answer = service.record(transaction_request(amount="300.00", occurred_at=TODAY))
+    assert answer["tier_upgrade"] == {"from": "member", "to": "silver"}
+    reward = answer["tier_reward"]
+    assert (reward["kind"], reward["percent"], reward["cause"], reward["points"]) == ("percent", 10, "tier_reward", 0)
+    assert reward["expires_on"] == "2027-01-23"  # 60 days after 24 November
+    issued = [e for e in publisher.events if e.detail_type == "VoucherIssued"]
+    assert [(e.detail["cause"], e.detail["kind"], e.detail["percent"]) for e in issued] == [
+        ("tier_reward", "percent", 10)
+    ]
+    # the retry answers the same and issues nothing more (the same event id again)
+    assert service.record(transaction_request(amount="300.00", occurred_at=TODAY))[1] == answer
+    assert len(store.reward_vouchers) == 1
+    assert {e.event_id for e in publisher.events if e.detail_type == "VoucherIssued"} == {issued[0].event_id}
+
+
+def test_a_new_crossing_in_another_month_issues_a_new_reward_in_the_same_month_not() -> None:
+    service, store, _ = rewarding_service(silver_reward_programme())
+    october = "2026-10-20T10:00:00+02:00"
+    assert "tier_reward" in service.record(transaction_request(amount="300.00", occurred_at=october))[1]
+    returned = transaction_request(
+        transaction_id="R1", amount="300.00", occurred_at=TODAY, original_transaction_id="T1"
+    )
+    assert service.record(returned)[1]["tier_downgrade"] == {"from": "silver", "to": "member"}
+    # bought again in October (the month already rewarded): silver again, no second voucher
+    again = service.record(transaction_request(transaction_id="T2", amount="300.00", occurred_at=october))[1]
+    assert again["tier_upgrade"]["to"] == "silver" and "tier_reward" not in again
+    service.record(transaction_request(transaction_id="R2", amount="300.00", occurred_at=TODAY,
+                                       original_transaction_id="T2"))  # fmt: skip
+    # in November: a new voucher
+    november = service.record(transaction_request(transaction_id="T3", amount="300.00", occurred_at=TODAY))[1]
+    assert november["tier_reward"]["percent"] == 10 and len(store.reward_vouchers) == 2

@@ -77,6 +77,7 @@ def build_services(settings: Settings, programme: Programme | None = None) -> Se
     from loyalty.adapters.ledger_store import DynamoLedgerStore
     from loyalty.adapters.member_store import DynamoMemberStore
     from loyalty.adapters.redemption_store import DynamoRedemptionStore
+    from loyalty.adapters.reward_store import DynamoRewardStore
     from loyalty.adapters.transaction_store import DynamoTransactionStore
     from loyalty.service.adjustments import AdjustmentService
     from loyalty.service.ingest import IngestService
@@ -91,7 +92,7 @@ def build_services(settings: Settings, programme: Programme | None = None) -> Se
     publisher = EventBridgePublisher(settings.event_bus_name, settings.event_source)
     return Services(
         programme=programme,
-        ingest=IngestService(customers, transactions, publisher, programme),
+        ingest=IngestService(customers, transactions, publisher, programme, DynamoRewardStore()),
         points=PointsService(customers, transactions, programme),
         redemptions=RedemptionService(customers, DynamoRedemptionStore(), publisher, programme),
         adjustments=AdjustmentService(customers, DynamoAdjustmentStore(), publisher, programme),

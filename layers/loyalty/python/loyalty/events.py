@@ -248,8 +248,10 @@ class PointsExpiredDetail:
 
 @dataclass(frozen=True)
 class VoucherIssuedDetail:
-    """Points converted to a voucher (POST /v1/customers/{id}/redemptions); event_id =
-    event_id(customer_id, redemption_id, "voucher")."""
+    """A voucher issued: points converted (POST /v1/customers/{id}/redemptions, cause `redemption`),
+    a tier's reward on entering it (`tier_reward`, points 0) or the season's conversion (`season`);
+    event_id = event_id(customer_id, redemption_id, "voucher"), where a reward's redemption_id is its
+    key (customer, tier and month entered), so a replay or a rerun sends the same id."""
 
     event_id: str
     schema_version: str
@@ -265,6 +267,9 @@ class VoucherIssuedDetail:
     after: PointsState
     ab_bucket: int
     contactable: Contactable | None = None  # every customer event carries it (docs/events.md)
+    cause: Literal["redemption", "tier_reward", "season"] = "redemption"
+    kind: Literal["value", "percent"] = "value"
+    percent: int | None = None  # a percent voucher's discount (kind percent), applied by the till
 
 
 @dataclass(frozen=True)

@@ -23,9 +23,12 @@ from loyalty.events import DomainEvent
 from loyalty.ports import (
     DuplicateTransaction,
     HistoryPage,
+    PurchaseRewards,
     ReturnedUpdate,
+    RuleCounter,
     StoredTransaction,
     VersionConflict,
+    Voucher,
 )
 
 
@@ -36,6 +39,8 @@ class InMemoryStore:
         self.profiles: dict[str, Profile] = {}
         self.transactions: dict[str, StoredTransaction] = {}
         self.ledger: dict[tuple[str, str], LedgerEntry] = {}  # (customer_id, seq): the ledger table
+        self.counters: dict[str, RuleCounter] = {}  # earning rules' caps, by RuleCounter.key
+        self.reward_vouchers: dict[str, Voucher] = {}  # reward vouchers by their key (redemption_id)
         self.lock = threading.Lock()
         self.calls: list[str] = []
 
@@ -65,8 +70,9 @@ class InMemoryStore:
         profile: Profile,
         expected_version: int | None,
         returned: ReturnedUpdate | None = None,
+        rewards: PurchaseRewards | None = None,
     ) -> None:
-        self.record_chunk([transaction], profile, expected_version, [returned] if returned else [])
+        self.record_chunk([transaction], profile, expected_version, [returned] if returned else [], rewards)
 
     def record_chunk(
         self,
@@ -74,9 +80,12 @@ class InMemoryStore:
         profile: Profile,
         expected_version: int | None,
         returned: Sequence[ReturnedUpdate] = (),
+        rewards: PurchaseRewards | None = None,
     ) -> None:
         self.calls.append("TransactWriteItems")
         with self.lock:
+            if rewards is not None:
+                self._check_rewards(rewards)
             for transaction in transactions:
                 if transaction.transaction_id in self.transactions:
                     raise DuplicateTransaction(transaction.transaction_id)
@@ -99,6 +108,33 @@ class InMemoryStore:
             version = (expected_version or 0) + 1
             self.profiles[profile.customer_id] = replace(profile, version=version)
             self.book(transaction_entries(transactions, profile.points_balance, version))
+            if rewards is not None:
+                self._write_rewards(rewards)
+
+    # RewardStore (the redemptions table's counters and the reward vouchers, kept here: one lock)
+    def counter(self, customer_id: str, month: str) -> RuleCounter:
+        self.calls.append("GetItem")
+        return self.counters.get(RuleCounter(customer_id, month).key) or RuleCounter(customer_id, month)
+
+    def reward_issued(self, redemption_id: str) -> bool:
+        self.calls.append("GetItem")
+        return redemption_id in self.reward_vouchers
+
+    def _check_rewards(self, rewards: PurchaseRewards) -> None:
+        counter = rewards.counter
+        if counter is not None:
+            stored = self.counters.get(counter.key)
+            if (stored.version if stored else 0) != counter.version:
+                raise VersionConflict(counter.key)
+        for voucher in rewards.vouchers:
+            if voucher.redemption_id in self.reward_vouchers:
+                raise VersionConflict(voucher.redemption_id)
+
+    def _write_rewards(self, rewards: PurchaseRewards) -> None:
+        if rewards.counter is not None:
+            self.counters[rewards.counter.key] = replace(rewards.counter, version=rewards.counter.version + 1)
+        for voucher in rewards.vouchers:
+            self.reward_vouchers[voucher.redemption_id] = voucher
 
     def book(self, entries: Iterable[LedgerEntry | None]) -> None:
         """Ledger entries of a write, under the write's lock (the adapters: in its TransactWriteItems)."""
@@ -232,7 +268,7 @@ class InMemoryRedemptions:
     the same conditions as the DynamoDB adapters."""
 
     def __init__(self, store: InMemoryStore) -> None:
-        from loyalty.ports import ErasureRecord, Redemption, Voucher
+        from loyalty.ports import ErasureRecord, Redemption
 
         self.store = store
         self.redemptions: dict[str, Redemption] = {}

@@ -22,7 +22,7 @@ from loyalty.errors import (  # the port exceptions live with the other refusals
     VersionConflict,
     VoucherNotUsable,
 )
-from loyalty.events import DomainEvent
+from loyalty.events import DomainEvent, event_id
 
 __all__ = [
     "DuplicateAdjustment", "DuplicateInteraction", "DuplicateRedemption", "DuplicateTransaction",
@@ -79,6 +79,31 @@ class ReturnedUpdate:
 
 
 @dataclass(frozen=True)
+class RuleCounter:
+    """Bonus points each capped earning rule gave a customer in one programme month."""
+
+    customer_id: str
+    month: str
+    counts: dict[str, int] = field(default_factory=dict)
+    version: int = 0  # 0: not stored yet
+
+    @property
+    def key(self) -> str:
+        """Not a caller's redemption_id (those start with a letter or digit), no card number in clear."""
+        return f"#cap#{event_id(self.customer_id, self.month, 'rule-cap')}"
+
+
+@dataclass(frozen=True)
+class PurchaseRewards:
+    """What a purchase's earning rules and rewards add to its TransactWriteItems: the month's rule
+    counter (only at the version read) and reward vouchers (each only if its redemption_id, a key
+    derived from what it rewards, is new: docs/rules-and-rewards.md)."""
+
+    counter: RuleCounter | None = None  # the counts after this purchase, version as read
+    vouchers: tuple[Voucher, ...] = ()
+
+
+@dataclass(frozen=True)
 class HistoryPage:
     items: list[StoredTransaction]
     next_cursor: str | None
@@ -109,8 +134,10 @@ class TransactionStore(Protocol):
         profile: Profile,
         expected_version: int | None,
         returned: ReturnedUpdate | None = None,
+        rewards: PurchaseRewards | None = None,
     ) -> None:
-        """record_chunk of one transaction."""
+        """record_chunk of one transaction, with what its rules and rewards write (a counter or a
+        reward voucher already taken: VersionConflict, re-read and retry)."""
         ...
 
     def record_chunk(
@@ -128,6 +155,18 @@ class TransactionStore(Protocol):
         ...
 
     def history(self, customer_id: str, limit: int, cursor: str | None) -> HistoryPage: ...
+
+
+class RewardStore(Protocol):
+    """What ingest reads before a purchase that a capped rule or a tier reward concerns."""
+
+    def counter(self, customer_id: str, month: str) -> RuleCounter:
+        """The month's counter (version 0 and no counts when none is stored)."""
+        ...
+
+    def reward_issued(self, redemption_id: str) -> bool:
+        """Whether the reward with this key was already issued."""
+        ...
 
 
 class EventPublisher(Protocol):
@@ -194,6 +233,9 @@ class Voucher:
     use_id: str | None = None  # the till's id for the use that spent it: its retry replays, not 409
     cancelled_at: str | None = None
     balance_after_cancel: int | None = None  # the card's balance right after the cancel gave points back
+    kind: str = "value"  # value (worth `value`) | percent (`percent` off, applied by the till)
+    percent: int | None = None
+    cause: str = "redemption"  # redemption | tier_reward | season
 
     @property
     def issued_key(self) -> str:

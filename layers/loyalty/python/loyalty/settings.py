@@ -54,7 +54,14 @@ class Settings:
         doc="Purchases, returns and redemptions, keyed by the store's id",
     )
     vouchers_table: str = _field(
-        "LOYALTY_VOUCHERS_TABLE", "loyalty-vouchers", POINTS, REDEMPTIONS, ERASURE, doc="Issued vouchers"
+        "LOYALTY_VOUCHERS_TABLE",
+        "loyalty-vouchers",
+        POINTS,
+        REDEMPTIONS,
+        ERASURE,
+        INGEST,
+        RECLASSIFY,
+        doc="Issued vouchers",
     )
     event_bus_name: str = _field(
         "LOYALTY_EVENT_BUS", "loyalty-events", INGEST, REDEMPTIONS, RECLASSIFY, doc="Custom EventBridge bus"
@@ -79,7 +86,10 @@ class Settings:
         "loyalty-redemptions",
         REDEMPTIONS,
         ERASURE,
-        doc="One item per redemption_id: the idempotency record and its first answer",
+        INGEST,
+        RECLASSIFY,
+        doc="One item per redemption_id: the idempotency record and its first answer (also reward "
+        "vouchers' records and the earning rules' monthly cap counters, docs/rules-and-rewards.md)",
     )
     interactions_table: str = _field(
         "LOYALTY_INTERACTIONS_TABLE",

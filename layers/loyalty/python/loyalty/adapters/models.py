@@ -145,6 +145,10 @@ class VoucherItem(Model):
     use_id = UnicodeAttribute(null=True)  # the till's id of the use: its retry replays rather than 409
     cancelled_at = UnicodeAttribute(null=True)
     balance_after_cancel = NumberAttribute(null=True)  # replayed to a retried cancel
+    # Rewards (docs/rules-and-rewards.md); absent on a redemption's voucher: kind value, cause redemption.
+    kind = UnicodeAttribute(null=True)  # value | percent
+    percent = NumberAttribute(null=True)
+    cause = UnicodeAttribute(null=True)  # redemption | tier_reward | season
     by_customer = VoucherByCustomerIndex()
 
 
@@ -161,6 +165,22 @@ class RedemptionItem(Model):
     created_at = UnicodeAttribute()  # UTC ISO instant
     voucher_code = UnicodeAttribute()
     response = MapAttribute(default=dict)  # the first answer without customer_id, replayed on retries
+
+
+class RuleCounterItem(Model):
+    """The bonus points each capped earning rule gave one customer in one programme month
+    (earning.rules[].cap), kept in the redemptions table under a key no caller's redemption_id can
+    take (`#cap#<customer>#<month>`: ids start with a letter or digit). Written in the purchase's
+    TransactWriteItems, conditioned on `version`, so a cap is never exceeded under retries or races."""
+
+    class Meta:
+        table_name = "loyalty-redemptions"
+        billing_mode = "PAY_PER_REQUEST"
+
+    redemption_id = UnicodeAttribute(hash_key=True)
+    customer_id = UnicodeAttribute()
+    counts = MapAttribute(default=dict)  # rule name -> bonus points given this month
+    version = NumberAttribute(default=0)
 
 
 class InteractionByCustomerIndex(GlobalSecondaryIndex["InteractionItem"]):
@@ -249,10 +269,15 @@ MODELS: dict[str, type[Model]] = {
 }
 
 
+# Models of items kept in another model's table (same key schema; the table is defined by MODELS).
+SHARED_TABLES: dict[str, tuple[type[Model], ...]] = {"redemptions_table": (RuleCounterItem,)}
+
+
 def bind_models(settings: Settings, extra: dict[str, type[Model]] | None = None) -> None:
     """Point every model at the tables named in settings (and at a local endpoint if set)."""
     host = os.environ.get("AWS_ENDPOINT_URL_DYNAMODB") or os.environ.get("AWS_ENDPOINT_URL")
-    for setting, model in {**MODELS, **(extra or {})}.items():
+    shared = [(setting, model) for setting, models in SHARED_TABLES.items() for model in models]
+    for setting, model in [*{**MODELS, **(extra or {})}.items(), *shared]:
         model.Meta.table_name = getattr(settings, setting)
         model.Meta.host = host
         model.Meta.region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION", "eu-west-1")

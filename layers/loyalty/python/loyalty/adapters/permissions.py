@@ -44,7 +44,12 @@ ADAPTER_CALLS: dict[str, tuple[Access, ...]] = {
         Access("transactions_table", ("dynamodb:PutItem", "dynamodb:UpdateItem")),
         Access("customers_table", ("dynamodb:PutItem",)),
         Access("ledger_table", ("dynamodb:PutItem",)),  # the ledger entries, in the same transaction
+        # earning rules and rewards, in the same transaction (adapters/reward_store.py write_rewards)
+        Access("redemptions_table", ("dynamodb:PutItem",)),
+        Access("vouchers_table", ("dynamodb:PutItem",)),
     ),
+    "DynamoRewardStore.counter": (Access("redemptions_table", ("dynamodb:GetItem",)),),
+    "DynamoRewardStore.reward_issued": (Access("redemptions_table", ("dynamodb:GetItem",)),),
     # adapters/dynamo_errors.py's Labelled only records what a TransactWrite holds: no call of its own.
     "Labelled.save": (),
     "Labelled.delete": (),
@@ -155,6 +160,7 @@ ADAPTER_MODULES: dict[str, str] = {
     "Labelled": "loyalty.adapters.dynamo_errors",
     "DynamoMemberStore": "loyalty.adapters.member_store",
     "DynamoLedgerStore": "loyalty.adapters.ledger_store",
+    "DynamoRewardStore": "loyalty.adapters.reward_store",
 }
 
 # Each function and the adapter methods its services call. A new function is listed here.
@@ -164,6 +170,8 @@ FUNCTION_USES: dict[str, tuple[str, ...]] = {
         "DynamoTransactionStore.get",
         "DynamoTransactionStore.get_with_profile",
         "DynamoTransactionStore.record",
+        "DynamoRewardStore.counter",
+        "DynamoRewardStore.reward_issued",
         "EventBridgePublisher.publish",
         "DynamoMemberStore.save_profile",
         "DynamoMemberStore.get_interaction",

@@ -50,10 +50,13 @@ def _voucher_from_item(item: Any) -> Any:
         use_id=item.use_id,
         cancelled_at=item.cancelled_at,
         balance_after_cancel=None if item.balance_after_cancel is None else int(item.balance_after_cancel),
+        kind=item.kind or "value",
+        percent=None if item.percent is None else int(item.percent),
+        cause=item.cause or "redemption",
     )
 
 
-def _voucher_to_item(voucher: Any) -> Any:
+def voucher_to_item(voucher: Any) -> Any:
     from loyalty.adapters.models import VoucherItem
 
     return VoucherItem(
@@ -69,6 +72,10 @@ def _voucher_to_item(voucher: Any) -> Any:
         expires_at=voucher.expires_at,
         status=voucher.status,
         used_at=voucher.used_at,
+        # only what differs from a redemption's voucher is written (no bytes added to those)
+        kind=None if voucher.kind == "value" else voucher.kind,
+        percent=voucher.percent,
+        cause=None if voucher.cause == "redemption" else voucher.cause,
     )
 
 
@@ -130,7 +137,7 @@ class DynamoRedemptionStore:
                     & (CustomerItem.points_balance >= points)
                     & (CustomerItem.erased == False),  # noqa: E712 (a DynamoDB condition, not a test)
                 )
-                tx.save("voucher", _voucher_to_item(voucher), condition=VoucherItem.code.does_not_exist())
+                tx.save("voucher", voucher_to_item(voucher), condition=VoucherItem.code.does_not_exist())
                 if total_after is not None:  # the ledger's entry, in the same transaction (no condition)
                     entry = redemption_entry(redemption, expected_version + 1, total_after)
                     tx.save("ledger", ledger_item(entry))

@@ -24,11 +24,13 @@ from loyalty.adapters.items import (
 )
 from loyalty.adapters.ledger_store import ledger_item
 from loyalty.adapters.models import CustomerItem, TransactionItem
+from loyalty.adapters.reward_store import write_rewards
 from loyalty.domain.ledger import transaction_entries
 from loyalty.domain.profile import Profile
 from loyalty.ports import (
     DuplicateTransaction,
     HistoryPage,
+    PurchaseRewards,
     ReturnedUpdate,
     StoredTransaction,
     Throttled,
@@ -80,8 +82,9 @@ class DynamoTransactionStore:
         profile: Profile,
         expected_version: int | None,
         returned: ReturnedUpdate | None = None,
+        rewards: PurchaseRewards | None = None,
     ) -> None:
-        self.record_chunk([transaction], profile, expected_version, [returned] if returned else [])
+        self.record_chunk([transaction], profile, expected_version, [returned] if returned else [], rewards)
 
     def record_chunk(
         self,
@@ -89,6 +92,7 @@ class DynamoTransactionStore:
         profile: Profile,
         expected_version: int | None,
         returned: Sequence[ReturnedUpdate] = (),
+        rewards: PurchaseRewards | None = None,
     ) -> None:
         profile_condition = (
             CustomerItem.customer_id.does_not_exist()
@@ -124,6 +128,8 @@ class DynamoTransactionStore:
                     transactions, profile.points_balance, (expected_version or 0) + 1
                 ):
                     tx.save(f"ledger:{entry.seq}", ledger_item(entry))
+                if rewards is not None:
+                    write_rewards(tx, rewards)
         except TransactWriteError as exc:
             reasons = tx.reasons(exc)
             for label, code in reasons.items():

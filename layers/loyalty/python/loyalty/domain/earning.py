@@ -148,7 +148,8 @@ def apply_return(
     bonus: int = 0,
 ) -> tuple[Profile, PurchaseRecord, EarningOutcome]:
     """`bonus`: the earning rules' points this return takes back besides the base
-    (domain/earning_rules.py taken_back). `upgrade`: (from, to) when the returned purchase upgraded the customer. If they still hold
+    (domain/earning_rules.py taken_back). `upgrade`: (from, to) when the returned purchase upgraded
+    the customer. If they still hold
     `to` and, without the returned part, that purchase would not have earned it, the upgrade is
     reversed (to the best tier the remaining history earns, never below `from`). Downgrades for
     any other reason wait for the monthly run."""

@@ -191,4 +191,7 @@ def add_counts(a: Mapping[str, int], b: Mapping[str, int]) -> dict[str, int]:
 
 def breakdown_view(base: int, rules: Iterable[RulePoints], sign: int = 1) -> list[dict[str, Any]]:
     """The answer's `points_breakdown`: base first, then each rule, summing to points_earned."""
-    return [{"rule": "base", "points": sign * base}, *({"rule": r.rule, "points": sign * r.points} for r in rules)]
+    return [
+        {"rule": "base", "points": sign * base},
+        *({"rule": r.rule, "points": sign * r.points} for r in rules),
+    ]

@@ -5,26 +5,34 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
+from loyalty.domain.earning_rules import add_counts
 from loyalty.domain.members import contactable
-from loyalty.domain.profile import Profile
+from loyalty.domain.profile import Profile, new_profile
 from loyalty.errors import ApiError, all_of, field_error
 from loyalty.events import DomainEvent, tier_changed, with_contactable
 from loyalty.ports import (
     CustomerStore,
     DuplicateTransaction,
     EventPublisher,
+    PurchaseRewards,
+    RewardStore,
+    RuleCounter,
     Throttled,
     TransactionStore,
     VersionConflict,
+    Voucher,
 )
 from loyalty.programme import Programme
+from loyalty.service.earning_rules import needs_counter
 from loyalty.service.retry import attempts
+from loyalty.service.rewards import reward_issued_event, tier_reward_for, voucher_view
 from loyalty.service.transactions import (
     MAX_FUTURE_SKEW,
+    Applied,
     Transaction,
     TransactionRequest,
     apply,
@@ -53,6 +61,7 @@ class IngestService:
     transactions: TransactionStore
     publisher: EventPublisher
     programme: Programme
+    rewards: RewardStore | None = None  # earning rules' caps and tier rewards (None: neither is read)
     max_attempts: int = 30
     sleep: Callable[[float], None] = time.sleep
     now: Callable[[], datetime] = lambda: datetime.now(UTC)
@@ -86,17 +95,59 @@ class IngestService:
             original, profile = self.transactions.get_with_profile(
                 request.original_transaction_id, request.customer_id
             )
+        counter = self._counter(profile, txn)
         try:
-            applied = apply(profile, txn, self.programme, original, self.now())
+            applied = apply(
+                profile, txn, self.programme, original, self.now(), counter.counts if counter else None
+            )
         except ApiError as error:
             # A retried transaction may look invalid now (its return already applied): replay it.
             if self.transactions.get(request.transaction_id) is not None:
                 raise DuplicateTransaction(request.transaction_id) from error
             raise
+        applied, rewards = self._with_rewards(applied, counter)
         self.transactions.record(
-            applied.stored, applied.profile, profile.version if profile else None, applied.returned
+            applied.stored, applied.profile, profile.version if profile else None, applied.returned, rewards
         )
         return applied.answer, profile
+
+    def _counter(self, profile: Profile | None, txn: Transaction) -> RuleCounter | None:
+        """The month's rule counter, read only when a capped rule gives this purchase points."""
+        request = txn.request
+        if self.rewards is None or request.kind != "purchase":
+            return None
+        current = profile or new_profile(request.customer_id, self.programme.base_tier.name)
+        if not needs_counter(current, txn, self.programme):
+            return None
+        return self.rewards.counter(request.customer_id, self.programme.month_of(request.occurred_at))
+
+    def _with_rewards(
+        self, applied: Applied, counter: RuleCounter | None
+    ) -> tuple[Applied, PurchaseRewards | None]:
+        """The counter's new counts and, at a purchase entering a tier with a reward not yet issued for
+        that tier and month, the reward voucher (in the answer, the stored answer and the write)."""
+        if self.rewards is None:
+            return applied, None
+        request = applied.stored
+        new_counter = None
+        if counter is not None and applied.rule_usage:
+            new_counter = replace(counter, counts=add_counts(counter.counts, applied.rule_usage))
+        vouchers: tuple[Voucher, ...] = ()
+        upgrade = applied.answer.get("tier_upgrade")
+        if upgrade:
+            voucher = tier_reward_for(
+                request.customer_id, upgrade["to"], datetime.fromisoformat(request.occurred_at), self.now(),
+                self.programme,
+            )  # fmt: skip
+            if voucher is not None and not self.rewards.reward_issued(voucher.redemption_id):
+                vouchers = (voucher,)
+                view = voucher_view(voucher, self.now())
+                answer = {**applied.answer, "tier_reward": view}
+                stored = replace(applied.stored, response={**applied.stored.response, "tier_reward": view})
+                applied = replace(applied, answer=answer, stored=stored)
+        if new_counter is None and not vouchers:
+            return applied, None
+        return applied, PurchaseRewards(new_counter, vouchers)
 
     def _replay(self, txn: Transaction) -> tuple[int, dict[str, Any]]:
         request = txn.request
@@ -124,19 +175,20 @@ class IngestService:
         if profile is None:  # a replay: the member's consents and status as they are now
             profile = self.customers.get(request.customer_id)
         reach = contactable(profile, self.programme.month_of(self.now()))
-        return list(
-            with_contactable(
-                [
-                    tier_changed(
-                        request.customer_id,
-                        self.programme.month_of(request.occurred_at),
-                        request.transaction_id,
-                        before,
-                        after,
-                        direction,
-                        {"points_balance": answer["points_balance"]},
-                    )
-                ],
-                reach,
+        events = [
+            tier_changed(
+                request.customer_id,
+                self.programme.month_of(request.occurred_at),
+                request.transaction_id,
+                before,
+                after,
+                direction,
+                {"points_balance": answer["points_balance"]},
             )
-        )
+        ]
+        if answer.get("tier_reward"):  # the reward voucher issued with it (a replay: the same event id)
+            balance = int(answer["points_balance"])
+            events.append(
+                reward_issued_event(request.customer_id, answer["tier_reward"], balance, self.programme)
+            )
+        return list(with_contactable(events, reach))

@@ -60,11 +60,14 @@ def normalise_code(text: str) -> str | None:
     return "-".join(raw[i : i + CODE_GROUP] for i in range(0, CODE_LENGTH, CODE_GROUP))
 
 
-def voucher_expiry(issued_at: datetime, programme: Programme) -> tuple[str, str]:
-    """(expires_on, expires_at): valid through the day `valid_days` after the issue day (programme
-    zone), i.e. until the start of the following day there."""
+def voucher_expiry(
+    issued_at: datetime, programme: Programme, valid_days: int | None = None
+) -> tuple[str, str]:
+    """(expires_on, expires_at): valid through the day `valid_days` (default the programme's
+    vouchers.valid_days) after the issue day (programme zone), i.e. until the start of the following
+    day there."""
     issue_day = issued_at.astimezone(programme.zone).date()
-    last_day = issue_day + timedelta(days=programme.vouchers.valid_days)
+    last_day = issue_day + timedelta(days=programme.vouchers.valid_days if valid_days is None else valid_days)
     end = datetime.combine(last_day + timedelta(days=1), dtime(0), tzinfo=programme.zone)
     return last_day.isoformat(), iso_utc_precise(end)
 
@@ -88,6 +91,9 @@ def voucher_view(voucher: Voucher, now: datetime) -> dict[str, Any]:
         "used_at": voucher.used_at,
         "use_id": voucher.use_id,
         "cancelled_at": voucher.cancelled_at,
+        "kind": voucher.kind,
+        **({"percent": voucher.percent} if voucher.percent is not None else {}),
+        "cause": voucher.cause,
     }
 
 
@@ -112,6 +118,9 @@ def voucher_issued(customer_id: str, answer: dict[str, Any], programme: Programm
             "before": {"points_balance": balance + points},
             "after": {"points_balance": balance},
             "ab_bucket": ab_bucket(customer_id),
+            "cause": voucher.get("cause", "redemption"),
+            "kind": voucher.get("kind", "value"),
+            "percent": voucher.get("percent"),
         },
     )
 

@@ -19,15 +19,14 @@ from loyalty.domain.earning import (
     ReturnExceedsPurchase,
     apply_purchase,
     apply_return,
-    base_rate,
 )
-from loyalty.service.earning_rules import purchase_rules, return_rules
 from loyalty.domain.members import is_blocked
 from loyalty.domain.profile import Profile, new_profile
 from loyalty.errors import ApiError, all_of, field_error
 from loyalty.money import AmountError, format_amount, parse_amount
 from loyalty.ports import ReturnedUpdate, StoredTransaction, purchase_record
 from loyalty.programme import Programme
+from loyalty.service.earning_rules import purchase_rules, return_rules
 
 MAX_FUTURE_SKEW = timedelta(hours=24)  # tills with a wrong clock, not transactions from next week
 CHANNELS = ("store", "web", "app")

@@ -1,0 +1,81 @@
+"""What a purchase's earning rules and rewards read and write in the redemptions table: the month's rule
+counter (`#cap#...` items) and reward vouchers with their redemption record, whose id is the reward's
+key, so a reward is issued once (docs/rules-and-rewards.md)."""
+
+from __future__ import annotations
+
+from pynamodb.exceptions import GetError
+
+from loyalty.adapters.dynamo_errors import Labelled, raise_if_throttled
+from loyalty.adapters.items import counts_from_item
+from loyalty.adapters.models import RedemptionItem, RuleCounterItem, VoucherItem
+from loyalty.adapters.redemption_store import voucher_to_item
+from loyalty.ports import PurchaseRewards, RuleCounter, Voucher
+
+
+class DynamoRewardStore:
+    def counter(self, customer_id: str, month: str) -> RuleCounter:
+        empty = RuleCounter(customer_id, month)
+        try:
+            item = RuleCounterItem.get(empty.key, consistent_read=True)
+        except RuleCounterItem.DoesNotExist:
+            return empty
+        except GetError as exc:
+            raise_if_throttled(exc)
+            raise
+        return RuleCounter(customer_id, month, counts_from_item(item.counts), int(item.version or 0))
+
+    def reward_issued(self, redemption_id: str) -> bool:
+        try:
+            RedemptionItem.get(redemption_id, consistent_read=True, attributes_to_get=["redemption_id"])
+        except RedemptionItem.DoesNotExist:
+            return False
+        except GetError as exc:
+            raise_if_throttled(exc)
+            raise
+        return True
+
+
+def reward_record(voucher: Voucher) -> RedemptionItem:
+    """The reward's redemption record: its key, the voucher's code and the first answer's voucher."""
+    record = RedemptionItem(
+        redemption_id=voucher.redemption_id,
+        customer_id=voucher.customer_id,
+        points=voucher.points,
+        created_at=voucher.issued_at,
+        voucher_code=voucher.code,
+    )
+    record.response = {"cause": voucher.cause, "voucher_code": voucher.code}  # type: ignore[assignment]
+    return record
+
+
+def write_rewards(tx: Labelled, rewards: PurchaseRewards) -> None:
+    """Add the rewards' items to a TransactWrite (labelled `reward:...`: a refusal is a VersionConflict)."""
+    counter = rewards.counter
+    if counter is not None:
+        condition = (
+            RuleCounterItem.redemption_id.does_not_exist()
+            if counter.version == 0
+            else RuleCounterItem.version == counter.version
+        )
+        tx.save(
+            f"reward:{counter.key}",
+            RuleCounterItem(
+                redemption_id=counter.key,
+                customer_id=counter.customer_id,
+                counts=dict(counter.counts),
+                version=counter.version + 1,
+            ),
+            condition=condition,
+        )
+    for voucher in rewards.vouchers:
+        tx.save(
+            f"reward:{voucher.redemption_id}",
+            reward_record(voucher),
+            condition=RedemptionItem.redemption_id.does_not_exist(),
+        )
+        tx.save(
+            f"reward-voucher:{voucher.code}",
+            voucher_to_item(voucher),
+            condition=VoucherItem.code.does_not_exist(),
+        )
