@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from loyalty.programme import Programme, load_programme
 from loyalty.settings import Settings
@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from loyalty.service.members import MembersService
     from loyalty.service.points import PointsService
     from loyalty.service.reclassify import ReclassifyService
+    from loyalty.service.reclassify.season import SeasonConversion
     from loyalty.service.redemptions import RedemptionService
 
 
@@ -126,9 +127,23 @@ def reclassify_service(settings: Settings, bucket: str | None = None) -> Reclass
     from loyalty.service.reclassify import ReclassifyService
 
     bind(settings)
+    programme = load_programme(settings.programme_file)
+    publisher = EventBridgePublisher(settings.event_bus_name, settings.event_source)
     return ReclassifyService(
         store=DynamoCustomerScan(),
-        publisher=EventBridgePublisher(settings.event_bus_name, settings.event_source),
-        programme=load_programme(settings.programme_file),
+        publisher=publisher,
+        programme=programme,
         runs=S3RunStore(bucket or settings.run_bucket),
+        season=season_conversion(programme, publisher),
     )
+
+
+def season_conversion(programme: Programme, publisher: Any) -> SeasonConversion | None:
+    """The season's conversion for the monthly run, when the programme has vouchers.season_months."""
+    if not programme.vouchers.season_months:
+        return None
+    from loyalty.adapters.customer_store import DynamoCustomerStore
+    from loyalty.adapters.redemption_store import DynamoRedemptionStore
+    from loyalty.service.reclassify.season import SeasonConversion
+
+    return SeasonConversion(DynamoCustomerStore(), DynamoRedemptionStore(), publisher, programme)

@@ -280,7 +280,9 @@ class InMemoryRedemptions:
         self.store.calls.append("GetItem")
         return self.redemptions.get(redemption_id)
 
-    def redeem(self, redemption, voucher, expected_version: int, lots=None, total_after=None) -> None:  # type: ignore[no-untyped-def]
+    def redeem(
+        self, redemption, voucher, expected_version: int, lots=None, total_after=None, more_vouchers=()
+    ) -> None:  # type: ignore[no-untyped-def]
         from loyalty.ports import DuplicateRedemption
 
         self.store.calls.append("TransactWriteItems")
@@ -304,7 +306,8 @@ class InMemoryRedemptions:
                 version=profile.version + 1,
                 lots=profile.lots if lots is None else dict(lots),
             )
-            self.vouchers_by_code[voucher.code] = voucher
+            for issued in (voucher, *more_vouchers):
+                self.vouchers_by_code[issued.code] = issued
             if total_after is not None:
                 assert total_after == profile.points_balance - redemption.points, total_after
                 self.store.book([redemption_entry(redemption, profile.version + 1, total_after)])

@@ -276,8 +276,10 @@ class RedemptionStore(Protocol):
         expected_version: int,
         lots: Mapping[str, int] | None = None,
         total_after: int | None = None,
+        more_vouchers: Sequence[Voucher] = (),
     ) -> None:
-        """Atomically: store the redemption (only if new: DuplicateRedemption), take its points from the
+        """(`more_vouchers`: the season's conversion issues one voucher per block, all in this write.)
+        Atomically: store the redemption (only if new: DuplicateRedemption), take its points from the
         profile (ADD points_balance -p, points_redeemed +p, version +1, SET lots to `lots` when given,
         only if the version is still `expected_version`, the balance covers it and the profile is not
         erased: VersionConflict) and store the voucher (only if its code is new: VersionConflict,

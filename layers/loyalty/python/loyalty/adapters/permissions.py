@@ -209,6 +209,10 @@ FUNCTION_USES: dict[str, tuple[str, ...]] = {
         "DynamoCustomerScan.save_classification",
         "DynamoCustomerScan.get",
         "DynamoCustomerScan.approximate_count",
+        # vouchers.season_months: the season's conversion (service/reclassify/season.py)
+        "DynamoCustomerStore.get",
+        "DynamoRedemptionStore.get_redemption",
+        "DynamoRedemptionStore.redeem",
         "EventBridgePublisher.publish",
         "S3RunStore.put",
         "S3RunStore.get",

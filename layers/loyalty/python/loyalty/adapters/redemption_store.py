@@ -108,6 +108,7 @@ class DynamoRedemptionStore:
         expected_version: int,
         lots: Any = None,
         total_after: int | None = None,
+        more_vouchers: Any = (),
     ) -> None:
         from loyalty.adapters.models import RedemptionItem, VoucherItem
 
@@ -138,6 +139,10 @@ class DynamoRedemptionStore:
                     & (CustomerItem.erased == False),  # noqa: E712 (a DynamoDB condition, not a test)
                 )
                 tx.save("voucher", voucher_to_item(voucher), condition=VoucherItem.code.does_not_exist())
+                for index, more in enumerate(more_vouchers):  # the season's other blocks
+                    tx.save(
+                        f"voucher:{index}", voucher_to_item(more), condition=VoucherItem.code.does_not_exist()
+                    )
                 if total_after is not None:  # the ledger's entry, in the same transaction (no condition)
                     entry = redemption_entry(redemption, expected_version + 1, total_after)
                     tx.save("ledger", ledger_item(entry))

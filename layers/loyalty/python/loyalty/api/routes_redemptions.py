@@ -34,6 +34,13 @@ class VoucherOut(BaseModel):
     used_at: str | None
     use_id: str | None = Field(default=None, description="The till's id of the use that spent it")
     cancelled_at: str | None = Field(default=None, description="When the back office cancelled it")
+    kind: Literal["value", "percent"] = Field(
+        default="value", description="value: worth `value`; percent: `percent` off, applied by the till"
+    )
+    percent: int | None = Field(default=None, description="A percent voucher's discount, 1 to 100")
+    cause: Literal["redemption", "tier_reward", "season"] = Field(
+        default="redemption", description="Why it was issued (docs/rules-and-rewards.md)"
+    )
 
 
 class RedemptionOut(BaseModel):

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from aws_lambda_powertools.event_handler.openapi.params import Path
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, StrictInt
@@ -128,6 +128,11 @@ class TierUpgrade(BaseModel):
     to: str
 
 
+class RulePointsOut(BaseModel):
+    rule: str = Field(description='"base", or the name of an earning rule')
+    points: int
+
+
 class TransactionOut(BaseModel):
     transaction_id: str
     customer_id: str
@@ -147,6 +152,15 @@ class TransactionOut(BaseModel):
     )
     points_pending: int | None = Field(
         default=None, description="Of points_earned, how many are pending (the return window)"
+    )
+    points_breakdown: list[RulePointsOut] | None = Field(
+        default=None,
+        description="With earning rules: base first, then each rule that gave (or a return took back) "
+        "points, summing to points_earned (docs/rules-and-rewards.md)",
+    )
+    tier_reward: dict[str, Any] | None = Field(
+        default=None,
+        description="The voucher the tier entered at this purchase gives (as in the vouchers list)",
     )
 
 

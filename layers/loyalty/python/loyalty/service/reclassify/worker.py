@@ -38,6 +38,7 @@ from loyalty.service.reclassify.run import (
     prepare,
     summary_key,
 )
+from loyalty.service.reclassify.season import SeasonConversion
 from loyalty.service.reclassify.tally import Tally, completed_detail, merge_all_tallies
 
 
@@ -51,6 +52,7 @@ class ReclassifyService:
     threads: int = WORKER_THREADS  # 1: every call in the calling thread, one after another
     _publisher_warm: bool = field(default=False, init=False, repr=False)
     dry: bool = False  # this service is a dry run's: the candidate programme, ports that refuse writes
+    season: SeasonConversion | None = None  # vouchers.season_months: after the page's writes (season.py)
 
     def for_run(self, run: Run) -> ReclassifyService:
         """The service for this run's steps: itself, or for a dry run the same store read-only, a
@@ -151,6 +153,8 @@ class ReclassifyService:
                     tally.events.update(saved.events)
                     if saved.final is not None:
                         tally.add(outcome, saved.final)
+                if self.season is not None:
+                    tally.events["VoucherIssued"] += self.season.convert_page(window.ref_date, page)
         self.runs.put(run.key("classify", f"{segment:05d}.json"), tally.to_dict())
         return {
             "segment": segment,
