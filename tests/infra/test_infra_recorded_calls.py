@@ -186,7 +186,28 @@ def _purchase(transaction_id: str, amount: str, **extra) -> dict:  # type: ignor
             "occurred_at": occurred, "currency": "EUR", "amount": amount, **extra}  # fmt: skip
 
 
-def test_handlers_make_exactly_the_declared_calls(recorded):
+def rewarding_programme(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """A programme whose purchases read and write what earning rules and rewards need: a capped rule
+    (the month's counter), gold's reward voucher, and the current month a season month (the run's
+    conversion). The handlers build their services from it."""
+    from loyalty.api import deps
+    from loyalty.settings import get_settings
+
+    from tests.helpers import DEFAULT_PROGRAMME
+
+    data = json.loads(DEFAULT_PROGRAMME.read_text(encoding="utf-8"))
+    data["earning"]["rules"] = [{"name": "visit", "bonus_points": 10, "cap": 100}]
+    data["tiers"][2]["reward"] = {"percent": 10, "valid_days": 60}
+    data["vouchers"]["season_months"] = list(range(1, 13))
+    path = tmp_path / "rewarding.json"
+    path.write_text(json.dumps(data), encoding="utf-8")
+    monkeypatch.setenv(env_name("programme_path"), str(path))
+    get_settings.cache_clear()
+    deps.services.cache_clear()
+
+
+def test_handlers_make_exactly_the_declared_calls(recorded, tmp_path, monkeypatch):
+    rewarding_programme(tmp_path, monkeypatch)
     ingest, points = _handler(INGEST), _handler(POINTS)
     big = _purchase("T1", "700.00")  # crosses the top tier: publishes CustomerTierChanged
     answers = [
@@ -302,16 +323,17 @@ def _check(function: str, calls: list) -> None:
         assert made == declared, method
 
 
-def test_the_reclassification_makes_exactly_the_declared_calls(recorded, monkeypatch):
+def test_the_reclassification_makes_exactly_the_declared_calls(recorded, monkeypatch, tmp_path):
     """Every step (prepare, stats, merge, classify, summarize) through the Lambda handler, with one
-    version conflict on a save so the re-read path runs too."""
+    version conflict on a save so the re-read path runs too, and a season's conversion."""
+    rewarding_programme(tmp_path, monkeypatch)
     from loyalty.adapters.customer_store import DynamoCustomerScan
     from loyalty.adapters.models import CustomerItem
     from loyalty.service.reclassify import run_steps
 
     ingest = _handler(INGEST)
-    for n in range(3):
-        body = {**_purchase(f"T{n}", "30.00"), "customer_id": f"C{n}"}
+    for n in range(3):  # C0's 530 points make one season voucher
+        body = {**_purchase(f"T{n}", "500.00" if n == 0 else "30.00"), "customer_id": f"C{n}"}
         assert ingest(_event("POST", "/v1/transactions", body), _CONTEXT)["statusCode"] == 201
     # C3 bought nothing for 24 months by the run: its points expire (the ledger's entry goes with them)
     old = (datetime.now(UTC) - timedelta(days=729)).isoformat(timespec="seconds")
@@ -338,4 +360,12 @@ def test_the_reclassification_makes_exactly_the_declared_calls(recorded, monkeyp
     result = run_steps(module.service(), as_of, "recorded", 2, step=lambda event: module.handler(event, None))
     assert conflicts and result["summary"]["conflicts"] == 1
     assert result["summary"]["changed"] == 4 and result["summary"]["published"] is True
+    # C0 earns a block again within the season: the rerun finds its conversion done (and republishes)
+    token = _current.set(SETUP)
+    try:
+        body = {**_purchase("T9", "500.00"), "customer_id": "C0"}
+        assert ingest(_event("POST", "/v1/transactions", body), _CONTEXT)["statusCode"] == 201
+    finally:
+        _current.reset(token)
+    run_steps(module.service(), as_of, "rerun", 2, step=lambda event: module.handler(event, None))
     _check(RECLASSIFY, list(recorded))
