@@ -94,3 +94,15 @@ def test_a_conversion_written_but_not_published_is_published_again_with_the_same
     svc.season.convert("C1", "2026-12", date(2026, 12, 1))
     again = [e.event_id for e in publisher.events if e.detail_type == "VoucherIssued"][len(first) :]
     assert again == first and len(redemptions.vouchers_by_code) == 2
+
+
+def test_the_mexx_style_programme_converts_at_the_start_of_spring_and_autumn() -> None:
+    from loyalty.programme import load_programme
+
+    from tests.helpers import REPO
+
+    mexx = load_programme(REPO / "programmes" / "mexx-style.json")
+    assert [t.name for t in mexx.tiers] == ["Lin", "Velours", "Soie"]
+    assert [(t.multiplier, t.spend_12m) for t in mexx.tiers[1:]] == [(2, 25000), (2, 60000)]
+    assert mexx.pending_days == 30 and mexx.points_per_unit == 1
+    assert [season_of(mexx, date(2027, m, 1)) for m in (3, 6, 9)] == ["2027-03", None, "2027-09"]
