@@ -60,6 +60,7 @@ def transaction_request(**kw: Any):  # type: ignore[no-untyped-def]
         lines=body.get("lines") or [],
         original_transaction_id=body.get("original_transaction_id"),
         raw=body,
+        referral_code=body.get("referral_code"),
     )
 
 

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from loyalty.service.reclassify import ReclassifyService
     from loyalty.service.reclassify.season import SeasonConversion
     from loyalty.service.redemptions import RedemptionService
+    from loyalty.service.referrals import ReferralService
 
 
 @dataclass
@@ -38,6 +39,11 @@ class Services:
     build_erasure: Callable[[], ErasureService] | None = field(default=None, repr=False)
     members: MembersService | None = None
     ledger: LedgerService | None = None
+    referrals: ReferralService | None = None
+
+    def referral_service(self) -> ReferralService:
+        assert self.referrals is not None, "no referral service wired"
+        return self.referrals
 
     def ledger_service(self) -> LedgerService:
         assert self.ledger is not None, "no ledger service wired"
@@ -89,17 +95,18 @@ def build_services(settings: Settings, programme: Programme | None = None) -> Se
 
     bind(settings)
     programme = programme or load_programme(settings.programme_file)
-    customers, transactions = DynamoCustomerStore(), DynamoTransactionStore()
+    customers, transactions, rewards = DynamoCustomerStore(), DynamoTransactionStore(), DynamoRewardStore()
     publisher = EventBridgePublisher(settings.event_bus_name, settings.event_source)
     return Services(
         programme=programme,
-        ingest=IngestService(customers, transactions, publisher, programme, DynamoRewardStore()),
+        ingest=IngestService(customers, transactions, publisher, programme, rewards),
         points=PointsService(customers, transactions, programme),
         redemptions=RedemptionService(customers, DynamoRedemptionStore(), publisher, programme),
         adjustments=AdjustmentService(customers, DynamoAdjustmentStore(), publisher, programme),
         build_erasure=lambda: erasure_service(settings),
         members=MembersService(customers, DynamoMemberStore(), programme),
         ledger=LedgerService(customers, DynamoLedgerStore(), programme),
+        referrals=ReferralService(customers, rewards),
     )
 
 

@@ -24,6 +24,7 @@ class DetailType(StrEnum):
     CUSTOMER_OVERDUE = "CustomerOverdue"
     POINTS_ADJUSTED = "PointsAdjusted"
     POINTS_EXPIRING = "PointsExpiring"
+    REFERRAL_REWARDED = "ReferralRewarded"
 
 
 SCHEMA_VERSION = "1"
@@ -273,6 +274,24 @@ class VoucherIssuedDetail:
 
 
 @dataclass(frozen=True)
+class ReferralRewardedDetail:
+    """A referee's first purchase with the referrer's code rewarded both (docs/rules-and-rewards.md):
+    `customer_id` is the referrer; both points are pending points of that purchase. event_id =
+    event_id(referrer, transaction_id, "referral"), the same on a replay."""
+
+    event_id: str
+    schema_version: str
+    customer_id: str
+    referee_id: str
+    transaction_id: str
+    period: str
+    referrer_points: int
+    referee_points: int
+    ab_bucket: int
+    contactable: Contactable | None = None  # every customer event carries it (docs/events.md)
+
+
+@dataclass(frozen=True)
 class VoucherCancelledDetail:
     """An unused voucher voided by the back office (POST /v1/vouchers/{code}/cancel) and its points
     given back to the card; event_id = event_id(customer_id, voucher_id, "voucher-cancelled"), the
@@ -415,6 +434,7 @@ DETAIL_MODELS: dict[DetailType, type] = {
     DetailType.CUSTOMER_OVERDUE: CustomerOverdueDetail,
     DetailType.POINTS_ADJUSTED: PointsAdjustedDetail,
     DetailType.POINTS_EXPIRING: PointsExpiringDetail,
+    DetailType.REFERRAL_REWARDED: ReferralRewardedDetail,
 }
 
 

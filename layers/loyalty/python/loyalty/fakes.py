@@ -24,6 +24,7 @@ from loyalty.ports import (
     DuplicateTransaction,
     HistoryPage,
     PurchaseRewards,
+    Referrer,
     ReturnedUpdate,
     RuleCounter,
     StoredTransaction,
@@ -41,6 +42,8 @@ class InMemoryStore:
         self.ledger: dict[tuple[str, str], LedgerEntry] = {}  # (customer_id, seq): the ledger table
         self.counters: dict[str, RuleCounter] = {}  # earning rules' caps, by RuleCounter.key
         self.reward_vouchers: dict[str, Voucher] = {}  # reward vouchers by their key (redemption_id)
+        self.codes: dict[str, str] = {}  # referral code -> its owner
+        self.referrers: dict[str, Referrer] = {}  # customer -> their code and rewarded referrals
         self.lock = threading.Lock()
         self.calls: list[str] = []
 
@@ -120,7 +123,31 @@ class InMemoryStore:
         self.calls.append("GetItem")
         return redemption_id in self.reward_vouchers
 
+    def referrer_of(self, customer_id: str) -> Referrer | None:
+        self.calls.append("GetItem")
+        return self.referrers.get(customer_id)
+
+    def code_owner(self, code: str) -> str | None:
+        self.calls.append("GetItem")
+        return self.codes.get(code)
+
+    def create_code(self, referrer: Referrer) -> None:
+        self.calls.append("TransactWriteItems")
+        with self.lock:
+            if referrer.code in self.codes or referrer.customer_id in self.referrers:
+                raise VersionConflict(referrer.customer_id)
+            self.codes[referrer.code] = referrer.customer_id
+            self.referrers[referrer.customer_id] = replace(referrer, version=1)
+
     def _check_rewards(self, rewards: PurchaseRewards) -> None:
+        if rewards.referrer is not None:
+            stored = self.referrers.get(rewards.referrer.customer_id)
+            if stored is None or stored.version != rewards.referrer.version:
+                raise VersionConflict(rewards.referrer.customer_id)
+        if rewards.other is not None:
+            current = self.profiles.get(rewards.other.profile.customer_id)
+            if current is None or current.version != rewards.other.expected_version:
+                raise VersionConflict(rewards.other.profile.customer_id)
         counter = rewards.counter
         if counter is not None:
             stored = self.counters.get(counter.key)
@@ -131,6 +158,16 @@ class InMemoryStore:
                 raise VersionConflict(voucher.redemption_id)
 
     def _write_rewards(self, rewards: PurchaseRewards) -> None:
+        if rewards.referrer is not None:
+            self.referrers[rewards.referrer.customer_id] = replace(
+                rewards.referrer, version=rewards.referrer.version + 1
+            )
+        if rewards.other is not None:
+            other = rewards.other
+            self.profiles[other.profile.customer_id] = replace(
+                other.profile, version=other.expected_version + 1
+            )
+            self.book([other.entry])
         if rewards.counter is not None:
             self.counters[rewards.counter.key] = replace(rewards.counter, version=rewards.counter.version + 1)
         for voucher in rewards.vouchers:

@@ -94,6 +94,38 @@ class RuleCounter:
 
 
 @dataclass(frozen=True)
+class Referrer:
+    """A referrer's code and the referrals that rewarded them (ISO days, the last 12 months)."""
+
+    customer_id: str
+    code: str
+    rewarded: tuple[str, ...] = ()
+    version: int = 0  # 0: not stored yet
+
+    @property
+    def key(self) -> str:
+        return referrer_key(self.customer_id)
+
+
+def referrer_key(customer_id: str) -> str:
+    return f"#referrer#{event_id(customer_id, 'referrer')}"
+
+
+def referral_code_key(code: str) -> str:
+    return f"#refcode#{code}"
+
+
+@dataclass(frozen=True)
+class OtherProfile:
+    """Another customer's points moved by this purchase (a referrer's), written at `expected_version`
+    with its ledger entry."""
+
+    profile: Profile
+    expected_version: int
+    entry: LedgerEntry
+
+
+@dataclass(frozen=True)
 class PurchaseRewards:
     """What a purchase's earning rules and rewards add to its TransactWriteItems: the month's rule
     counter (only at the version read) and reward vouchers (each only if its redemption_id, a key
@@ -101,6 +133,8 @@ class PurchaseRewards:
 
     counter: RuleCounter | None = None  # the counts after this purchase, version as read
     vouchers: tuple[Voucher, ...] = ()
+    referrer: Referrer | None = None  # the referrer's rewarded days after this purchase, version as read
+    other: OtherProfile | None = None  # the referrer's profile and ledger entry
 
 
 @dataclass(frozen=True)
@@ -166,6 +200,18 @@ class RewardStore(Protocol):
 
     def reward_issued(self, redemption_id: str) -> bool:
         """Whether the reward with this key was already issued."""
+        ...
+
+    def referrer_of(self, customer_id: str) -> Referrer | None:
+        """The customer's referral code and rewarded referrals (None: no code yet)."""
+        ...
+
+    def code_owner(self, code: str) -> str | None:
+        """The customer a referral code belongs to."""
+        ...
+
+    def create_code(self, referrer: Referrer) -> None:
+        """Store a new code for the customer (both items only if new: VersionConflict otherwise)."""
         ...
 
 

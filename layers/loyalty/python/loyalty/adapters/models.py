@@ -11,6 +11,7 @@ from typing import Any
 
 from pynamodb.attributes import (
     BooleanAttribute,
+    ListAttribute,
     MapAttribute,
     NumberAttribute,
     UnicodeAttribute,
@@ -183,6 +184,22 @@ class RuleCounterItem(Model):
     version = NumberAttribute(default=0)
 
 
+class ReferralItem(Model):
+    """Referrals, in the redemptions table: `#refcode#<CODE>` names the code's owner, and
+    `#referrer#<hash of the customer>` keeps the customer's code and the days of the referrals that
+    rewarded them (the last 12 months), conditioned on `version` when a referral is rewarded."""
+
+    class Meta:
+        table_name = "loyalty-redemptions"
+        billing_mode = "PAY_PER_REQUEST"
+
+    redemption_id = UnicodeAttribute(hash_key=True)
+    customer_id = UnicodeAttribute()
+    code = UnicodeAttribute(null=True)
+    rewarded = ListAttribute(of=UnicodeAttribute, null=True)
+    version = NumberAttribute(default=0)
+
+
 class InteractionByCustomerIndex(GlobalSecondaryIndex["InteractionItem"]):
     """A customer's interactions (erasure deletes them all)."""
 
@@ -270,7 +287,7 @@ MODELS: dict[str, type[Model]] = {
 
 
 # Models of items kept in another model's table (same key schema; the table is defined by MODELS).
-SHARED_TABLES: dict[str, tuple[type[Model], ...]] = {"redemptions_table": (RuleCounterItem,)}
+SHARED_TABLES: dict[str, tuple[type[Model], ...]] = {"redemptions_table": (RuleCounterItem, ReferralItem)}
 
 
 def bind_models(settings: Settings, extra: dict[str, type[Model]] | None = None) -> None:

@@ -1,16 +1,29 @@
 """What a purchase's earning rules and rewards read and write in the redemptions table: the month's rule
-counter (`#cap#...` items) and reward vouchers with their redemption record, whose id is the reward's
-key, so a reward is issued once (docs/rules-and-rewards.md)."""
+counter (`#cap#...` items), reward vouchers with their redemption record, whose id is the reward's
+key, so a reward is issued once, and referrals (`#refcode#`, `#referrer#` items), with the referrer's
+profile when a referral rewards them (docs/rules-and-rewards.md)."""
 
 from __future__ import annotations
 
-from pynamodb.exceptions import GetError
+from typing import Any
 
-from loyalty.adapters.dynamo_errors import Labelled, raise_if_throttled
+from pynamodb.exceptions import GetError, TransactWriteError
+from pynamodb.transactions import TransactWrite
+
+from loyalty.adapters.dynamo_errors import Labelled, raise_if_throttled, throttled
 from loyalty.adapters.items import counts_from_item
-from loyalty.adapters.models import RedemptionItem, RuleCounterItem, VoucherItem
+from loyalty.adapters.models import CustomerItem, RedemptionItem, ReferralItem, RuleCounterItem, VoucherItem
 from loyalty.adapters.redemption_store import voucher_to_item
-from loyalty.ports import PurchaseRewards, RuleCounter, Voucher
+from loyalty.ports import (
+    PurchaseRewards,
+    Referrer,
+    RuleCounter,
+    Throttled,
+    VersionConflict,
+    Voucher,
+    referral_code_key,
+    referrer_key,
+)
 
 
 class DynamoRewardStore:
@@ -34,6 +47,44 @@ class DynamoRewardStore:
             raise_if_throttled(exc)
             raise
         return True
+
+    def referrer_of(self, customer_id: str) -> Referrer | None:
+        item = _get(ReferralItem, referrer_key(customer_id))
+        if item is None or not item.code:
+            return None
+        return Referrer(customer_id, item.code, tuple(item.rewarded or ()), int(item.version or 0))
+
+    def code_owner(self, code: str) -> str | None:
+        item = _get(ReferralItem, referral_code_key(code))
+        return None if item is None else item.customer_id
+
+    def create_code(self, referrer: Referrer) -> None:
+        tx = Labelled(TransactWrite(connection=CustomerItem._get_connection().connection))
+        try:
+            with tx.tw:
+                for key, code in ((referral_code_key(referrer.code), None), (referrer.key, referrer.code)):
+                    tx.save(
+                        f"referral:{key}",
+                        ReferralItem(
+                            redemption_id=key, customer_id=referrer.customer_id, code=code, version=1
+                        ),
+                        condition=ReferralItem.redemption_id.does_not_exist(),
+                    )
+        except TransactWriteError as exc:
+            codes = list(tx.reasons(exc).values())
+            if throttled(exc, codes):
+                raise Throttled(str(exc)) from exc
+            raise VersionConflict(referrer.customer_id) from exc
+
+
+def _get(model: Any, key: str) -> Any:
+    try:
+        return model.get(key, consistent_read=True)
+    except model.DoesNotExist:
+        return None
+    except GetError as exc:
+        raise_if_throttled(exc)
+        raise
 
 
 def reward_record(voucher: Voucher) -> RedemptionItem:

@@ -12,7 +12,7 @@ from loyalty.settings import ERASURE, INGEST, POINTS, REDEMPTIONS
 
 # Each API function and the router module(s) it serves: a new route module is listed here.
 FUNCTION_ROUTERS: dict[str, tuple[str, ...]] = {
-    INGEST: ("loyalty.api.routes_ingest", "loyalty.api.routes_members"),
+    INGEST: ("loyalty.api.routes_ingest", "loyalty.api.routes_members", "loyalty.api.routes_referrals"),
     POINTS: ("loyalty.api.routes_points", "loyalty.api.routes_ledger"),
     REDEMPTIONS: (
         "loyalty.api.routes_redemptions",

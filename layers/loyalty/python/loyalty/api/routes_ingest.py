@@ -41,6 +41,7 @@ def post_transaction(body: Annotated[TransactionIn, Body()], svc: Annotated[Serv
         lines=[line.model_dump() for line in body.lines or []],
         original_transaction_id=body.original_transaction_id,
         raw=raw,
+        referral_code=body.referral_code,
     )
     status, answer = svc.ingest.record(request)
     return json_response(status, answer)

@@ -121,6 +121,13 @@ class TransactionIn(Strict):
     original_transaction_id: str | None = id_field(  # type: ignore[assignment]
         "For a return: the purchase it returns", default=None
     )
+    referral_code: str | None = Field(
+        default=None,
+        pattern=r"^[0-9A-Za-z]{4,16}$",
+        description="A referee's first purchase: the referrer's code (POST "
+        "/v1/customers/{id}/referral-code). Never refuses the purchase: the answer's `referral` says "
+        "whether both were rewarded, or why not.",
+    )
 
 
 class TierUpgrade(BaseModel):
@@ -157,6 +164,11 @@ class TransactionOut(BaseModel):
         default=None,
         description="With earning rules: base first, then each rule that gave (or a return took back) "
         "points, summing to points_earned (docs/rules-and-rewards.md)",
+    )
+    referral: dict[str, Any] | None = Field(
+        default=None,
+        description='With referral_code: {"status": "rewarded", "referrer_id", "referee_points", '
+        '"referrer_points"} or {"status": "refused", "reason"}',
     )
     tier_reward: dict[str, Any] | None = Field(
         default=None,

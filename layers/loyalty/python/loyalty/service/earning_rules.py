@@ -5,7 +5,8 @@ takes back of them (docs/rules-and-rewards.md)."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from loyalty.domain.earning import base_rate, share_of
@@ -21,6 +22,7 @@ from loyalty.domain.earning_rules import (
     scaled_lines,
     taken_back,
 )
+from loyalty.domain.lots import is_pending
 from loyalty.domain.profile import Profile
 from loyalty.money import minor_units
 from loyalty.ports import StoredTransaction
@@ -91,12 +93,35 @@ def needs_counter(profile: Profile, txn: Transaction, programme: Programme) -> b
     return bool(purchase_rules(profile, txn, programme).usage)
 
 
-def return_rules(original: StoredTransaction, txn: Transaction, categories: Mapping[str, int]) -> ReturnRules:
+REFERRAL = "referral"  # the referee's points in a purchase's breakdown (matched on nothing)
+
+
+def with_referral(rules: PurchaseRules, points: int) -> PurchaseRules:
+    """The referee's referral points as one more entry of the purchase's breakdown: matched on no spend,
+    so no partial return takes them; a full return within the window does (return_rules)."""
+    if points <= 0:
+        return rules
+    return replace(rules, points=(*rules.points, RulePoints(REFERRAL, points, {})))
+
+
+def within_window(original: StoredTransaction, returned_at: datetime, programme: Programme) -> bool:
+    """Whether a return falls inside its purchase's return window (its points still pending)."""
+    earned_on = datetime.fromisoformat(original.occurred_at).astimezone(programme.zone).date()
+    return is_pending(earned_on, programme, returned_at.astimezone(programme.zone).date())
+
+
+def return_rules(
+    original: StoredTransaction, txn: Transaction, categories: Mapping[str, int], in_window: bool = False
+) -> ReturnRules:
     """What this return of `original` takes back of its rules' points. `categories`: the return's own
-    spend per category (from its lines), empty for a return without lines (then in proportion)."""
+    spend per category (from its lines), empty for a return without lines (then in proportion). The
+    referral entry comes back only with a full return inside the window (`in_window`)."""
     if not original.points_breakdown:
         return ReturnRules()
     entries = [RulePoints.from_dict(e) for e in original.points_breakdown]
+    fully = original.amount - original.returned - txn.amount <= 0
+    if not (fully and in_window):
+        entries = [e for e in entries if e.rule != REFERRAL]
     whole = dict(original.categories) or {NO_CATEGORY: original.amount}
     if not original.categories:
         now = {NO_CATEGORY: txn.amount}
@@ -104,5 +129,4 @@ def return_rules(original: StoredTransaction, txn: Transaction, categories: Mapp
         now = dict(categories) or share_of(original.categories, txn.amount, original.amount)
     before = dict(original.returned_categories)
     after = {k: min(v, whole.get(k, v)) for k, v in add_counts(before, now).items()}
-    fully = original.amount - original.returned - txn.amount <= 0
     return ReturnRules(taken_back(entries, whole, before, after, fully), after)

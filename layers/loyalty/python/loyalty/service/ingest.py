@@ -21,13 +21,21 @@ from loyalty.ports import (
     PurchaseRewards,
     RewardStore,
     RuleCounter,
+    StoredTransaction,
     Throttled,
     TransactionStore,
     VersionConflict,
     Voucher,
 )
 from loyalty.programme import Programme
-from loyalty.service.earning_rules import needs_counter
+from loyalty.service.earning_rules import needs_counter, within_window
+from loyalty.service.referrals import (
+    ReferralPlan,
+    plan_referral,
+    referral_rewarded,
+    referrer_earning,
+    referrer_take_back,
+)
 from loyalty.service.retry import attempts
 from loyalty.service.rewards import reward_issued_event, tier_reward_for, voucher_view
 from loyalty.service.transactions import (
@@ -96,16 +104,19 @@ class IngestService:
                 request.original_transaction_id, request.customer_id
             )
         counter = self._counter(profile, txn)
+        referral = self._referral(profile, txn)
         try:
             applied = apply(
-                profile, txn, self.programme, original, self.now(), counter.counts if counter else None
-            )
+                profile, txn, self.programme, original, self.now(), counter.counts if counter else None,
+                referral.referee_points if referral else 0,
+            )  # fmt: skip
         except ApiError as error:
             # A retried transaction may look invalid now (its return already applied): replay it.
             if self.transactions.get(request.transaction_id) is not None:
                 raise DuplicateTransaction(request.transaction_id) from error
             raise
         applied, rewards = self._with_rewards(applied, counter)
+        applied, rewards = self._with_referral(applied, rewards, referral, original)
         self.transactions.record(
             applied.stored, applied.profile, profile.version if profile else None, applied.returned, rewards
         )
@@ -120,6 +131,60 @@ class IngestService:
         if not needs_counter(current, txn, self.programme):
             return None
         return self.rewards.counter(request.customer_id, self.programme.month_of(request.occurred_at))
+
+    def _referral(self, profile: Profile | None, txn: Transaction) -> ReferralPlan | None:
+        request = txn.request
+        if self.rewards is None or request.kind != "purchase" or not request.referral_code:
+            return None
+        day = request.occurred_at.astimezone(self.programme.zone).date()
+        return plan_referral(
+            self.programme, self.rewards, self.customers, request.referral_code.upper(), profile,
+            request.customer_id, txn.amount, day,
+        )  # fmt: skip
+
+    def _with_referral(
+        self,
+        applied: Applied,
+        rewards: PurchaseRewards | None,
+        plan: ReferralPlan | None,
+        original: StoredTransaction | None,
+    ) -> tuple[Applied, PurchaseRewards | None]:
+        """A purchase's referral (the answer says what it gave, or why not; a rewarded one writes the
+        referrer's points and count with the purchase), or the referrer's points taken back by a full
+        return inside the window of the purchase that gave them."""
+        stored = applied.stored
+        today = self.now().astimezone(self.programme.zone).date()
+        if plan is not None:
+            answer = {**applied.answer, "referral": plan.answer}
+            applied = replace(
+                applied,
+                answer=answer,
+                stored=replace(stored, response={**stored.response, "referral": plan.answer}),
+            )
+            if plan.referrer is None or plan.referrer_profile is None:
+                return applied, rewards
+            day = datetime.fromisoformat(stored.occurred_at).astimezone(self.programme.zone).date()
+            other = referrer_earning(
+                plan.referrer_profile, int(plan.answer["referrer_points"]), day, max(today, day),
+                stored.occurred_at, stored.transaction_id, self.programme,
+            )  # fmt: skip
+            return applied, replace(rewards or PurchaseRewards(), referrer=plan.referrer, other=other)
+        given = (original.response.get("referral") or {}) if original is not None else {}
+        if self.rewards is None or original is None or given.get("status") != "rewarded":
+            return applied, rewards
+        if original.returned + stored.amount < original.amount:
+            return applied, rewards
+        if not within_window(original, datetime.fromisoformat(stored.occurred_at), self.programme):
+            return applied, rewards
+        referrer = self.customers.get(str(given["referrer_id"]))
+        if referrer is None or referrer.erased:
+            return applied, rewards
+        earned_on = datetime.fromisoformat(original.occurred_at).astimezone(self.programme.zone).date()
+        other = referrer_take_back(
+            referrer, int(given["referrer_points"]), earned_on, max(today, earned_on), stored.occurred_at,
+            stored.transaction_id, self.programme,
+        )  # fmt: skip
+        return applied, replace(rewards or PurchaseRewards(), other=other)
 
     def _with_rewards(
         self, applied: Applied, counter: RuleCounter | None
@@ -168,8 +233,26 @@ class IngestService:
     ) -> list[DomainEvent]:
         """The tier change this transaction made: an upgrade at a purchase, or the reversal of one at
         the return that undid it (the transaction is the cause, so a replay sends the same event)."""
+        referral = answer.get("referral") or {}
+        rewarded = (
+            [
+                referral_rewarded(
+                    request.customer_id,
+                    request.transaction_id,
+                    referral,
+                    self.programme.month_of(request.occurred_at),
+                )
+            ]
+            if referral.get("status") == "rewarded"
+            else []
+        )
         change = tier_change_of(answer)
         if change is None:
+            if rewarded:
+                reach = contactable(
+                    profile or self.customers.get(request.customer_id), self.programme.month_of(self.now())
+                )
+                return list(with_contactable(rewarded, reach))
             return []
         before, after, direction = change
         if profile is None:  # a replay: the member's consents and status as they are now
@@ -186,6 +269,7 @@ class IngestService:
                 {"points_balance": answer["points_balance"]},
             )
         ]
+        events.extend(rewarded)
         if answer.get("tier_reward"):  # the reward voucher issued with it (a replay: the same event id)
             balance = int(answer["points_balance"])
             events.append(

@@ -26,7 +26,7 @@ from loyalty.errors import ApiError, all_of, field_error
 from loyalty.money import AmountError, format_amount, parse_amount
 from loyalty.ports import ReturnedUpdate, StoredTransaction, purchase_record
 from loyalty.programme import Programme
-from loyalty.service.earning_rules import purchase_rules, return_rules
+from loyalty.service.earning_rules import purchase_rules, return_rules, with_referral, within_window
 
 MAX_FUTURE_SKEW = timedelta(hours=24)  # tills with a wrong clock, not transactions from next week
 CHANNELS = ("store", "web", "app")
@@ -48,6 +48,7 @@ class TransactionRequest:
     raw: Mapping[str, Any] = field(
         default_factory=dict
     )  # the body as sent (answers stored before the content hash)
+    referral_code: str | None = None  # a referee's first purchase: the referrer's code
 
     @property
     def kind(self) -> str:
@@ -72,6 +73,8 @@ class Transaction:
             r.customer_id, r.kind, iso_utc(r.occurred_at), r.currency, self.amount, r.original_transaction_id,
             r.store_id, r.channel, sorted(self.categories.items()),
         ]  # fmt: skip
+        if r.referral_code:  # only then: the hashes of every other transaction stay as they were
+            content.append(r.referral_code)
         return content_hash(content)
 
 
@@ -207,6 +210,7 @@ def apply(
     original: StoredTransaction | None = None,
     now: datetime | None = None,
     cap_used: Mapping[str, int] | None = None,
+    referral_points: int = 0,
 ) -> Applied:
     """Apply a purchase, or a return of `original`, to the profile (None: a new customer). Raises
     ApiError (the return checks, an erased customer) when the transaction cannot be recorded. `now`
@@ -225,11 +229,11 @@ def apply(
         # A blocked member's purchase is recorded (a till never fails a sale) at a rate of 0 points, so
         # its returns take nothing back either.
         earning = replace(programme, points_per_unit=0) if blocked else programme
-        rules = purchase_rules(current, txn, earning, cap_used)
+        rules = with_referral(purchase_rules(current, txn, earning, cap_used), referral_points)
         updated, outcome = apply_purchase(current, purchase, earning, today, rules.bonus)
         answer = _answer(txn, outcome.points_earned, outcome.points_balance, updated.tier)
         answer["points_pending"] = outcome.points_pending
-        if programme.earning_rules:
+        if programme.earning_rules or referral_points:
             answer["points_breakdown"] = rules.view(outcome.points_earned)
         if outcome.upgraded:
             answer["tier_upgrade"] = {"from": outcome.tier_before, "to": outcome.tier}
@@ -249,7 +253,7 @@ def apply(
         original.transaction_id,
         categories,
     )
-    taken = return_rules(original, txn, categories)
+    taken = return_rules(original, txn, categories, within_window(original, request.occurred_at, programme))
     try:
         updated, new_record, outcome = apply_return(
             profile, ret, purchase_record(original), programme, _upgrade_of(original), today, taken.bonus
