@@ -1,9 +1,11 @@
 """Issue 15's "Done when", over HTTP against `loyalty local --programme FILE`: a programme whose rules
 give `beauty` x2 between yesterday and tomorrow, whose `silver` tier has the reward
 {"percent": 10, "valid_days": 60}, pending_days 0 and vouchers.season_months holding the current month.
-Earning rules with points_breakdown and a line return, the tier reward once per month entered, and
+Earning rules with points_breakdown and a line return, the tier reward once per month entered,
+referrals, and
 `loyalty reclassify --as-of` today converting a 1,200-point balance into 2 vouchers, once.
-(Referrals are not built yet: docs/rules-and-rewards.md.)"""
+Referrals: the referee's first purchase with the code gives both their points; a second referee over
+max_per_referrer is recorded with referral.status refused."""
 
 from __future__ import annotations
 
@@ -43,6 +45,9 @@ def rules_programme(today: datetime) -> dict:
     ]
     programme["tiers"][1]["reward"] = {"percent": 10, "valid_days": 60}
     programme["vouchers"]["season_months"] = [day.month]
+    programme["referrals"] = {
+        "referrer_points": 200, "referee_points": 100, "min_amount": "20.00", "max_per_referrer": 1,
+    }  # fmt: skip
     return programme
 
 
@@ -134,6 +139,28 @@ def test_rules_and_rewards_of_issue_15(tmp_path: Path) -> None:
         assert {(d["cause"], d["kind"], d["percent"], d["voucher_id"]) for d in issued} == {
             ("tier_reward", "percent", 10, v["code"]) for v in listed
         }, issued
+
+        # a referral: the referee's first purchase with the code gives both their points
+        codes = [stack.call("POST", f"/v1/customers/{shopper}/referral-code") for _ in range(2)]
+        assert codes[0] == codes[1] and codes[0][0] == 200, codes
+        code = codes[0][1]["referral_code"]
+        referee = f"C-{run_id}-D"
+        welcomed = buy(stack, purchase_body(f"T-{run_id}-5", referee, "30.00", at, referral_code=code))
+        assert welcomed["referral"] == {
+            "status": "rewarded", "referrer_id": shopper, "referee_points": 100, "referrer_points": 200,
+        }, welcomed  # fmt: skip
+        assert welcomed["points_earned"] == 130 and welcomed["points_balance"] == 130
+        assert stack.call("GET", f"/v1/customers/{shopper}")[1]["points_balance"] == 250
+        rewarded = [e["detail"] for e in drain(stack) if e["detail-type"] == "ReferralRewarded"]
+        assert [(d["customer_id"], d["referee_id"]) for d in rewarded] == [(shopper, referee)], rewarded
+        # a second referee, over max_per_referrer: recorded, refused, the referrer unchanged
+        late = f"C-{run_id}-E"
+        refused = buy(stack, purchase_body(f"T-{run_id}-6", late, "30.00", at, referral_code=code))
+        assert refused["referral"] == {"status": "refused", "reason": "referrer_limit_reached"}, refused
+        assert refused["points_earned"] == 30
+        status, recorded = stack.call("GET", f"/v1/customers/{late}/transactions")
+        assert status == 200 and [t["transaction_id"] for t in recorded["items"]] == [f"T-{run_id}-6"]
+        assert stack.call("GET", f"/v1/customers/{shopper}")[1]["points_balance"] == 250
 
         # the season: a 1,200-point balance becomes 2 vouchers (1,000 points), 200 left; a rerun: nothing
         saver = f"C-{run_id}-C"

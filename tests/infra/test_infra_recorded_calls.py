@@ -199,6 +199,7 @@ def rewarding_programme(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyp
     data["earning"]["rules"] = [{"name": "visit", "bonus_points": 10, "cap": 100}]
     data["tiers"][2]["reward"] = {"percent": 10, "valid_days": 60}
     data["vouchers"]["season_months"] = list(range(1, 13))
+    data["referrals"] = {"referrer_points": 100, "referee_points": 50, "max_per_referrer": 5}
     path = tmp_path / "rewarding.json"
     path.write_text(json.dumps(data), encoding="utf-8")
     monkeypatch.setenv(env_name("programme_path"), str(path))
@@ -219,6 +220,12 @@ def test_handlers_make_exactly_the_declared_calls(recorded, tmp_path, monkeypatc
         ),
     ]
     assert [a["statusCode"] for a in answers] == [201, 201, 201], answers
+    coded = ingest(_event("POST", "/v1/customers/C1/referral-code"), _CONTEXT)
+    assert coded["statusCode"] == 200, coded
+    referred = {**_purchase("T5", "40.00"), "customer_id": "C5",
+                "referral_code": json.loads(coded["body"])["referral_code"]}  # fmt: skip
+    answer = ingest(_event("POST", "/v1/transactions", referred), _CONTEXT)
+    assert json.loads(answer["body"])["referral"]["status"] == "rewarded", answer
     occurred = (datetime.now(UTC) - timedelta(days=1)).isoformat(timespec="seconds")
     enrol = {"customer_id": "C2", "enrolled_at": occurred, "channel": "web", "consents": {"email": True}}
     seen = {"interaction_id": "I1", "kind": "app_open", "occurred_at": occurred, "channel": "app"}

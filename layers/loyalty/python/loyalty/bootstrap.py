@@ -92,6 +92,7 @@ def build_services(settings: Settings, programme: Programme | None = None) -> Se
     from loyalty.service.members import MembersService
     from loyalty.service.points import PointsService
     from loyalty.service.redemptions import RedemptionService
+    from loyalty.service.referrals import ReferralService
 
     bind(settings)
     programme = programme or load_programme(settings.programme_file)

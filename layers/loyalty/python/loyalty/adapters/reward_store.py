@@ -11,7 +11,8 @@ from pynamodb.exceptions import GetError, TransactWriteError
 from pynamodb.transactions import TransactWrite
 
 from loyalty.adapters.dynamo_errors import Labelled, raise_if_throttled, throttled
-from loyalty.adapters.items import counts_from_item
+from loyalty.adapters.items import counts_from_item, profile_to_item
+from loyalty.adapters.ledger_store import ledger_item
 from loyalty.adapters.models import CustomerItem, RedemptionItem, ReferralItem, RuleCounterItem, VoucherItem
 from loyalty.adapters.redemption_store import voucher_to_item
 from loyalty.ports import (
@@ -130,3 +131,21 @@ def write_rewards(tx: Labelled, rewards: PurchaseRewards) -> None:
             voucher_to_item(voucher),
             condition=VoucherItem.code.does_not_exist(),
         )
+    referrer = rewards.referrer
+    if referrer is not None:  # the referral counts once: at the version read
+        tx.save(
+            f"reward:{referrer.key}",
+            ReferralItem(
+                redemption_id=referrer.key, customer_id=referrer.customer_id, code=referrer.code,
+                rewarded=list(referrer.rewarded), version=referrer.version + 1,
+            ),
+            condition=ReferralItem.version == referrer.version,
+        )  # fmt: skip
+    other = rewards.other
+    if other is not None:  # the referrer's points, at the version read, with their ledger entry
+        tx.save(
+            f"reward:profile:{other.profile.customer_id}",
+            profile_to_item(other.profile, other.expected_version + 1),
+            condition=CustomerItem.version == other.expected_version,
+        )
+        tx.save(f"reward:ledger:{other.entry.seq}", ledger_item(other.entry))
