@@ -260,6 +260,7 @@ def test_the_erasure_makes_exactly_the_declared_calls(recorded):
     occurred = (datetime.now(UTC) - timedelta(days=1)).isoformat(timespec="seconds")
     seen = {"interaction_id": "I1", "kind": "review", "occurred_at": occurred, "channel": "web"}
     assert ingest(_event("POST", "/v1/customers/C1/interactions", seen), _CONTEXT)["statusCode"] == 201
+    assert ingest(_event("POST", "/v1/customers/C1/referral-code"), _CONTEXT)["statusCode"] == 200
     recorded.clear()
     answers = [erasure(_event("DELETE", "/v1/customers/C1"), _CONTEXT) for _ in range(2)]
     assert [a["statusCode"] for a in answers] == [204, 204], answers

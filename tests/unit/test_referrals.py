@@ -134,3 +134,20 @@ def test_own_code_and_a_second_purchase_are_refused_and_recorded() -> None:
                                                 occurred_at=TODAY, referral_code=code))  # fmt: skip
     assert late["referral"]["reason"] == "not_first_purchase"
     assert store.profiles["A"].points_balance == 20
+
+
+def test_erasure_deletes_the_referral_code() -> None:
+    from loyalty.fakes import InMemoryRedemptions
+    from loyalty.service.erasure import ErasureService
+
+    ingest, referrals, store, _ = setup(programme())
+    ingest.record(transaction_request(transaction_id="TA", customer_id="A", occurred_at=TODAY))
+    code = referrals.code_for("A")["referral_code"]
+    ErasureService(InMemoryRedemptions(store), "pepper", now=lambda: FIXED_NOW, rewards=store).erase("A")
+    assert store.codes == {} and store.referrers == {}
+    _, answer = ingest.record(
+        transaction_request(
+            transaction_id="TB", customer_id="B", amount="50.00", occurred_at=TODAY, referral_code=code
+        )
+    )
+    assert answer["referral"] == {"status": "refused", "reason": "unknown_code"}

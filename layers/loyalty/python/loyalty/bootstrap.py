@@ -115,6 +115,7 @@ def erasure_service(settings: Settings) -> ErasureService:
     from loyalty.adapters.erasure_store import DynamoErasureStore
     from loyalty.adapters.ledger_store import DynamoLedgerStore
     from loyalty.adapters.member_store import DynamoMemberStore
+    from loyalty.adapters.reward_store import DynamoRewardStore
     from loyalty.adapters.secrets import erasure_pepper
     from loyalty.service.erasure import ErasureService
 
@@ -124,6 +125,7 @@ def erasure_service(settings: Settings) -> ErasureService:
         erasure_pepper(settings),
         members=DynamoMemberStore(),
         ledger=DynamoLedgerStore(),
+        rewards=DynamoRewardStore(),
     )
 
 

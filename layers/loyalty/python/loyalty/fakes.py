@@ -139,6 +139,14 @@ class InMemoryStore:
             self.codes[referrer.code] = referrer.customer_id
             self.referrers[referrer.customer_id] = replace(referrer, version=1)
 
+    def forget_referrals(self, customer_id: str) -> int:
+        with self.lock:
+            referrer = self.referrers.pop(customer_id, None)
+            if referrer is None:
+                return 0
+            self.codes.pop(referrer.code, None)
+            return 2
+
     def _check_rewards(self, rewards: PurchaseRewards) -> None:
         if rewards.referrer is not None:
             stored = self.referrers.get(rewards.referrer.customer_id)

@@ -214,6 +214,10 @@ class RewardStore(Protocol):
         """Store a new code for the customer (both items only if new: VersionConflict otherwise)."""
         ...
 
+    def forget_referrals(self, customer_id: str) -> int:
+        """Erasure: delete the customer's code and referrer items; how many."""
+        ...
+
 
 class EventPublisher(Protocol):
     def publish(self, events: Sequence[DomainEvent]) -> None:

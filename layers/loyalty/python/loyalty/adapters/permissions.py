@@ -53,6 +53,9 @@ ADAPTER_CALLS: dict[str, tuple[Access, ...]] = {
     "DynamoRewardStore.referrer_of": (Access("redemptions_table", ("dynamodb:GetItem",)),),
     "DynamoRewardStore.code_owner": (Access("redemptions_table", ("dynamodb:GetItem",)),),
     "DynamoRewardStore.create_code": (Access("redemptions_table", ("dynamodb:PutItem",)),),
+    "DynamoRewardStore.forget_referrals": (
+        Access("redemptions_table", ("dynamodb:GetItem", "dynamodb:DeleteItem")),
+    ),
     # adapters/dynamo_errors.py's Labelled only records what a TransactWrite holds: no call of its own.
     "Labelled.save": (),
     "Labelled.delete": (),
@@ -208,6 +211,7 @@ FUNCTION_USES: dict[str, tuple[str, ...]] = {
         "DynamoErasureStore.finish",
         "DynamoMemberStore.delete_interactions",
         "DynamoLedgerStore.delete_entries",
+        "DynamoRewardStore.forget_referrals",
         "SecretsManagerPepper.get",
     ),
     RECLASSIFY: (

@@ -77,6 +77,17 @@ class DynamoRewardStore:
                 raise Throttled(str(exc)) from exc
             raise VersionConflict(referrer.customer_id) from exc
 
+    def forget_referrals(self, customer_id: str) -> int:
+        """Erasure: delete the customer's referral code and referrer items (the code then answers
+        unknown_code); how many were deleted."""
+        item = _get(ReferralItem, referrer_key(customer_id))
+        if item is None:
+            return 0
+        keys = [referrer_key(customer_id), *([referral_code_key(item.code)] if item.code else [])]
+        for key in keys:
+            ReferralItem(redemption_id=key).delete()
+        return len(keys)
+
 
 def _get(model: Any, key: str) -> Any:
     try:
@@ -114,7 +125,7 @@ def write_rewards(tx: Labelled, rewards: PurchaseRewards) -> None:
             f"reward:{counter.key}",
             RuleCounterItem(
                 redemption_id=counter.key,
-                customer_id=counter.customer_id,
+                customer_id=counter.key,  # the hash only: a counter keeps no card number (erasure)
                 counts=dict(counter.counts),
                 version=counter.version + 1,
             ),

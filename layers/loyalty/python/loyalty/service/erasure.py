@@ -17,7 +17,9 @@ so that a crash at any point is finished by a retry (the DELETE is idempotent):
 
 Members (issue 16): the anonymous profile keeps no consent, consent history, preference or
 interaction count, and the customer's interactions are deleted in step 2, with the customer's points
-ledger (issue 14: its items are keyed by the customer id; the anonymous profile keeps the totals).
+ledger (issue 14: its items are keyed by the customer id; the anonymous profile keeps the totals) and
+the customer's referral code (issue 15: the code's items name the card; the cap counters hold only a
+hash).
 
 A DELETE for an id that is already erased re-runs step 2 (it finds nothing, or stragglers a crash or
 an index lag left) and answers 204 again. Policies: docs/redemptions.md.
@@ -35,7 +37,14 @@ from datetime import UTC, datetime
 
 from loyalty.domain.members import without_member
 from loyalty.errors import ApiError
-from loyalty.ports import ErasureStore, LedgerStore, MemberStore, ProfileKeyTaken, VersionConflict
+from loyalty.ports import (
+    ErasureStore,
+    LedgerStore,
+    MemberStore,
+    ProfileKeyTaken,
+    RewardStore,
+    VersionConflict,
+)
 
 TOKEN_PREFIX = "anon-"
 MAX_PROFILE_KEYS = 20  # a card number reused and erased again goes under token.2, token.3...
@@ -55,6 +64,7 @@ class ErasureService:
     sleep: Callable[[float], None] = time.sleep
     members: MemberStore | None = None  # interactions are deleted, not anonymised: they are behaviour
     ledger: LedgerStore | None = None  # the points ledger is deleted too: the aggregates keep the totals
+    rewards: RewardStore | None = None  # the referral code and referrer items are deleted
 
     def erase(self, customer_id: str) -> dict[str, str]:
         """Erase the customer; 404 if there is no such customer and never was one erased."""
@@ -85,6 +95,8 @@ class ErasureService:
             self.members.delete_interactions(customer_id)
         if self.ledger is not None:
             self.ledger.delete_entries(customer_id)
+        if self.rewards is not None:
+            self.rewards.forget_referrals(customer_id)
 
     def _finish(self, profile, token: str, erased_at: str) -> None:  # type: ignore[no-untyped-def]
         for n in range(1, MAX_PROFILE_KEYS + 1):
