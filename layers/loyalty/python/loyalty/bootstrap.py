@@ -13,6 +13,7 @@ from loyalty.settings import Settings
 
 if TYPE_CHECKING:
     from loyalty.service.adjustments import AdjustmentService
+    from loyalty.service.back_office import BackOfficeService
     from loyalty.service.erasure import ErasureService
     from loyalty.service.ingest import IngestService
     from loyalty.service.ledger import LedgerService
@@ -37,6 +38,11 @@ class Services:
     build_erasure: Callable[[], ErasureService] | None = field(default=None, repr=False)
     members: MembersService | None = None
     ledger: LedgerService | None = None
+    back_office: BackOfficeService | None = None
+
+    def back_office_service(self) -> BackOfficeService:
+        assert self.back_office is not None, "no back-office service wired"
+        return self.back_office
 
     def ledger_service(self) -> LedgerService:
         assert self.ledger is not None, "no ledger service wired"
@@ -78,7 +84,9 @@ def build_services(settings: Settings, programme: Programme | None = None) -> Se
     from loyalty.adapters.member_store import DynamoMemberStore
     from loyalty.adapters.redemption_store import DynamoRedemptionStore
     from loyalty.adapters.transaction_store import DynamoTransactionStore
+    from loyalty.adapters.runstore import S3RunStore
     from loyalty.service.adjustments import AdjustmentService
+    from loyalty.service.back_office import BackOfficeService
     from loyalty.service.ingest import IngestService
     from loyalty.service.ledger import LedgerService
     from loyalty.service.members import MembersService
@@ -98,6 +106,7 @@ def build_services(settings: Settings, programme: Programme | None = None) -> Se
         build_erasure=lambda: erasure_service(settings),
         members=MembersService(customers, DynamoMemberStore(), programme),
         ledger=LedgerService(customers, DynamoLedgerStore(), programme),
+        back_office=BackOfficeService(S3RunStore(settings.run_bucket) if settings.run_bucket else None, programme),
     )
 
 

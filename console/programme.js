@@ -1,0 +1,1 @@
+export function programmePage() { return document.createElement("section"); }

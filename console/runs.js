@@ -1,0 +1,1 @@
+export function runsPage() { return document.createElement("section"); }
