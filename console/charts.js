@@ -30,7 +30,7 @@ export function colours(names, fixed = SEGMENT_COLOURS, spare = SPARE_COLOURS) {
 }
 
 function legend(names, palette) {
-  return h("ul", { class: "legend" }, names.map((n) => h("li", {}, h("span", { class: "swatch", style: `background:${palette[n]}` }), n)));
+  return h("ul", { class: "legend" }, names.map((n) => h("li", {}, svg("svg", { class: "swatch", width: 12, height: 12, "aria-hidden": "true" }, svg("rect", { width: 12, height: 12, fill: palette[n] })), n)));
 }
 
 // One bar per period, each stacked to 100 % of its customers.
@@ -61,7 +61,7 @@ export function stackedShares(id, title, periods, counts, order, palette, unit) 
 export function heatmap(id, title, before, after, matrix) {
   const cell = 34, left = 190, top = 120;
   const max = Math.max(1, ...before.flatMap((b) => after.map((a) => (matrix[b] || {})[a] || 0)));
-  const width = left + after.length * cell + 4, height = top + before.length * cell + 4;
+  const width = left + after.length * cell + 110, height = top + before.length * cell + 4;
   const heads = after.map((a, j) =>
     svg("text", { x: left + j * cell + cell / 2, y: top - 6, "font-size": 11, transform: `rotate(-50 ${left + j * cell + cell / 2} ${top - 6})` }, a));
   const rows = before.map((b, i) => [
@@ -88,9 +88,9 @@ export function bars(id, title, rows, palette, format) {
   return h("figure", { class: "chart panel", id },
     h("figcaption", {}, h("h3", {}, title)),
     svg("svg", { viewBox: `0 0 ${width} ${height}`, width, height, role: "img", "aria-label": title },
-      rows.map(([name, value], i) => [
+      rows.map(([name, value, label], i) => [
         svg("text", { x: left - 6, y: i * row + 15, "font-size": 12, "text-anchor": "end" }, name),
         svg("rect", { x: left, y: i * row + 3, width: Math.max(1, ((width - left - 110) * value) / max), height: row - 6, fill: palette[name] }),
-        svg("text", { x: left + ((width - left - 110) * value) / max + 6, y: i * row + 15, "font-size": 12 }, format(value)),
+        svg("text", { x: left + ((width - left - 110) * value) / max + 6, y: i * row + 15, "font-size": 12 }, format(label ?? value)),
       ])));
 }

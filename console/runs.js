@@ -37,14 +37,15 @@ async function load(out, ctx) {
   const after = order.filter((n) => Object.values(matrix).some((row) => row[n]));
   const previous = runs.length > 1 ? runs[runs.length - 2].period : "–";
   const currency = programme.currency || "EUR";
-  const revenue = Object.entries(last.revenue_12m || {}).sort((a, b) => b[1] - a[1]);
+  // Decimal strings in the programme's currency: the bars' lengths from them, the labels as sent.
+  const revenue = Object.entries(last.revenue_12m || {}).map(([n, v]) => [n, Number(v), v]).sort((a, b) => b[1] - a[1]);
   out.replaceChildren(
     stackedShares("segments-chart", t("runs.segments"), periods, byPeriod("segments"), order, palette, t("runs.customers")),
     stackedShares("tiers-chart", t("runs.tiers"), periods, byPeriod("tiers"), tierNames, tierPalette, t("runs.customers")),
     heatmap("migration-heatmap", t("runs.migration", { before: previous, after: last.period }), before, after, matrix),
     experiments(runs),
     bars("revenue-chart", t("runs.revenue", { period: last.period }), revenue, palette,
-      (cents) => `${number(Math.round(cents / 100))} ${currency}`),
+      (exact) => `${exact} ${currency}`),
   );
   out.dataset.loaded = "true";
 }

@@ -83,8 +83,8 @@ def build_services(settings: Settings, programme: Programme | None = None) -> Se
     from loyalty.adapters.ledger_store import DynamoLedgerStore
     from loyalty.adapters.member_store import DynamoMemberStore
     from loyalty.adapters.redemption_store import DynamoRedemptionStore
-    from loyalty.adapters.transaction_store import DynamoTransactionStore
     from loyalty.adapters.runstore import S3RunStore
+    from loyalty.adapters.transaction_store import DynamoTransactionStore
     from loyalty.service.adjustments import AdjustmentService
     from loyalty.service.back_office import BackOfficeService
     from loyalty.service.ingest import IngestService
@@ -106,7 +106,9 @@ def build_services(settings: Settings, programme: Programme | None = None) -> Se
         build_erasure=lambda: erasure_service(settings),
         members=MembersService(customers, DynamoMemberStore(), programme),
         ledger=LedgerService(customers, DynamoLedgerStore(), programme),
-        back_office=BackOfficeService(S3RunStore(settings.run_bucket) if settings.run_bucket else None, programme),
+        back_office=BackOfficeService(
+            S3RunStore(settings.run_bucket) if settings.run_bucket else None, programme
+        ),
     )
 
 

@@ -37,5 +37,7 @@ class BackOfficeService:
         try:
             programme = parse_programme(candidate)
         except ProgrammeError as exc:
-            raise ApiError(422, "invalid_programme", str(exc), [{"field": exc.key, "message": str(exc)}]) from None
+            raise ApiError(
+                422, "invalid_programme", str(exc), [{"field": exc.key, "message": str(exc)}]
+            ) from None
         return {"valid": True, "programme": dict(programme.source)}
