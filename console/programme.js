@@ -4,6 +4,7 @@
 import { call } from "./api.js";
 import { h, field } from "./dom.js";
 import { t, number } from "./i18n.js";
+import { heatmap } from "./charts.js";
 
 let current = null;
 
@@ -41,15 +42,68 @@ async function check(file, result, ctx) {
   }
   try {
     const answer = await call("POST", "/v1/back-office/programme/validate", candidate);
+    const report = h("div", { id: "whatif" }, h("p", {}, t("programme.whatif.running")));
     result.replaceChildren(
       h("p", { id: "candidate-valid" }, t("programme.valid")),
       h("h4", {}, t("programme.diff")), changes(current || {}, answer.programme),
-      h("h4", {}, t("programme.whatif")), h("p", {}, t("programme.whatif.how")),
-      describe(answer.programme));
+      h("h4", {}, t("programme.whatif")), report);
+    whatIf(candidate, answer.programme, report, ctx);
   } catch (error) {
     const message = error.status === 422 ? error.message : ctx.problem(error);
     result.replaceChildren(h("p", {}, t("programme.invalid")), h("pre", { class: "loader", id: "candidate-error" }, message));
   }
+}
+
+// The what-if run (`loyalty simulate`: the monthly run's steps as a dry run) as of the day after the
+// last run's month, so that "current" is what that run left.
+async function whatIf(candidate, programme, out, ctx) {
+  let asOf = new Date().toISOString().slice(0, 10);
+  try {
+    const { runs } = await call("GET", "/v1/back-office/runs");
+    if (runs.length) {
+      const [y, m] = runs[runs.length - 1].period.split("-").map(Number);
+      asOf = `${m === 12 ? y + 1 : y}-${String((m % 12) + 1).padStart(2, "0")}-01`;
+    }
+    const report = await call("POST", "/admin/what-if", { programme: candidate, as_of: asOf });
+    out.replaceChildren(whatIfReport(report, programme));
+    out.dataset.loaded = "true";
+  } catch (error) {
+    out.replaceChildren(h("p", {}, error.status === 403 || error.status === 404 ? t("programme.whatif.how") : ctx.problem(error)));
+  }
+}
+
+function sideBySide(title, id, before, after, order) {
+  const names = [...order.filter((n) => n in before || n in after), ...Object.keys({ ...before, ...after }).filter((n) => !order.includes(n)).sort()];
+  const total = (o) => Object.values(o).reduce((a, b) => a + b, 0) || 1;
+  const share = (n, o) => `${((100 * (o[n] || 0)) / total(o)).toFixed(1)} %`;
+  return h("table", { id },
+    h("caption", {}, title),
+    h("thead", {}, h("tr", {}, ["", t("whatif.current"), t("whatif.share"), t("whatif.candidate"), t("whatif.share"), t("whatif.change")].map((x) => h("th", { scope: "col" }, x)))),
+    h("tbody", {}, names.map((n) => h("tr", {},
+      [n, number(before[n] || 0), share(n, before), number(after[n] || 0), share(n, after), ((after[n] || 0) - (before[n] || 0) >= 0 ? "+" : "") + number((after[n] || 0) - (before[n] || 0))]
+        .map((c) => h("td", {}, c))))));
+}
+
+function whatIfReport(r, programme) {
+  const segments = [...((programme.segments || {}).rules || []).map((x) => x.name), (programme.segments || {}).fallback || "Others"];
+  const tiers = (programme.tiers || []).map((x) => x.name);
+  const matrix = r.migration || {};
+  const after = segments.filter((n) => Object.values(matrix).some((row) => row[n]));
+  const before = Object.keys(matrix).sort((a, b) => segments.indexOf(a) - segments.indexOf(b));
+  const facts = [
+    [t("whatif.period"), `${r.period} (${r.as_of})`],
+    [t("whatif.customers"), number(r.customers)],
+    [t("whatif.changed"), number(r.changed)],
+    [t("whatif.expire"), number(r.points_expired)],
+    ...Object.entries(r.events || {}).map(([kind, n]) => [t("whatif.events", { kind }), number(n)]),
+    ...(r.cost ? [[t("whatif.cost"), `$${r.cost.total_usd.toFixed(2)}`]] : []),
+  ];
+  return h("div", {},
+    h("p", {}, t("whatif.nothing")),
+    h("dl", { id: "whatif-facts" }, facts.map(([k, v]) => [h("dt", {}, k), h("dd", {}, v)])),
+    sideBySide(t("whatif.segments"), "whatif-segments", r.before.segments, r.after.segments, segments),
+    sideBySide(t("whatif.tiers"), "whatif-tiers", r.before.tiers, r.after.tiers, tiers),
+    heatmap("whatif-migration", t("whatif.migration"), before, after, matrix));
 }
 
 function flatten(value, prefix = "", out = {}) {

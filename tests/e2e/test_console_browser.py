@@ -221,7 +221,8 @@ def test_marketing_reads_the_runs_and_checks_candidate_programmes(console_stack:
     programme = json.loads((REPO / "programmes" / "default.json").read_text())
     bad = {**programme, "tiers": [*programme["tiers"][:1], {**programme["tiers"][1], "multiplier": "two"}]}
     (tmp_path / "bad.json").write_text(json.dumps(bad))
-    good = {**programme, "vouchers": {**programme["vouchers"], "block_points": 400, "block_value": "4.00"}}
+    silver = {**programme["tiers"][1], "any_of": {"spend_12m": "100.00"}}
+    good = {**programme, "tiers": [programme["tiers"][0], silver, *programme["tiers"][2:]]}
     (tmp_path / "good.json").write_text(json.dumps(good))
 
     problems: list[str] = []
@@ -257,7 +258,19 @@ def test_marketing_reads_the_runs_and_checks_candidate_programmes(console_stack:
         page.click("#candidate-check")
         page.wait_for_selector("#candidate-valid")
         changed = page.inner_text("#candidate-changes")
-        assert "vouchers.block_points: 500 → 400" in changed, changed
+        assert changed == 'tiers[1].any_of.spend_12m: "250.00" → "100.00"', changed
+        # The what-if run over the base: silver from 100 EUR moves members up, segments stay.
+        page.wait_for_selector("#whatif[data-loaded]", timeout=180_000)
+        assert "Nothing was written or published." in page.inner_text("#whatif")
+        tiers = {
+            row[0]: (int(row[1].replace(",", "")), int(row[3].replace(",", "")))
+            for row in page.eval_on_selector_all(
+                "#whatif-tiers tbody tr", "rows => rows.map(r => [...r.cells].map(c => c.textContent))"
+            )
+        }
+        assert tiers["member"][1] < tiers["member"][0] and tiers["silver"][1] > tiers["silver"][0], tiers
+        assert sum(b for b, _ in tiers.values()) == sum(a for _, a in tiers.values()) >= 24
+        assert page.query_selector("#whatif-migration rect") is not None
         check_page(page, "programme", problems, expected=["status of 422"])
 
         page.select_option("#lang", "fr")
