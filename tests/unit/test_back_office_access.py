@@ -89,3 +89,19 @@ def test_local_sign_in_gives_a_token_for_the_back_office_key_only():
     other_gateway = ConsoleSessions("the-admin-key", secret=b"t" * 32)
     assert other_gateway.claims("Bearer " + answer["token"], now=1001.0) is None
     assert sessions.claims(answer["token"], now=1001.0) is None  # not a bearer header
+
+
+def test_the_reason_the_console_sends_is_logged_with_the_user_and_the_route_not_the_card(monkeypatch):
+    from loyalty.api import app
+
+    logged: list[tuple[str, dict]] = []
+    monkeypatch.setattr(app.logger, "info", lambda message, extra: logged.append((message, extra)))
+    app._log_back_office_reason(event(*ERASE, groups="support"), {"X-Back-Office-Reason": "GDPR%20request"})
+    app._log_back_office_reason(event(*ERASE, groups="support"), {})  # no reason: nothing logged
+    assert logged == [
+        (
+            "back-office action",
+            {"route": "DELETE /v1/customers/{customer_id}", "user": "u1", "groups": "support",
+             "reason": "GDPR request"},
+        )
+    ]  # fmt: skip
