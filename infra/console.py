@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
-from aws_cdk import RemovalPolicy, Stack
+from aws_cdk import RemovalPolicy, Size, Stack
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_cognito as cognito
 from aws_cdk import aws_iam as iam
@@ -79,6 +79,7 @@ class Console(Construct):
             "marketing)",
             endpoint_types=[apigw.EndpointType.REGIONAL],
             cloud_watch_role=False,  # the store API's account-wide role serves this API too
+            min_compression_size=Size.kibibytes(1),  # the pages' 57 KB travel as about 20 KB gzipped
             deploy_options=apigw.StageOptions(
                 stage_name=STAGE_NAME,
                 access_log_destination=apigw.LogGroupLogDestination(self.access_logs),

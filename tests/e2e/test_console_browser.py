@@ -63,6 +63,18 @@ def check_page(page, name: str, problems: list[str], expected: list[str] | None 
     if SHOTS:
         Path(SHOTS).mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(Path(SHOTS) / f"console-{name}.png"), full_page=True)
+        # What the page fetched since the last check: files of the console and API answers, in bytes.
+        weights = page.evaluate(
+            """() => {
+                const entries = performance.getEntriesByType('resource');
+                const files = entries.filter(e => e.name.includes('/admin/')).reduce((a, e) => a + e.encodedBodySize, 0);
+                const api = entries.filter(e => !e.name.includes('/admin/')).reduce((a, e) => a + e.encodedBodySize, 0);
+                performance.clearResourceTimings();
+                return {files, api, requests: entries.length};
+            }"""
+        )
+        with open(Path(SHOTS) / "console-weights.jsonl", "a", encoding="utf-8") as out:
+            out.write(json.dumps({"page": name, **weights}) + "\n")
 
 
 def sign_in(page, stack: Stack, group: str) -> None:
