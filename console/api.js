@@ -12,6 +12,10 @@ export function session() {
   }
 }
 
+export function keep(s) {
+  sessionStorage.setItem(SESSION, JSON.stringify(s));
+}
+
 export function signOut() {
   sessionStorage.removeItem(SESSION);
 }

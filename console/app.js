@@ -1,5 +1,6 @@
 // The console's shell: sign-in, navigation (#/customer, #/runs, #/programme), language switch.
-import { session, signIn, signOut, ApiError } from "./api.js";
+import { session, signIn, signOut, keep, ApiError } from "./api.js";
+import { startCognito, finishCognito } from "./cognito.js";
 import { h, field } from "./dom.js";
 import { t, lang, setLang } from "./i18n.js";
 import { customerPage } from "./customer.js";
@@ -66,7 +67,15 @@ function chrome() {
   );
 }
 
+let config = { signIn: "local" };
+
+function cognitoSignInPage() {
+  return h("div", { class: "panel", id: "signin" }, h("h2", {}, t("signin.title")),
+    h("button", { type: "button", id: "signin-cognito", onclick: () => startCognito(config) }, t("signin.submit")));
+}
+
 function signInPage() {
+  if (config.signIn === "cognito") return cognitoSignInPage();
   const key = h("input", { type: "password", id: "signin-key", autocomplete: "current-password", required: true });
   const group = h(
     "select",
@@ -112,4 +121,16 @@ document.getElementById("lang").addEventListener("change", (event) => {
   render();
 });
 window.addEventListener("hashchange", () => render());
-render();
+
+// Which sign-in: config.json (local: the back-office key; AWS: the Cognito user pool).
+fetch("config.json")
+  .then((r) => r.json())
+  .then(async (c) => {
+    config = c;
+    if (config.signIn === "cognito" && !session()) {
+      const s = await finishCognito(config);
+      if (s) keep(s);
+    }
+  })
+  .catch(() => say(t("error.network"), "error"))
+  .finally(render);

@@ -4,7 +4,7 @@ administrator (no self sign-up); the console signs in through the pool's app cli
 
 from __future__ import annotations
 
-from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import Aws, Duration, Fn, RemovalPolicy
 from aws_cdk import aws_cognito as cognito
 from constructs import Construct
 from loyalty.api.access import GROUPS
@@ -48,12 +48,34 @@ class BackOfficeAuth(Construct):
             )
             for name in GROUPS
         }
+        # The managed login's domain: loyalty-back-office-<account id>.auth.<region>.amazoncognito.com
+        # (a prefix is unique per region; one loyalty stack per account and region).
+        prefix = Fn.join("-", ["loyalty-back-office", Aws.ACCOUNT_ID])
+        self.domain = self.user_pool.add_domain(
+            "Domain", cognito_domain=cognito.CognitoDomainOptions(domain_prefix=prefix)
+        )
+        self.client: cognito.UserPoolClient | None = None
+
+    def add_console_client(self, console_url: str) -> cognito.UserPoolClient:
+        """The console's app client: the authorization code flow with PKCE, back to the console's URL."""
         self.client = self.user_pool.add_client(
             "ConsoleClient",
             auth_flows=cognito.AuthFlow(user_srp=True),
-            generate_secret=False,  # a browser app cannot keep a secret
+            generate_secret=False,  # a browser app cannot keep a secret: PKCE instead
             prevent_user_existence_errors=True,
+            o_auth=cognito.OAuthSettings(
+                flows=cognito.OAuthFlows(authorization_code_grant=True),
+                scopes=[cognito.OAuthScope.OPENID, cognito.OAuthScope.EMAIL],
+                callback_urls=[console_url],
+                logout_urls=[console_url],
+            ),
+            supported_identity_providers=[cognito.UserPoolClientIdentityProvider.COGNITO],
             id_token_validity=Duration.hours(1),
             access_token_validity=Duration.hours(1),
             refresh_token_validity=Duration.hours(8),
         )
+        return self.client
+
+    @property
+    def domain_url(self) -> str:
+        return self.domain.base_url()

@@ -24,15 +24,15 @@ from aws_cdk import aws_s3_deployment as s3deploy
 from constructs import Construct
 from loyalty.api.routes import Route
 
-from infra.api import STAGE_NAME
+from infra.api import stage_options
 
 CONSOLE_DIR = Path(__file__).resolve().parents[1] / "console"
 PREFIX = "console"
 # The console's own policy, as the local gateway sends it (tools/loyalty_tools/console_server.py).
 CSP = (
     "default-src 'self'; img-src 'self' data:; style-src 'self'; frame-ancestors 'none'; "
-    "base-uri 'none'; form-action 'self'"
-)
+    "base-uri 'none'; form-action 'self'; connect-src 'self' https://*.amazoncognito.com"
+)  # the one addition to the local policy: the token exchange with the user pool's managed login
 PAGE_HEADERS = {
     "Content-Security-Policy": CSP,
     "X-Content-Type-Options": "nosniff",
@@ -80,25 +80,8 @@ class Console(Construct):
             endpoint_types=[apigw.EndpointType.REGIONAL],
             cloud_watch_role=False,  # the store API's account-wide role serves this API too
             min_compression_size=Size.kibibytes(1),  # the pages' 57 KB travel as about 20 KB gzipped
-            deploy_options=apigw.StageOptions(
-                stage_name=STAGE_NAME,
-                access_log_destination=apigw.LogGroupLogDestination(self.access_logs),
-                access_log_format=apigw.AccessLogFormat.json_with_standard_fields(
-                    caller=False,
-                    http_method=True,
-                    ip=True,
-                    protocol=True,
-                    request_time=True,
-                    resource_path=True,
-                    response_length=True,
-                    status=True,
-                    user=True,
-                ),
-                logging_level=apigw.MethodLoggingLevel.ERROR,
-                throttling_rate_limit=50,  # people at a console, not tills
-                throttling_burst_limit=100,
-                metrics_enabled=True,
-            ),
+            # People at a console, not tills: a lower cap than the store API's.
+            deploy_options=stage_options(self.access_logs, rate_limit=50, burst_limit=100),
         )
         self.rest_api.node.try_remove_child("Endpoint")
         self.authorizer = apigw.CognitoUserPoolsAuthorizer(
@@ -175,6 +158,11 @@ class Console(Construct):
                 method_responses=method_responses,
             ),
         ]
+
+    def add_sign_in(self, domain_url: str, client_id: str) -> None:
+        """config.json beside the pages: the page signs in through the user pool's managed login."""
+        config = {"signIn": "cognito", "domain": domain_url, "clientId": client_id, "redirectUri": self.url}
+        self.deployment.add_source(s3deploy.Source.json_data("config.json", config))
 
     @property
     def url(self) -> str:

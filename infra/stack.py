@@ -127,6 +127,8 @@ class LoyaltyStack(Stack):
             routes=api_routes() if routes is None else routes,
             user_pool=self.auth.user_pool,
         )
+        client = self.auth.add_console_client(self.console.url)
+        self.console.add_sign_in(self.auth.domain_url, client.user_pool_client_id)
         self.reclassification = Reclassification(self, "Reclassification", stack=self)
 
         CfnOutput(self, "ApiUrl", value=self.api.url, description="Base URL (LOYALTY_API_URL)")
@@ -165,7 +167,7 @@ class LoyaltyStack(Stack):
             value=self.auth.user_pool.user_pool_id,
             description="Add employees to the groups support or marketing (docs/back-office.md)",
         )
-        CfnOutput(self, "ConsoleClientId", value=self.auth.client.user_pool_client_id)
+        CfnOutput(self, "ConsoleClientId", value=client.user_pool_client_id)
         CfnOutput(self, "DashboardName", value=self.observability.dashboard.dashboard_name)
         CfnOutput(
             self,

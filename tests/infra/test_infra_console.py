@@ -50,3 +50,17 @@ def test_the_pages_come_from_the_console_prefix_of_a_private_bucket_with_their_p
     assert "default-src 'self'" in headers["method.response.header.Content-Security-Policy"]
     bucket = synth.resources("AWS::S3::Bucket")[synth.logical_id(console.bucket)]["Properties"]
     assert bucket["PublicAccessBlockConfiguration"]["BlockPublicPolicy"] is True
+
+
+def test_the_console_signs_in_through_the_pools_managed_login_with_pkce(synth):
+    (client,) = synth.resources("AWS::Cognito::UserPoolClient").values()
+    props = client["Properties"]
+    assert props["AllowedOAuthFlows"] == ["code"] and props["AllowedOAuthFlowsUserPoolClient"] is True
+    assert sorted(props["AllowedOAuthScopes"]) == ["email", "openid"]
+    console_api = synth.logical_id(synth.stack.console.rest_api)
+    assert console_api in synth.render(props["CallbackURLs"]) and "/admin/" in synth.render(props["CallbackURLs"])
+    assert len(synth.resources("AWS::Cognito::UserPoolDomain")) == 1
+    (deployment,) = synth.resources("Custom::CDKBucketDeployment").values()
+    assert len(deployment["Properties"]["SourceObjectKeys"]) == 2  # console/ and config.json
+    markers = synth.render(deployment["Properties"].get("SourceMarkers", []))
+    assert "UserPoolClient" in markers or "ConsoleClient" in markers, markers

@@ -148,6 +148,9 @@ def serve(handler: Any, sessions: ConsoleSessions, method: str, path: str) -> bo
         page = (CONSOLE_DIR / "index.html").read_bytes()
         handler._send(200, page, {"Content-Type": "text/html; charset=utf-8", **PAGE_HEADERS})
         return True
+    if path == "/admin/config.json":  # which sign-in the page offers (CDK deploys the Cognito one)
+        handler._send(200, b'{"signIn": "local"}', {"Cache-Control": "no-store"})
+        return True
     match = _ASSET.match(path)
     asset = CONSOLE_DIR / match.group(1) if match else None
     if asset is None or not asset.is_file():
