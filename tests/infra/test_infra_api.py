@@ -10,7 +10,7 @@ from infra.api import STAGE_NAME
 def _of_api(synth, kind: str, rest_api=None) -> dict[str, dict]:
     """The resources of one REST API (the store API unless told: the console has its own)."""
     api_id = {"Ref": synth.logical_id(rest_api or synth.stack.api.rest_api)}
-    return {k: r for k, r in synth.resources(kind).items() if r["Properties"].get("RestApiId") == api_id}
+    return {k: r for k, r in synth.all_resources(kind).items() if r["Properties"].get("RestApiId") == api_id}
 
 
 def _paths(synth, rest_api=None) -> dict[str, str]:

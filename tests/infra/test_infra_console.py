@@ -4,6 +4,8 @@ origin."""
 
 from __future__ import annotations
 
+import json
+
 from loyalty.api.access import GROUPS
 from loyalty.api.routes import api_routes
 
@@ -28,7 +30,7 @@ def test_every_route_of_the_back_office_api_needs_a_user_of_the_pool(synth):
     assert set(methods) == routes | {("GET", "/admin"), ("GET", "/admin/{file}")}
     authorizer = {"Ref": synth.logical_id(console.authorizer)}
     (pool,) = synth.resources("AWS::Cognito::UserPool")
-    (auth,) = synth.resources("AWS::ApiGateway::Authorizer").values()
+    (auth,) = synth.all_resources("AWS::ApiGateway::Authorizer").values()
     assert auth["Properties"]["Type"] == "COGNITO_USER_POOLS"
     assert auth["Properties"]["ProviderARNs"] == [{"Fn::GetAtt": [pool, "Arn"]}]
     for key in routes:
@@ -48,7 +50,7 @@ def test_the_pages_come_from_the_console_prefix_of_a_private_bucket_with_their_p
     assert "/console/{file}" in synth.render(integration["Uri"])
     headers = integration["IntegrationResponses"][0]["ResponseParameters"]
     assert "default-src 'self'" in headers["method.response.header.Content-Security-Policy"]
-    bucket = synth.resources("AWS::S3::Bucket")[synth.logical_id(console.bucket)]["Properties"]
+    bucket = synth.all_resources("AWS::S3::Bucket")[synth.logical_id(console.bucket)]["Properties"]
     assert bucket["PublicAccessBlockConfiguration"]["BlockPublicPolicy"] is True
 
 
@@ -58,9 +60,11 @@ def test_the_console_signs_in_through_the_pools_managed_login_with_pkce(synth):
     assert props["AllowedOAuthFlows"] == ["code"] and props["AllowedOAuthFlowsUserPoolClient"] is True
     assert sorted(props["AllowedOAuthScopes"]) == ["email", "openid"]
     console_api = synth.logical_id(synth.stack.console.rest_api)
-    assert console_api in synth.render(props["CallbackURLs"]) and "/admin/" in synth.render(props["CallbackURLs"])
+    (callback,) = props["CallbackURLs"]
+    assert {"Ref": console_api} in callback["Fn::Join"][1] and callback["Fn::Join"][1][-1] == "/admin/"
     assert len(synth.resources("AWS::Cognito::UserPoolDomain")) == 1
-    (deployment,) = synth.resources("Custom::CDKBucketDeployment").values()
+    (deployment,) = synth.all_resources("Custom::CDKBucketDeployment").values()
     assert len(deployment["Properties"]["SourceObjectKeys"]) == 2  # console/ and config.json
-    markers = synth.render(deployment["Properties"].get("SourceMarkers", []))
-    assert "UserPoolClient" in markers or "ConsoleClient" in markers, markers
+    markers = json.dumps(deployment["Properties"]["SourceMarkers"])  # config.json's values, at deploy
+    client_id = synth.logical_id(synth.stack.auth.client)
+    assert f'"Ref": "{client_id}"' in markers and "amazoncognito.com" in markers, markers
