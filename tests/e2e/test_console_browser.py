@@ -67,8 +67,9 @@ def check_page(page, name: str, problems: list[str], expected: list[str] | None 
         weights = page.evaluate(
             """() => {
                 const entries = performance.getEntriesByType('resource');
-                const files = entries.filter(e => e.name.includes('/admin/')).reduce((a, e) => a + e.encodedBodySize, 0);
-                const api = entries.filter(e => !e.name.includes('/admin/')).reduce((a, e) => a + e.encodedBodySize, 0);
+                const sum = (list) => list.reduce((a, e) => a + e.encodedBodySize, 0);
+                const files = sum(entries.filter(e => e.name.includes('/admin/')));
+                const api = sum(entries.filter(e => !e.name.includes('/admin/')));
                 performance.clearResourceTimings();
                 return {files, api, requests: entries.length};
             }"""
