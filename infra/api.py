@@ -32,6 +32,30 @@ class Limits:
     stage_burst_limit: int = 2_000
 
 
+def stage_options(access_logs: logs.ILogGroup, rate_limit: float, burst_limit: int) -> apigw.StageOptions:
+    """The `prod` stage of an API of the stack: JSON access logs, execution logs of failures, metrics,
+    and the stage's throttling (the store API and the console's back-office API alike)."""
+    return apigw.StageOptions(
+        stage_name=STAGE_NAME,
+        access_log_destination=apigw.LogGroupLogDestination(access_logs),
+        access_log_format=apigw.AccessLogFormat.json_with_standard_fields(
+            caller=False,
+            http_method=True,
+            ip=True,
+            protocol=True,
+            request_time=True,
+            resource_path=True,
+            response_length=True,
+            status=True,
+            user=False,
+        ),
+        logging_level=apigw.MethodLoggingLevel.ERROR,  # execution logs of failed requests only
+        throttling_rate_limit=rate_limit,
+        throttling_burst_limit=burst_limit,
+        metrics_enabled=True,
+    )
+
+
 class Api(Construct):
     """`add_routes(routes)` is the extension point: a new function's routes come from api_routes()."""
 
@@ -63,25 +87,7 @@ class Api(Construct):
             # the account use it too); infra/config.py api_gateway_cloudwatch_role turns it off.
             cloud_watch_role=cloud_watch_role,
             default_method_options=apigw.MethodOptions(api_key_required=True),
-            deploy_options=apigw.StageOptions(
-                stage_name=STAGE_NAME,
-                access_log_destination=apigw.LogGroupLogDestination(self.access_logs),
-                access_log_format=apigw.AccessLogFormat.json_with_standard_fields(
-                    caller=False,
-                    http_method=True,
-                    ip=True,
-                    protocol=True,
-                    request_time=True,
-                    resource_path=True,
-                    response_length=True,
-                    status=True,
-                    user=False,
-                ),
-                logging_level=apigw.MethodLoggingLevel.ERROR,  # execution logs of failed requests only
-                throttling_rate_limit=limits.stage_rate_limit,
-                throttling_burst_limit=limits.stage_burst_limit,
-                metrics_enabled=True,
-            ),
+            deploy_options=stage_options(self.access_logs, limits.stage_rate_limit, limits.stage_burst_limit),
         )
         # The stack outputs the URL once, as ApiUrl; drop the RestApi's own duplicate output.
         self.rest_api.node.try_remove_child("Endpoint")

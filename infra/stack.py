@@ -28,7 +28,9 @@ from loyalty.settings import Settings
 
 from infra import ROOT
 from infra.api import Api, Limits
+from infra.auth import BackOfficeAuth
 from infra.config import DeployConfig
+from infra.console import Console, acknowledge_console_findings
 from infra.events import Events
 from infra.functions import FUNCTIONS, LAYER_MOUNT, PROGRAMME_IN_LAYER, Functions, FunctionSpec
 from infra.observability import Observability
@@ -116,6 +118,17 @@ class LoyaltyStack(Stack):
             cloud_watch_role=self.config.api_gateway_cloudwatch_role,
         )
         self.observability.watch_api(self.api.rest_api)
+        # The back-office console: its users (Cognito groups) and its pages and API (docs/back-office.md).
+        self.auth = BackOfficeAuth(self, "BackOfficeAuth")
+        self.console = Console(
+            self,
+            "Console",
+            functions=self.functions.functions,
+            routes=api_routes() if routes is None else routes,
+            user_pool=self.auth.user_pool,
+        )
+        client = self.auth.add_console_client(self.console.url)
+        self.console.add_sign_in(self.auth.domain_url, client.user_pool_client_id)
         self.reclassification = Reclassification(self, "Reclassification", stack=self)
 
         CfnOutput(self, "ApiUrl", value=self.api.url, description="Base URL (LOYALTY_API_URL)")
@@ -147,6 +160,14 @@ class LoyaltyStack(Stack):
             value=self.reclassification.state_machine.state_machine_arn,
             description="Start a reclassification by hand: aws stepfunctions start-execution",
         )
+        CfnOutput(self, "ConsoleUrl", value=self.console.url, description="The back-office console")
+        CfnOutput(
+            self,
+            "ConsoleUserPoolId",
+            value=self.auth.user_pool.user_pool_id,
+            description="Add employees to the groups support or marketing (docs/back-office.md)",
+        )
+        CfnOutput(self, "ConsoleClientId", value=client.user_pool_client_id)
         CfnOutput(self, "DashboardName", value=self.observability.dashboard.dashboard_name)
         CfnOutput(
             self,
@@ -225,9 +246,11 @@ def acknowledge_nag_findings(stack: LoyaltyStack) -> None:
         ),
         Acknowledgment(
             id="AwsSolutions-COG4",
-            reason="No Cognito user pool: callers are store systems authenticated by API key (see APIG4).",
+            reason="No Cognito authorizer on the store API: callers are store systems authenticated by API "
+            "key (see APIG4); people use the back-office API (infra/console.py), which has one.",
         ),
     )
+    acknowledge_console_findings(stack, stack.console)
     for fn in stack.functions.functions.values():
         Validations.of(fn).acknowledge(
             Acknowledgment(

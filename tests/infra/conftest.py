@@ -28,6 +28,9 @@ def cdk_context() -> Any:
     return _cdk_context
 
 
+CONSOLE_IDS = ("Console", "CustomCDKBucketDeployment")  # logical ids of infra/console.py's resources
+
+
 @dataclass
 class Synth:
     app: Any
@@ -36,6 +39,11 @@ class Synth:
     template: dict[str, Any]
 
     def resources(self, kind: str) -> dict[str, dict[str, Any]]:
+        """The stack's resources of a kind, but the back-office console's (its own API, pages bucket and
+        role, and CDK's BucketDeployment provider): test_infra_console.py checks those."""
+        return {k: r for k, r in self.all_resources(kind).items() if not k.startswith(CONSOLE_IDS)}
+
+    def all_resources(self, kind: str) -> dict[str, dict[str, Any]]:
         return {k: r for k, r in self.template["Resources"].items() if r["Type"] == kind}
 
     def logical_id(self, construct: Any) -> str:

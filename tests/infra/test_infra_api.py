@@ -7,10 +7,17 @@ from loyalty.api.routes import api_routes
 from infra.api import STAGE_NAME
 
 
-def _paths(synth) -> dict[str, str]:
+def _of_api(synth, kind: str, rest_api=None) -> dict[str, dict]:
+    """The resources of one REST API (the store API unless told: the console has its own)."""
+    api_id = {"Ref": synth.logical_id(rest_api or synth.stack.api.rest_api)}
+    return {k: r for k, r in synth.all_resources(kind).items() if r["Properties"].get("RestApiId") == api_id}
+
+
+def _paths(synth, rest_api=None) -> dict[str, str]:
     """Logical id of each API Gateway resource -> its full path."""
-    resources = synth.resources("AWS::ApiGateway::Resource")
-    root = {"Fn::GetAtt": [synth.logical_id(synth.stack.api.rest_api), "RootResourceId"]}
+    rest_api = rest_api or synth.stack.api.rest_api
+    resources = _of_api(synth, "AWS::ApiGateway::Resource", rest_api)
+    root = {"Fn::GetAtt": [synth.logical_id(rest_api), "RootResourceId"]}
 
     def path_of(logical_id: str) -> str:
         props = resources[logical_id]["Properties"]
@@ -21,10 +28,10 @@ def _paths(synth) -> dict[str, str]:
     return {logical_id: path_of(logical_id) for logical_id in resources}
 
 
-def _methods(synth) -> dict[tuple[str, str], dict]:
-    paths = _paths(synth)
+def _methods(synth, rest_api=None) -> dict[tuple[str, str], dict]:
+    paths = _paths(synth, rest_api)
     out = {}
-    for method in synth.resources("AWS::ApiGateway::Method").values():
+    for method in _of_api(synth, "AWS::ApiGateway::Method", rest_api).values():
         props = method["Properties"]
         out[(props["HttpMethod"], paths[props["ResourceId"]["Ref"]])] = props
     return out
@@ -82,7 +89,7 @@ def test_every_api_function_knows_the_admin_key_id(synth):
 
 
 def test_stage_writes_access_logs(synth):
-    (stage,) = synth.resources("AWS::ApiGateway::Stage").values()
+    (stage,) = _of_api(synth, "AWS::ApiGateway::Stage").values()
     props = stage["Properties"]
     assert props["StageName"] == STAGE_NAME
     # The log group's ARN without its trailing ":*", as the recommended feature flags (cdk.json) build it.

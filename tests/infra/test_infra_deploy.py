@@ -17,7 +17,7 @@ from infra import ROOT
 from infra.config import DeployConfig, context_key
 from infra.reclassification import APP_TRANSIENT_ERRORS, MAX_CONCURRENCY, TRANSIENT_ERRORS
 from infra.regions import SCHEMA_REGISTRY_REGIONS, SUPPORTED_REGIONS, UnsupportedRegion, missing_in
-from tests.infra.conftest import Synth
+from tests.infra.conftest import CONSOLE_IDS, Synth
 
 OPS_TOPIC = "arn:aws:sns:eu-west-1:123456789012:retailer-ops"
 CUSTOM = {
@@ -260,7 +260,9 @@ def test_usage_plan_limits_come_from_context(synth, custom):
         (custom.template, 300, 400),
     ):
         (stage,) = (
-            r["Properties"] for r in template["Resources"].values() if r["Type"] == "AWS::ApiGateway::Stage"
+            r["Properties"]
+            for k, r in template["Resources"].items()
+            if r["Type"] == "AWS::ApiGateway::Stage" and not k.startswith(CONSOLE_IDS)  # the store API's
         )
         (settings,) = stage["MethodSettings"]
         assert (settings["ThrottlingRateLimit"], settings["ThrottlingBurstLimit"]) == (rate, burst)

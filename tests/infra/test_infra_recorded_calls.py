@@ -241,6 +241,17 @@ def test_handlers_make_exactly_the_declared_calls(recorded, tmp_path, monkeypatc
     for path in ("/v1/customers/C1", "/v1/customers/C1/transactions", "/v1/customers/C1/points-history"):
         answer = points(_event("GET", path), _CONTEXT)
         assert answer["statusCode"] == 200, answer
+    # The back office's runs page, as a signed-in marketing user: the summaries from the run bucket.
+    token = _current.set(SETUP)
+    from loyalty.adapters.runstore import S3RunStore
+
+    S3RunStore(Settings().run_bucket).put("reclassification/2026-11/summary.json", {"period": "2026-11"})
+    _current.reset(token)
+    runs = _event("GET", "/v1/back-office/runs")
+    runs["requestContext"]["authorizer"] = {"claims": {"sub": "u1", "cognito:groups": "marketing"}}
+    answer = points(runs, _CONTEXT)
+    assert answer["statusCode"] == 200, answer
+    assert json.loads(answer["body"])["runs"] == [{"period": "2026-11"}]
     points_calls = list(recorded)
 
     for function, calls in ((INGEST, ingest_calls), (POINTS, points_calls)):

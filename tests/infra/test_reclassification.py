@@ -114,7 +114,7 @@ def test_every_event_schema_is_registered(synth) -> None:
 def test_the_run_bucket_is_private_encrypted_tls_only_and_expires(synth) -> None:
     bucket = synth.stack.buckets[RUN_BUCKET.setting]
     assert synth.stack.reclassification.bucket is bucket
-    [bucket_id] = resources(synth.template, "AWS::S3::Bucket")
+    [bucket_id] = synth.resources("AWS::S3::Bucket")  # the console's pages bucket aside
     assert bucket_id == synth.logical_id(bucket)
     resource = synth.template["Resources"][bucket_id]
     props = resource["Properties"]
@@ -127,7 +127,7 @@ def test_the_run_bucket_is_private_encrypted_tls_only_and_expires(synth) -> None
     [rule] = props["LifecycleConfiguration"]["Rules"]
     assert rule["ExpirationInDays"] == RUN_BUCKET.expiration_days and rule["Status"] == "Enabled"
     assert "BucketName" not in props, "named by CloudFormation, passed through settings"
-    [policy] = resources(synth.template, "AWS::S3::BucketPolicy").values()
+    [policy] = synth.resources("AWS::S3::BucketPolicy").values()
     [deny] = policy["Properties"]["PolicyDocument"]["Statement"]
     assert deny["Effect"] == "Deny" and deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
     output = synth.template["Outputs"]["RunBucketName"]  # loyalty_tools.target reads it

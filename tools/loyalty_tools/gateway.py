@@ -26,6 +26,7 @@ from loyalty.api.openapi import openapi_document
 from loyalty.api.routes import Route, api_routes
 from loyalty.settings import env_name
 
+from loyalty_tools import console_server
 from loyalty_tools.apigw import LocalContext, proxy_event
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -131,6 +132,7 @@ class Gateway:
             raise ValueError("the back-office API key must differ from the store key (tills hold that one)")
         self.api_key = api_key
         self.admin_api_key = admin_api_key
+        self.console = console_server.ConsoleSessions(admin_api_key)  # plays the Cognito user pool
         env = {**env, env_name("admin_api_key_id"): ADMIN_KEY_ID}  # as CDK sets it on the functions
         self.routes = api_routes()
         self.openapi = json.dumps(openapi_document()).encode()
@@ -258,10 +260,14 @@ class Gateway:
                 url = urlsplit(self.path)
                 if self._local_pages(method, url.path):
                     return None
+                if console_server.serve(self, gateway.console, method, url.path):
+                    return None
                 # The key first, from the headers alone: nothing of the body is read (or waited
-                # for) on behalf of a caller without the key.
+                # for) on behalf of a caller without the key. A console user signs in instead (the
+                # Cognito authorizer's claims, console_server).
                 key_id = gateway.key_id(_one_key(self.headers.get_all("x-api-key") or []))
-                if key_id is None:
+                claims = None if key_id else gateway.console.claims(self.headers.get("Authorization"))
+                if key_id is None and claims is None:
                     self.close_connection = True
                     return self._send(403, b'{"message":"Forbidden"}')
                 route, params, path_exists = match_route(gateway.routes, method, url.path)
@@ -284,6 +290,8 @@ class Gateway:
                 event = proxy_event(
                     method, url.path, route.path, params, headers, url.query, body, api_key_id=key_id
                 )
+                if claims is not None:
+                    event["requestContext"]["authorizer"] = {"claims": claims}
                 try:
                     result = gateway.invoke(route.function, event)
                 except Exception as exc:  # the handler crashed: API Gateway answers 502

@@ -13,6 +13,7 @@ from loyalty.settings import Settings
 
 if TYPE_CHECKING:
     from loyalty.service.adjustments import AdjustmentService
+    from loyalty.service.back_office import BackOfficeService
     from loyalty.service.erasure import ErasureService
     from loyalty.service.ingest import IngestService
     from loyalty.service.ledger import LedgerService
@@ -40,10 +41,15 @@ class Services:
     members: MembersService | None = None
     ledger: LedgerService | None = None
     referrals: ReferralService | None = None
+    back_office: BackOfficeService | None = None
 
     def referral_service(self) -> ReferralService:
         assert self.referrals is not None, "no referral service wired"
         return self.referrals
+
+    def back_office_service(self) -> BackOfficeService:
+        assert self.back_office is not None, "no back-office service wired"
+        return self.back_office
 
     def ledger_service(self) -> LedgerService:
         assert self.ledger is not None, "no ledger service wired"
@@ -85,8 +91,10 @@ def build_services(settings: Settings, programme: Programme | None = None) -> Se
     from loyalty.adapters.member_store import DynamoMemberStore
     from loyalty.adapters.redemption_store import DynamoRedemptionStore
     from loyalty.adapters.reward_store import DynamoRewardStore
+    from loyalty.adapters.runstore import S3RunStore
     from loyalty.adapters.transaction_store import DynamoTransactionStore
     from loyalty.service.adjustments import AdjustmentService
+    from loyalty.service.back_office import BackOfficeService
     from loyalty.service.ingest import IngestService
     from loyalty.service.ledger import LedgerService
     from loyalty.service.members import MembersService
@@ -108,6 +116,9 @@ def build_services(settings: Settings, programme: Programme | None = None) -> Se
         members=MembersService(customers, DynamoMemberStore(), programme),
         ledger=LedgerService(customers, DynamoLedgerStore(), programme),
         referrals=ReferralService(customers, rewards),
+        back_office=BackOfficeService(
+            S3RunStore(settings.run_bucket) if settings.run_bucket else None, programme
+        ),
     )
 
 

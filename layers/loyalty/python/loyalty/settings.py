@@ -136,6 +136,7 @@ class Settings:
         "LOYALTY_RUN_BUCKET",
         "loyalty-runs",
         RECLASSIFY,
+        POINTS,  # the back office's runs page reads the summaries
         doc="S3 bucket of the monthly reclassification's run documents (per-segment statistics and "
         "tallies, cut points, the period's summary)",
     )

@@ -190,6 +190,8 @@ FUNCTION_USES: dict[str, tuple[str, ...]] = {
         "DynamoCustomerStore.get",
         "DynamoTransactionStore.history",
         "DynamoLedgerStore.entries",
+        "S3RunStore.get",  # the back office's runs page (api/routes_backoffice.py)
+        "S3RunStore.keys",
     ),
     REDEMPTIONS: (
         "DynamoCustomerStore.get",

@@ -207,6 +207,7 @@ def _handle(app: APIGatewayRestResolver, event: dict[str, Any], context: Any) ->
     if refusal := refused(event):  # a back-office route without the admin key: before the body is parsed
         return _early(error_response(*refusal))
     headers = event.get("headers") or {}
+    _log_back_office_reason(event, headers)
     if body and event.get("httpMethod") in _WITH_BODY:
         refused = _refuse_body(headers, body, bool(event.get("isBase64Encoded")))
         if refused is not None:
@@ -223,6 +224,26 @@ def _handle(app: APIGatewayRestResolver, event: dict[str, Any], context: Any) ->
             "multiValueHeaders": None,
         }
     return app.resolve(event, context)
+
+
+def _log_back_office_reason(event: dict[str, Any], headers: Mapping[str, str]) -> None:
+    """The console sends the reason its user gave for an action (block, cancel, erase) in a header: the
+    log keeps who did what and why (the route's template, not the card number)."""
+    from urllib.parse import unquote
+
+    reason = next((v for k, v in headers.items() if k.lower() == "x-back-office-reason"), None)
+    if not reason:
+        return
+    claims = ((event.get("requestContext") or {}).get("authorizer") or {}).get("claims") or {}
+    logger.info(
+        "back-office action",
+        extra={
+            "route": f"{event.get('httpMethod')} {event.get('resource')}",
+            "user": claims.get("sub"),
+            "groups": claims.get("cognito:groups"),
+            "reason": unquote(str(reason))[:500],
+        },
+    )
 
 
 # A body is JSON, sent as such or with no type (curl -d sends the form type): anything else is 415.

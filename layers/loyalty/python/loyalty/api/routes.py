@@ -13,7 +13,7 @@ from loyalty.settings import ERASURE, INGEST, POINTS, REDEMPTIONS
 # Each API function and the router module(s) it serves: a new route module is listed here.
 FUNCTION_ROUTERS: dict[str, tuple[str, ...]] = {
     INGEST: ("loyalty.api.routes_ingest", "loyalty.api.routes_members", "loyalty.api.routes_referrals"),
-    POINTS: ("loyalty.api.routes_points", "loyalty.api.routes_ledger"),
+    POINTS: ("loyalty.api.routes_points", "loyalty.api.routes_ledger", "loyalty.api.routes_backoffice"),
     REDEMPTIONS: (
         "loyalty.api.routes_redemptions",
         "loyalty.api.routes_vouchers",
