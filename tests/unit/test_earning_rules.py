@@ -228,7 +228,13 @@ def rewarding_service(programme) -> tuple[IngestService, InMemoryStore, Recordin
     store = InMemoryStore()
     publisher = RecordingPublisher()
     service = IngestService(
-        store, TransactionView(store), publisher, programme, store, sleep=lambda _: None, now=lambda: FIXED_NOW
+        store,
+        TransactionView(store),
+        publisher,
+        programme,
+        store,
+        sleep=lambda _: None,
+        now=lambda: FIXED_NOW,
     )
     return service, store, publisher
 
@@ -242,9 +248,12 @@ def test_a_cap_holds_over_the_month_and_starts_again_the_next() -> None:
         )
     ]
     assert [b[1:] for b in earned] == [
-        [{"rule": "visit", "points": 40}], [{"rule": "visit", "points": 40}], [{"rule": "visit", "points": 20}],
-        [], [{"rule": "visit", "points": 40}],  # the cap's room is per programme month
-    ]  # fmt: skip
+        [{"rule": "visit", "points": 40}],
+        [{"rule": "visit", "points": 40}],
+        [{"rule": "visit", "points": 20}],
+        [],
+        [{"rule": "visit", "points": 40}],  # the cap's room is per programme month
+    ]
     assert sorted(c.counts["visit"] for c in store.counters.values()) == [40, 100]
 
 
@@ -267,7 +276,12 @@ def test_entering_a_tier_issues_its_reward_once_per_month_entered() -> None:
     _, answer = service.record(transaction_request(amount="300.00", occurred_at=TODAY))
     assert answer["tier_upgrade"] == {"from": "member", "to": "silver"}
     reward = answer["tier_reward"]
-    assert (reward["kind"], reward["percent"], reward["cause"], reward["points"]) == ("percent", 10, "tier_reward", 0)
+    assert (reward["kind"], reward["percent"], reward["cause"], reward["points"]) == (
+        "percent",
+        10,
+        "tier_reward",
+        0,
+    )
     assert reward["expires_on"] == "2027-01-23"  # 60 days after 24 November
     issued = [e for e in publisher.events if e.detail_type == "VoucherIssued"]
     assert [(e.detail["cause"], e.detail["kind"], e.detail["percent"]) for e in issued] == [
