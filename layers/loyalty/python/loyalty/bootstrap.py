@@ -77,11 +77,13 @@ def build_services(settings: Settings, programme: Programme | None = None) -> Se
     from loyalty.adapters.ledger_store import DynamoLedgerStore
     from loyalty.adapters.member_store import DynamoMemberStore
     from loyalty.adapters.redemption_store import DynamoRedemptionStore
+    from loyalty.adapters.runstore import S3RunStore
     from loyalty.adapters.transaction_store import DynamoTransactionStore
     from loyalty.service.adjustments import AdjustmentService
     from loyalty.service.ingest import IngestService
     from loyalty.service.ledger import LedgerService
     from loyalty.service.members import MembersService
+    from loyalty.service.period_cuts import LatestCuts
     from loyalty.service.points import PointsService
     from loyalty.service.redemptions import RedemptionService
 
@@ -92,7 +94,9 @@ def build_services(settings: Settings, programme: Programme | None = None) -> Se
     return Services(
         programme=programme,
         ingest=IngestService(customers, transactions, publisher, programme),
-        points=PointsService(customers, transactions, programme),
+        points=PointsService(
+            customers, transactions, programme, latest_cuts=LatestCuts(S3RunStore(settings.run_bucket))
+        ),
         redemptions=RedemptionService(customers, DynamoRedemptionStore(), publisher, programme),
         adjustments=AdjustmentService(customers, DynamoAdjustmentStore(), publisher, programme),
         build_erasure=lambda: erasure_service(settings),

@@ -1,0 +1,78 @@
+"""The last finished run's period and cuts, for what shows RFM scores and P(alive) outside the run.
+
+The monthly run no longer stores a customer's RFM code or P(alive) (domain/classify.py): the card
+(GET /v1/customers/{id}), the export and the report compute them from the profile and the cuts of the
+last finished period (domain/classify.period_scores). The summarize step keeps that period's cuts in the
+RunStore under LATEST_KEY (a few hundred bytes: 4 cut points per axis, two medians, the BG/NBD fit);
+readers keep them per container for `ttl_seconds`, so a card costs one GetItem and, once per container
+and TTL, one small S3 GET.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from loyalty.domain.scoring import Cuts, RunWindow
+from loyalty.ports import RunStore
+
+LATEST_KEY = "reclassification/latest-cuts.json"
+TTL_SECONDS = 300.0
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class PeriodCuts:
+    period: str
+    cuts: Cuts
+
+    @property
+    def window(self) -> RunWindow:
+        return RunWindow.for_period(self.period)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"period": self.period, "cuts": self.cuts.to_dict()}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> PeriodCuts:
+        return cls(str(data["period"]), Cuts.from_dict(data["cuts"]))
+
+
+def keep_latest(runs: RunStore, period: str, cuts: Mapping[str, Any]) -> None:
+    """Called by summarize once the period's profiles are written: its cuts become the latest, unless
+    a later period's already are (a rerun of an old period does not move the card back)."""
+    current = runs.get(LATEST_KEY)
+    if current is None or str(current.get("period", "")) <= period:
+        runs.put(LATEST_KEY, PeriodCuts(period, Cuts.from_dict(cuts)).to_dict())
+
+
+@dataclass
+class LatestCuts:
+    """The latest period's cuts, read at most once per `ttl_seconds` per container; None before the
+    first run, or when the RunStore cannot be read (the card then shows no scores rather than a 500)."""
+
+    runs: RunStore | None
+    ttl_seconds: float = TTL_SECONDS
+    clock: Callable[[], float] = time.monotonic
+    _value: PeriodCuts | None = field(default=None, init=False, repr=False)
+    _read_at: float | None = field(default=None, init=False, repr=False)
+
+    def __call__(self) -> PeriodCuts | None:
+        now = self.clock()
+        if self._read_at is None or now - self._read_at >= self.ttl_seconds:
+            self._value, self._read_at = self._read(), now
+        return self._value
+
+    def _read(self) -> PeriodCuts | None:
+        if self.runs is None:
+            return None
+        try:
+            document = self.runs.get(LATEST_KEY)
+            return None if document is None else PeriodCuts.from_dict(document)
+        except Exception:  # a missing bucket or no access: no scores on the card, logged, retried at TTL
+            logger.warning("latest cuts unreadable", exc_info=True)
+            return None
