@@ -188,12 +188,14 @@ def run_export(
     settings = target.activate()
     programme = load_programme(settings.programme_file)
     from loyalty.adapters.runstore import S3RunStore
-    from loyalty.service.period_cuts import LatestCuts
+    from loyalty.domain.scoring import RunWindow
+    from loyalty.service.period_cuts import cuts_of
 
     from loyalty_tools.reclassify_local import LOCAL_BUCKET
 
     bucket = target.run_bucket or (LOCAL_BUCKET if target.kind != "aws" else None)
-    latest = LatestCuts(S3RunStore(bucket) if bucket else None)()  # the scores' cuts
+    runs = S3RunStore(bucket) if bucket else None
+    latest = cuts_of(runs, RunWindow.as_of(as_of).period)  # the scores' cuts: that period's run
     if output == "-":
         count = write_segments(sys.stdout, as_of, programme, segments, fmt, latest)
     else:

@@ -42,12 +42,31 @@ class PeriodCuts:
         return cls(str(data["period"]), Cuts.from_dict(data["cuts"]))
 
 
+def period_key(period: str) -> str:
+    return f"reclassification/{period}/cuts.json"
+
+
 def keep_latest(runs: RunStore, period: str, cuts: Mapping[str, Any]) -> None:
-    """Called by summarize once the period's profiles are written: its cuts become the latest, unless
-    a later period's already are (a rerun of an old period does not move the card back)."""
+    """Called by summarize once the period's profiles are written: its cuts are kept as the period's
+    (the export of that period reads them) and become the latest, unless a later period's already are
+    (a rerun of an old period does not move the card back)."""
+    document = PeriodCuts(period, Cuts.from_dict(cuts)).to_dict()
+    runs.put(period_key(period), document)
     current = runs.get(LATEST_KEY)
     if current is None or str(current.get("period", "")) <= period:
-        runs.put(LATEST_KEY, PeriodCuts(period, Cuts.from_dict(cuts)).to_dict())
+        runs.put(LATEST_KEY, document)
+
+
+def cuts_of(runs: RunStore | None, period: str) -> PeriodCuts | None:
+    """The cuts a finished run kept for `period`, None if none (or unreadable)."""
+    if runs is None:
+        return None
+    try:
+        document = runs.get(period_key(period))
+    except Exception:  # no bucket or no access: no scores rather than an error
+        logger.warning("cuts of %s unreadable", period, exc_info=True)
+        return None
+    return None if document is None else PeriodCuts.from_dict(document)
 
 
 @dataclass

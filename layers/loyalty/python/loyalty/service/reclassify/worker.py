@@ -205,16 +205,16 @@ class ReclassifyService:
             return self.for_run(run).summarize(run, cuts)
         if self.dry:
             return self._dry_run_report(run, cuts)
+        cuts = cuts or self.runs.get(run.key("cuts.json")) or {}
+        if cuts:  # the card's and the export's RFM scores and P(alive) come from the period's cuts
+            keep_latest(self.runs, run.period, cuts)
         existing = self.runs.get(summary_key(run.period))
         if existing is not None:
             return {**existing, "published": False}
         tally = self._merged_tally(run)
-        cuts = cuts or self.runs.get(run.key("cuts.json")) or {}
         detail = completed_detail(run, tally, cuts, self.programme)
         event = event_from_detail(DetailType.RECLASSIFICATION_COMPLETED, detail)
         self.publisher.publish([event])
-        if cuts:  # the card's RFM scores and P(alive) come from the latest period's cuts
-            keep_latest(self.runs, run.period, cuts)
         summary = {"event_id": event.event_id, **event.detail, "conflicts": tally.conflicts}
         self.runs.put(summary_key(run.period), summary)
         return {**summary, "published": True}
