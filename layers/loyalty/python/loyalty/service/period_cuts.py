@@ -20,7 +20,7 @@ from loyalty.domain.scoring import Cuts, RunWindow
 from loyalty.ports import RunStore
 
 LATEST_KEY = "reclassification/latest-cuts.json"
-TTL_SECONDS = 300.0
+TTL_SECONDS = 60.0
 
 logger = logging.getLogger(__name__)
 
@@ -71,8 +71,10 @@ def cuts_of(runs: RunStore | None, period: str) -> PeriodCuts | None:
 
 @dataclass
 class LatestCuts:
-    """The latest period's cuts, read at most once per `ttl_seconds` per container; None before the
-    first run, or when the RunStore cannot be read (the card then shows no scores rather than a 500)."""
+    """The latest period's cuts, read at most once per `ttl_seconds` per container, and again at once
+    when a profile was written by a later run than the cached one (`at_least`) or nothing was found
+    (before the first run); None then, or when the RunStore cannot be read (the card shows no scores
+    rather than a 500)."""
 
     runs: RunStore | None
     ttl_seconds: float = TTL_SECONDS
@@ -80,9 +82,11 @@ class LatestCuts:
     _value: PeriodCuts | None = field(default=None, init=False, repr=False)
     _read_at: float | None = field(default=None, init=False, repr=False)
 
-    def __call__(self) -> PeriodCuts | None:
+    def __call__(self, at_least: str | None = None) -> PeriodCuts | None:
         now = self.clock()
-        if self._read_at is None or now - self._read_at >= self.ttl_seconds:
+        value = self._value
+        stale = self._read_at is None or now - self._read_at >= self.ttl_seconds
+        if stale or value is None or (at_least is not None and value.period < at_least):
             self._value, self._read_at = self._read(), now
         return self._value
 

@@ -113,13 +113,14 @@ class PointsService:
     transactions: TransactionStore
     programme: Programme
     now: Callable[[], datetime] = lambda: datetime.now(UTC)
-    latest_cuts: Callable[[], PeriodCuts | None] = lambda: None  # period_cuts.LatestCuts: cached
+    # period_cuts.LatestCuts (cached per container), called with the profile's classified_period
+    latest_cuts: Callable[[str | None], PeriodCuts | None] = lambda at_least: None
 
     def card(self, customer_id: str) -> dict[str, Any]:
         profile = self.customers.get(customer_id)
         if profile is None or profile.erased:
             raise ApiError(404, "customer_not_found", f"customer_id: no customer {customer_id!r}")
-        return customer_card(profile, self.programme, self.now(), self.latest_cuts())
+        return customer_card(profile, self.programme, self.now(), self.latest_cuts(profile.classified_period))
 
     def history(self, customer_id: str, limit: int, cursor: str | None) -> dict[str, Any]:
         page = page_of(lambda: self.transactions.history(customer_id, limit, cursor), limit)
