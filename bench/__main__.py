@@ -56,7 +56,7 @@ def run(quick: bool, only: set[str], importtime: bool = False) -> list[Row]:
             for function in handler_names():
                 print(importtime_report(function), file=sys.stderr)
     if "reclassify" in only:
-        rows += reclassify_rows(quick)
+        rows += reclassify_rows(quick) + __import__("bench.item_rows", fromlist=["_"]).item_rows(quick)
     order = {name: i for i, name in enumerate(GROUPS)}
     return sorted(rows, key=lambda r: order.get(_group(r), 99))
 

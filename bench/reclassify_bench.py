@@ -219,8 +219,9 @@ def moto_run(count: int, base: list[Profile], prog: Programme) -> MotoResult:
         )
         sizes = {}
         for op, params, _ in recorded:
-            if op == "UpdateItem":
-                sizes[params["Key"]["customer_id"]["S"]] = 1
+            if op in ("UpdateItem", "PutItem"):  # the run's write is a PutItem since issue 19 item 2
+                key = params["Key"] if op == "UpdateItem" else params["Item"]
+                sizes[key["customer_id"]["S"]] = 1
         item_kb = [
             math.ceil(item_size(i) / 1024) for op, _, r in recorded if op == "Scan" for i in r["Items"]
         ]

@@ -1,18 +1,21 @@
 """P(alive) in the monthly run on moto (DynamoDB, EventBridge, S3) through the Lambda handler: the
 statistics pass's sample goes through S3, the fit travels in the cuts, every profile item gets its
-figures, the summary event carries the model, CustomerOverdue goes out once."""
+figures (computed from the latest period's cuts the run keeps in S3: P(alive) is not stored), the
+summary event carries the model, CustomerOverdue goes out once."""
 
 from __future__ import annotations
 
 import json
-from decimal import Decimal
 
+from loyalty.adapters.runstore import S3RunStore
+from loyalty.domain.classify import period_scores
+from loyalty.service.period_cuts import LatestCuts
 from loyalty.settings import Settings
 from loyalty_tools.reclassify_local import run_reclassification
 
-from tests.integration.test_reclassify_moto import load, published, stored, world  # noqa: F401
+from tests.integration.test_reclassify_moto import BUCKET, load, published, stored, world  # noqa: F401
 from tests.unit.test_alive import population
-from tests.unit.test_classify import AS_OF
+from tests.unit.test_classify import AS_OF, FIXED
 
 
 def test_every_item_gets_p_alive_and_the_overdue_customer_one_warning(
@@ -24,8 +27,11 @@ def test_every_item_gets_p_alive_and_the_overdue_customer_one_warning(
     result = run_reclassification(AS_OF, total_segments=3, run_id="alive-1")
     profiles = stored()
     assert set(profiles) == set(customers)
-    assert all(p.p_alive is not None and p.expected_purchases_90d is not None for p in profiles.values())
-    assert Decimal(profiles["silent"].p_alive) < Decimal(profiles["recent"].p_alive)
+    latest = LatestCuts(S3RunStore(BUCKET))()  # what the card reads
+    assert latest is not None and latest.period == "2026-02" and latest.cuts.model == result["cuts"]["model"]
+    alive = {c: period_scores(p, FIXED, latest.cuts, latest.window).liveness for c, p in profiles.items()}
+    assert all(a is not None for a in alive.values())
+    assert alive["silent"].p_alive < alive["recent"].p_alive  # type: ignore[union-attr]
 
     details = {e["DetailType"]: json.loads(e["Detail"]) for e in published}
     model = details["ReclassificationCompleted"]["model"]

@@ -17,7 +17,9 @@ import pytest
 from loyalty.adapters.customer_store import DynamoCustomerScan
 from loyalty.adapters.items import profile_from_item, profile_to_item
 from loyalty.adapters.models import CustomerItem
+from loyalty.domain.classify import period_scores
 from loyalty.domain.profile import Profile
+from loyalty.domain.scoring import Cuts, RunWindow
 from loyalty.programme import Programme
 from loyalty.settings import Settings, get_settings
 from loyalty_tools.reclassify_local import run_reclassification
@@ -119,10 +121,11 @@ def test_a_few_thousand_customers_land_in_their_segments_and_a_rerun_does_nothin
         "ReclassificationCompleted": 1,
     }
     assert all(len(json.loads(e["Detail"])["event_id"]) == 32 for e in published)
-    # one conditional write per changed customer: an UpdateItem, or for those whose lots expire a
-    # TransactWriteItems of the update and the ledger's entry (docs/points.md)
+    # one conditional write per changed customer: a PutItem of the whole item, or for those whose lots
+    # expire a TransactWriteItems of the put and the ledger's entry (docs/points.md)
     assert calls["TransactWriteItems"] == PER_ARCHETYPE  # the "expired" ones
-    assert calls["UpdateItem"] + calls["TransactWriteItems"] == len(profiles)
+    assert calls["PutItem"] + calls["TransactWriteItems"] == len(profiles)
+    assert calls["UpdateItem"] == 0
     assert calls["PutEvents"] <= (len(published) - 1) // 10 + 4 * 4 + 1  # batches of 10, one partial a page
     assert {e["EventBusName"] for e in published} == {world.event_bus_name}
 
@@ -130,7 +133,7 @@ def test_a_few_thousand_customers_land_in_their_segments_and_a_rerun_does_nothin
     calls.clear()
     again = run_reclassification(AS_OF, total_segments=3, run_id="exec-2")
     assert published == []
-    assert calls["UpdateItem"] == calls["TransactWriteItems"] == 0
+    assert calls["PutItem"] == calls["UpdateItem"] == calls["TransactWriteItems"] == 0
     assert again["summary"]["published"] is False
     assert stored() == profiles
 
@@ -184,8 +187,14 @@ def test_quintile_scores_on_dynamodb_match_the_pure_computation(
     reference = service(profiles, PROG)
     run_steps(reference, AS_OF, "reference", total_segments=1)
     fake = reference.store.store.profiles  # type: ignore[attr-defined]
-    assert {c: (p.segment, p.rfm, p.tier) for c, p in stored().items()} == {
-        c: (p.segment, p.rfm, p.tier) for c, p in fake.items()
+    assert {c: (p.segment, p.favourite_category, p.tier) for c, p in stored().items()} == {
+        c: (p.segment, p.favourite_category, p.tier) for c, p in fake.items()
+    }
+    # The scores (not stored) from the profiles and the cuts each run kept: the same on both.
+    cuts, window = Cuts.from_dict(result["cuts"]), RunWindow.for_period("2026-02")
+    assert result["cuts"] == reference.runs.get("reclassification/latest-cuts.json")["cuts"]  # type: ignore[index]
+    assert {c: period_scores(p, PROG, cuts, window).scores for c, p in stored().items()} == {
+        c: period_scores(p, PROG, cuts, window).scores for c, p in fake.items()
     }
     assert "Can't lose them" in {p.segment for p in fake.values()}
     documents = boto3.client("s3").list_objects_v2(Bucket=BUCKET, Prefix="reclassification/2026-02/q/")

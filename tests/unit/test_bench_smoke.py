@@ -17,6 +17,11 @@ ROWS = [
     "capacity units per customer reclassified",
     "reclassification customers/s / raw scan",
     "reclassification peak memory 200k / 20k customers",
+    # issue 19 items 1-2 (bench/item_rows.py)
+    "customer item, a year of weekly shopping / 1 KB",
+    "capacity per changed customer (WRU), next-month run",
+    "capacity per unchanged customer (WRU), next-month run",
+    "reclassification write and event shares",
 ]
 
 

@@ -115,17 +115,23 @@ def test_p_alive_against_recency_and_the_segments_means() -> None:
     from loyalty_tools.report import add_profiles
 
     data = new_report("t", PROGRAMME)
-    base = Profile("x", "member", classified_period="2026-02", last_purchase_at="2026-02-18T11:00:00Z")
+    base = Profile("x", "member", classified_period="2026-01", last_purchase_at="2026-02-18T11:00:00Z")
     profiles = [
-        with_fields(base, customer_id="a", segment="Champions", p_alive="0.900"),
-        with_fields(base, customer_id="b", segment="Champions", p_alive="0.801"),
-        with_fields(base, customer_id="c", segment="Dormant", p_alive="0.050",
-                    last_purchase_at="2025-10-01T09:00:00Z"),
-        with_fields(base, customer_id="d", segment="Dormant", p_alive=None),  # no fit at its run
-        with_fields(base, customer_id="e", segment="Loyal", p_alive="0.700",
+        with_fields(base, customer_id="a", segment="Champions"),
+        with_fields(base, customer_id="b", segment="Champions"),
+        with_fields(base, customer_id="c", segment="Dormant", last_purchase_at="2025-10-01T09:00:00Z"),
+        with_fields(base, customer_id="d", segment="Dormant"),  # no fit at its run
+        with_fields(base, customer_id="e", segment="Loyal",
                     last_purchase_at="2026-03-05T09:00:00Z"),  # bought after its run: mean only
     ]  # fmt: skip
-    add_profiles(data, profiles, snapshot=False)
+    # P(alive) as of the last finished period (2026-02), computed from its cuts (not stored).
+    computed = {"a": "0.900", "b": "0.801", "c": "0.050", "d": None, "e": "0.700"}
+
+    def alive(profile: Profile) -> tuple[Decimal | None, str]:
+        value = computed[profile.customer_id]
+        return (None if value is None else Decimal(value)), "2026-02"
+
+    add_profiles(data, profiles, snapshot=False, alive=alive)
     assert list(data.alive_means()) == ["Champions", "Dormant", "Loyal"]  # the programme's order
     assert data.alive_means()["Champions"] == Decimal("0.851")  # (0.900 + 0.801) / 2, half up
     # Recency to the day after the run's period (2026-03-01), in the programme's days.

@@ -73,11 +73,18 @@ def scan_profiles(total_segments: int = 4, page_size: int = PAGE_SIZE) -> Iterat
         raise errors[0]
 
 
-def _rfm(profile: Profile) -> tuple[str, str, str]:
-    if not profile.rfm:
+def _rfm(profile: Profile, as_of: date, programme: Programme, latest: Any) -> tuple[Any, Any, Any]:
+    """The RFM scores (not stored): from the latest finished period's cuts when `as_of` is that run's
+    (a period_cuts.PeriodCuts), blank otherwise or for a customer not scored."""
+    if latest is None or not profile.classified_period:
         return "", "", ""
-    r, f, m = [*profile.rfm.split("-"), "", "", ""][:3]
-    return r, f, m
+    from loyalty.domain.classify import period_scores
+    from loyalty.domain.scoring import RunWindow
+
+    if RunWindow.as_of(as_of).period != latest.period:
+        return "", "", ""
+    scores = period_scores(profile, programme, latest.cuts, latest.window).scores
+    return ("", "", "") if scores is None else (scores.r, scores.f, scores.m)
 
 
 def facts_as_of(profile: Profile, as_of: date, programme: Programme) -> tuple[int | None, int, int]:
@@ -107,9 +114,9 @@ def _fallback_facts(profile: Profile, as_of: date, programme: Programme) -> tupl
     return recency, totals.visits, max(0, totals.spend)
 
 
-def export_row(profile: Profile, as_of: date, programme: Programme) -> dict[str, Any]:
+def export_row(profile: Profile, as_of: date, programme: Programme, latest: Any = None) -> dict[str, Any]:
     recency, frequency, monetary = facts_as_of(profile, as_of, programme)
-    r, f, m = _rfm(profile)
+    r, f, m = _rfm(profile, as_of, programme, latest)
     return {
         "customer_id": profile.customer_id,
         "recency_days": "" if recency is None else recency,
@@ -139,7 +146,12 @@ class CsvFormat:
 
 
 def write_segments(
-    out: TextIO, as_of: date, programme: Programme, segments: int = 4, fmt: CsvFormat = CsvFormat()
+    out: TextIO,
+    as_of: date,
+    programme: Programme,
+    segments: int = 4,
+    fmt: CsvFormat = CsvFormat(),
+    latest: Any = None,
 ) -> int:
     writer = csv.DictWriter(out, fieldnames=EXPORT_COLUMNS, lineterminator="\n", delimiter=fmt.delimiter)
     writer.writeheader()
@@ -147,7 +159,7 @@ def write_segments(
     for profile in scan_profiles(segments):
         if profile.erased:
             continue
-        row = export_row(profile, as_of, programme)
+        row = export_row(profile, as_of, programme, latest)
         if fmt.decimal_comma:
             for column in MONEY_COLUMNS:
                 row[column] = str(row[column]).replace(".", ",")
@@ -175,13 +187,22 @@ def run_export(
     target = resolve_target(target_kind, stack_name)
     settings = target.activate()
     programme = load_programme(settings.programme_file)
+    from loyalty.adapters.runstore import S3RunStore
+    from loyalty.domain.scoring import RunWindow
+    from loyalty.service.period_cuts import cuts_of
+
+    from loyalty_tools.reclassify_local import LOCAL_BUCKET
+
+    bucket = target.run_bucket or (LOCAL_BUCKET if target.kind != "aws" else None)
+    runs = S3RunStore(bucket) if bucket else None
+    latest = cuts_of(runs, RunWindow.as_of(as_of).period)  # the scores' cuts: that period's run
     if output == "-":
-        count = write_segments(sys.stdout, as_of, programme, segments, fmt)
+        count = write_segments(sys.stdout, as_of, programme, segments, fmt, latest)
     else:
         path = Path(output)
         path.parent.mkdir(parents=True, exist_ok=True)
         with path.open("w", newline="", encoding="utf-8") as handle:
-            count = write_segments(handle, as_of, programme, segments, fmt)
+            count = write_segments(handle, as_of, programme, segments, fmt, latest)
     console.print(
         f"Exported {count:,} customers as of {as_of.isoformat()} to {output} ({target.description})"
     )

@@ -11,7 +11,7 @@ from the summaries its own runs return, so both print and draw the same things.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
@@ -19,10 +19,12 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from loyalty.domain.classify import period_scores
 from loyalty.domain.profile import Profile
 from loyalty.domain.reservoir import Reservoir
 from loyalty.domain.scoring import RunWindow
 from loyalty.programme import Programme
+from loyalty.service.period_cuts import PeriodCuts
 from rich import box
 from rich.console import Console
 from rich.table import Table
@@ -71,17 +73,18 @@ class ReportData:
             if self.alive_customers[n]
         }
 
-    def add_alive(self, profile: Profile) -> None:
-        if profile.p_alive is None or not profile.classified_period:
+    def add_alive(self, profile: Profile, p_alive: Decimal | None, period: str | None) -> None:
+        """`p_alive` as of the last finished `period` (computed from its cuts: not stored)."""
+        if p_alive is None or not period or not profile.classified_period:
             return
         segment = profile.segment or UNCLASSIFIED
-        self.alive_thousandths[segment] += int(Decimal(profile.p_alive) * 1000)
+        self.alive_thousandths[segment] += int(p_alive * 1000)
         self.alive_customers[segment] += 1
         if profile.last_purchase_at:
-            ref = RunWindow.for_period(profile.classified_period).ref_date
+            ref = RunWindow.for_period(period).ref_date
             last = datetime.fromisoformat(profile.last_purchase_at).astimezone(ZoneInfo(self.timezone)).date()
             if last < ref:  # a purchase after the run: its P(alive) is not about that recency
-                point = ((ref - last).days, float(profile.p_alive), segment)
+                point = ((ref - last).days, float(p_alive), segment)
                 self.alive_points.offer(profile.customer_id, point)
 
     def _ordered(self, seen: Iterable[str], order: list[str]) -> list[str]:
@@ -139,13 +142,32 @@ def new_report(title: str, programme: Programme) -> ReportData:
     )
 
 
-def add_profiles(data: ReportData, profiles: Iterable[Profile], snapshot: bool) -> int:
-    """Ledger totals and points issued per month from the profiles; with `snapshot`, also the
-    current segments and tiers (by classified period) for stacks without run summaries."""
+AliveOf = Callable[[Profile], tuple[Decimal | None, str | None]]  # (P(alive), the period it is as of)
+
+
+def alive_from_cuts(latest: PeriodCuts | None, programme: Programme) -> AliveOf:
+    """Each profile's P(alive) at the last finished period, from that period's cuts."""
+
+    def alive(profile: Profile) -> tuple[Decimal | None, str | None]:
+        if latest is None:
+            return None, None
+        liveness = period_scores(profile, programme, latest.cuts, latest.window).liveness
+        return (None if liveness is None else liveness.p_alive), latest.period
+
+    return alive
+
+
+def add_profiles(
+    data: ReportData, profiles: Iterable[Profile], snapshot: bool, alive: AliveOf | None = None
+) -> int:
+    """Ledger totals and points issued per month from the profiles, P(alive) by `alive`; with
+    `snapshot`, also the current segments and tiers (of the latest classified period: a profile the
+    run did not need to rewrite keeps an older classified_period) for stacks without run summaries."""
     ledger: Counter[str] = Counter()
     issued: Counter[str] = Counter()
     segments: dict[str, Counter[str]] = {}
     tiers: dict[str, Counter[str]] = {}
+    latest_period: str | None = None
     count = 0
     for profile in profiles:
         count += 1
@@ -155,19 +177,20 @@ def add_profiles(data: ReportData, profiles: Iterable[Profile], snapshot: bool) 
         ledger["balance"] += profile.points_balance
         for month, stats in profile.months.items():
             issued[month] += stats.points
-        data.add_alive(profile)
+        if alive is not None:
+            data.add_alive(profile, *alive(profile))
         if snapshot and profile.classified_period:
-            period = profile.classified_period
-            segments.setdefault(period, Counter())[profile.segment or UNCLASSIFIED] += 1
-            tiers.setdefault(period, Counter())[profile.tier] += 1
+            segments.setdefault("latest", Counter())[profile.segment or UNCLASSIFIED] += 1
+            tiers.setdefault("latest", Counter())[profile.tier] += 1
+            latest_period = max(latest_period or "", profile.classified_period)
     data.ledger = {k: ledger[k] for k in ("earned", "redeemed", "expired", "balance")}
     if not data.points_issued:
         data.points_issued = dict(sorted(issued.items()))
-    if snapshot and segments:
-        latest = max(segments)
+    if snapshot and segments and latest_period:
+        latest = latest_period
         data.periods = sorted({*data.periods, latest})
-        data.segments[latest] = dict(segments[latest])
-        data.tiers[latest] = dict(tiers[latest])
+        data.segments[latest] = dict(segments["latest"])
+        data.tiers[latest] = dict(tiers["latest"])
     data.facts.setdefault("customers", count)
     return count
 
@@ -356,7 +379,12 @@ def run_report(target_kind: str, out_dir: str, stack_name: str, segments: int = 
     summaries = read_summaries(bucket)
     for summary in summaries:
         data.add_summary(summary)
-    count = add_profiles(data, scan_profiles(segments), snapshot=not summaries)
+    from loyalty.adapters.runstore import S3RunStore
+    from loyalty.service.period_cuts import LatestCuts
+
+    latest = LatestCuts(S3RunStore(bucket) if bucket else None)()
+    alive = alive_from_cuts(latest, programme)
+    count = add_profiles(data, scan_profiles(segments), snapshot=not summaries, alive=alive)
     data.facts.update(
         {
             "customers": count,

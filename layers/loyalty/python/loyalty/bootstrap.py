@@ -98,6 +98,7 @@ def build_services(settings: Settings, programme: Programme | None = None) -> Se
     from loyalty.service.ingest import IngestService
     from loyalty.service.ledger import LedgerService
     from loyalty.service.members import MembersService
+    from loyalty.service.period_cuts import LatestCuts
     from loyalty.service.points import PointsService
     from loyalty.service.redemptions import RedemptionService
     from loyalty.service.referrals import ReferralService
@@ -109,7 +110,9 @@ def build_services(settings: Settings, programme: Programme | None = None) -> Se
     return Services(
         programme=programme,
         ingest=IngestService(customers, transactions, publisher, programme, rewards),
-        points=PointsService(customers, transactions, programme),
+        points=PointsService(
+            customers, transactions, programme, latest_cuts=LatestCuts(S3RunStore(settings.run_bucket))
+        ),
         redemptions=RedemptionService(customers, DynamoRedemptionStore(), publisher, programme),
         adjustments=AdjustmentService(customers, DynamoAdjustmentStore(), publisher, programme),
         build_erasure=lambda: erasure_service(settings),

@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Literal
 
@@ -180,7 +180,9 @@ class ExperimentTag:
 
 @dataclass(frozen=True)
 class CustomerSegmentChangedDetail:
-    """A customer's segment, RFM scores or favourite category changed at the monthly run."""
+    """A customer's named segment changed at the monthly run (a move of the RFM scores or the favourite
+    category alone sends nothing). `before.rfm` is null: scores are not stored; the period's are in
+    `after.rfm` and `scores`."""
 
     event_id: str
     schema_version: str
@@ -438,9 +440,23 @@ DETAIL_MODELS: dict[DetailType, type] = {
 }
 
 
+def plain(value: Any) -> Any:
+    """dataclasses.asdict without its deep copies (the detail dataclasses hold only immutable leaves,
+    dicts, lists and dataclasses): the monthly run builds an event per change, and asdict was about a
+    third of classifying a customer."""
+    names = getattr(type(value), "__dataclass_fields__", None)
+    if names is not None:
+        return {name: plain(getattr(value, name)) for name in names}
+    if isinstance(value, list | tuple):
+        return type(value)(plain(v) for v in value)
+    if isinstance(value, dict):
+        return {k: plain(v) for k, v in value.items()}
+    return value
+
+
 def event_from_detail(detail_type: DetailType, detail: Any) -> DomainEvent:
     """A DomainEvent from one of the detail dataclasses (event_id and schema_version go in body())."""
-    body = asdict(detail)
+    body = plain(detail)
     body.pop("schema_version", None)
     return DomainEvent(detail_type, body.pop("event_id"), body)
 

@@ -275,7 +275,7 @@ class InMemoryCustomerScan:
     def save_classification(
         self, profile: Profile, expected_version: int, before: Profile | None = None
     ) -> None:
-        self.store.calls.append("UpdateItem")
+        self.store.calls.append("PutItem")
         with self.store.lock:
             current = self.store.profiles.get(profile.customer_id)
             if current is None or current.version != expected_version:

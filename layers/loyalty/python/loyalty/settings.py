@@ -138,7 +138,8 @@ class Settings:
         RECLASSIFY,
         POINTS,  # the back office's runs page reads the summaries
         doc="S3 bucket of the monthly reclassification's run documents (per-segment statistics and "
-        "tallies, cut points, the period's summary)",
+        "tallies, cut points, the period's summary); the points function reads the latest period's cut "
+        "points from it (the card's RFM scores and P(alive))",
     )
 
     admin_api_key_id: str = _field(

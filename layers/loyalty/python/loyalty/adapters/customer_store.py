@@ -7,15 +7,11 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
-from pynamodb.exceptions import GetError, TransactWriteError, UpdateError
+from pynamodb.exceptions import GetError, PutError, TransactWriteError
 from pynamodb.transactions import TransactWrite
 
 from loyalty.adapters.dynamo_errors import THROTTLE_CODES, cancel_reasons, raise_if_throttled, throttled
-from loyalty.adapters.items import (
-    member_to_item,
-    profile_from_item,
-    profile_from_raw,
-)
+from loyalty.adapters.items import profile_from_item, profile_from_raw, profile_to_item
 from loyalty.adapters.ledger_store import ledger_item
 from loyalty.adapters.models import CustomerItem
 from loyalty.domain.ledger import expiry_of
@@ -39,14 +35,11 @@ class DynamoCustomerStore:
 
 
 # ---------------------------------------------------------------------------------------------
-# The monthly reclassification: a parallel-scan segment page by page, and conditional updates of the
-# classification fields only (UpdateItem: the buckets are never rewritten, ingest's writes are kept).
-
-_CLASSIFICATION_FIELDS = (
-    "segment", "rfm", "favourite_category", "classified_period", "tier", "tier_since", "points_balance",
-    "points_expired", "p_alive", "expected_purchases_90d", "overdue_for", "lots", "pending",
-    "expiry_warned_through", "member",
-)  # fmt: skip
+# The monthly reclassification: a parallel-scan segment page by page, and a conditional put of each
+# changed profile at the version scanned. A put, not an UpdateItem of the changed fields: DynamoDB bills
+# both by the whole item's size, a put writes the item in its current form (customer_form.py: an old
+# item is rewritten in the new one), and the version condition keeps every write of ingest, redemptions
+# and members (each bumps the version: the run's put then conflicts, re-reads and recomputes).
 
 
 class DynamoCustomerScan:
@@ -77,45 +70,28 @@ class DynamoCustomerScan:
     def save_classification(
         self, profile: Profile, expected_version: int, before: Profile | None = None
     ) -> None:
-        actions = [CustomerItem.version.set(expected_version + 1)]
-        for name in _CLASSIFICATION_FIELDS:
-            attribute = getattr(CustomerItem, name)
-            value = getattr(profile, name)
-            if before is not None and getattr(before, name) == value:
-                continue  # unchanged: not in the update expression
-            if name == "member":  # the run counts the customer events it sends (contacts_sent)
-                value = member_to_item(value)
-            actions.append(attribute.remove() if value is None else attribute.set(value))
+        item = profile_to_item(profile, expected_version + 1)
         expiry = None
         if before is not None:
             at = datetime.now(UTC).isoformat(timespec="seconds")
             expiry = expiry_of(before, profile, expected_version + 1, at)
-        if expiry is not None:  # lots expired: the update and the ledger's entry in one transaction
-            self._save_with_entry(profile.customer_id, actions, expected_version, ledger_item(expiry))
+        if expiry is not None:  # lots expired: the put and the ledger's entry in one transaction
+            self._save_with_entry(item, expected_version, ledger_item(expiry))
             return
         try:
-            CustomerItem._get_connection().update_item(
-                profile.customer_id,
-                actions=actions,
-                condition=CustomerItem.version == expected_version,
-            )
-        except UpdateError as exc:
+            item.save(condition=CustomerItem.version == expected_version)
+        except PutError as exc:
             if exc.cause_response_code == "ConditionalCheckFailedException":
                 raise VersionConflict(profile.customer_id) from exc
             if exc.cause_response_code in THROTTLE_CODES:
                 raise Throttled(str(exc)) from exc
             raise
 
-    def _save_with_entry(
-        self, customer_id: str, actions: list[Any], expected_version: int, entry: Any
-    ) -> None:
+    def _save_with_entry(self, item: CustomerItem, expected_version: int, entry: Any) -> None:
+        customer_id = item.customer_id
         try:
             with TransactWrite(connection=CustomerItem._get_connection().connection) as tw:
-                tw.update(
-                    CustomerItem(customer_id=customer_id),
-                    actions=actions,
-                    condition=CustomerItem.version == expected_version,
-                )
+                tw.save(item, condition=CustomerItem.version == expected_version)
                 tw.save(entry)
         except TransactWriteError as exc:
             reasons = cancel_reasons(exc)

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-from decimal import Decimal
 from typing import Any
 
+from loyalty.adapters.customer_form import MONTHS, RENAMED, pack_months, unpack_months, upgrade
+from loyalty.adapters.customer_form import number as _number
 from loyalty.adapters.models import CustomerItem, TransactionItem
-from loyalty.domain.profile import CONTACT_CHANNELS, ConsentChange, Membership, MonthStats, Profile
+from loyalty.domain.profile import CONTACT_CHANNELS, ConsentChange, Membership, Profile
 from loyalty.ports import (
     StoredTransaction,
 )
@@ -17,8 +18,8 @@ from loyalty.ports import (
 _PROFILE_FIELDS = (
     "customer_id", "version", "tier", "tier_since", "points_balance", "points_earned", "points_redeemed",
     "points_expired", "first_purchase_at", "last_purchase_at", "folded_purchase_days", "lifetime_spend",
-    "lifetime_purchases", "segment", "rfm", "favourite_category", "classified_period", "erased",
-    "p_alive", "expected_purchases_90d", "overdue_for", "points_adjusted", "expiry_warned_through",
+    "lifetime_purchases", "segment", "favourite_category", "classified_period", "erased", "overdue_for",
+    "points_adjusted", "expiry_warned_through",
 )  # fmt: skip
 
 
@@ -28,40 +29,16 @@ def counts_from_item(raw: Any) -> dict[str, int]:
     return {k: int(v) for k, v in data.items()}
 
 
-def months_to_item(months: dict[str, MonthStats] | Any) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for month, stats in months.items():
-        bucket: dict[str, Any] = {"s": stats.spend, "v": stats.visits, "p": stats.points, "d": stats.days}
-        if stats.categories:
-            bucket["c"] = dict(stats.categories)
-        out[month] = bucket
-    return out
-
-
-def months_from_item(raw: Any) -> dict[str, MonthStats]:
-    data = raw.as_dict() if hasattr(raw, "as_dict") else dict(raw or {})
-    return {
-        month: MonthStats(
-            spend=int(b.get("s", 0)),
-            visits=int(b.get("v", 0)),
-            points=int(b.get("p", 0)),
-            days=int(b.get("d", 0)),
-            categories={k: int(v) for k, v in (b.get("c") or {}).items()},
-        )
-        for month, b in data.items()
-    }
-
-
 def profile_to_item(profile: Profile, version: int) -> CustomerItem:
     values = {name: getattr(profile, name) for name in _PROFILE_FIELDS}
     values["version"] = version
     item = CustomerItem(**values)
-    item.months = months_to_item(profile.months)  # type: ignore[assignment]
+    item.months = pack_months(profile.months) if profile.months else None  # type: ignore[assignment]
     member = member_to_item(profile.member)
     if member is not None:
         item.member = member  # type: ignore[assignment]
     item.lots = dict(profile.lots)  # type: ignore[assignment]
-    item.pending = dict(profile.pending)  # type: ignore[assignment]
+    item.pending = dict(profile.pending) or None  # type: ignore[assignment]
     return item
 
 
@@ -74,7 +51,7 @@ def profile_from_item(item: CustomerItem) -> Profile:
     values["erased"] = bool(values["erased"])
     raw_member = item.member.as_dict() if hasattr(item.member, "as_dict") else item.member
     return Profile(
-        months=months_from_item(item.months),
+        months=unpack_months(item.months),
         lots=counts_from_item(item.lots),
         pending=counts_from_item(item.pending),
         member=member_from_item(raw_member),
@@ -136,20 +113,11 @@ _INT_FIELDS = (
     "lifetime_spend", "lifetime_purchases", "points_adjusted",
 )  # fmt: skip
 _TEXT_FIELDS = (
-    "customer_id", "tier", "tier_since", "first_purchase_at", "last_purchase_at", "segment", "rfm",
-    "favourite_category", "classified_period", "p_alive", "expected_purchases_90d", "overdue_for",
-    "expiry_warned_through",
+    "customer_id", "tier", "tier_since", "first_purchase_at", "last_purchase_at", "segment",
+    "favourite_category", "classified_period", "overdue_for", "expiry_warned_through",
 )  # fmt: skip
-
-
-def _number(value: dict[str, Any] | None) -> int:
-    if not value or "N" not in value:
-        return 0
-    text = value["N"]
-    try:
-        return int(text)
-    except ValueError:  # "12.0", "1E+3": still a whole number in this table
-        return int(Decimal(text))
+# Profile field -> stored attribute name (customer_form: short names, except the kept ones).
+_STORED = {name: RENAMED.get(name, name) for name in (*_INT_FIELDS, *_TEXT_FIELDS, "pending", "member")}
 
 
 def _text(value: dict[str, Any] | None) -> str | None:
@@ -158,25 +126,19 @@ def _text(value: dict[str, Any] | None) -> str | None:
 
 def profile_from_raw(raw: dict[str, Any]) -> Profile:
     """A Profile straight from a scan's low-level item (the reclassification's hot loop: no pynamodb
-    model per item). Same result as profile_from_item(CustomerItem.from_raw_data(raw))."""
-    values: dict[str, Any] = {name: _text(raw.get(name)) for name in _TEXT_FIELDS}
-    values.update({name: _number(raw.get(name)) for name in _INT_FIELDS})
+    model per item), old form or new. Same result as profile_from_item(CustomerItem.from_raw_data(raw))."""
+    raw = upgrade(raw)
+    stored = _STORED
+    values: dict[str, Any] = {name: _text(raw.get(stored[name])) for name in _TEXT_FIELDS}
+    values.update({name: _number(raw.get(stored[name])) for name in _INT_FIELDS})
     erased = raw.get("erased")
     values["erased"] = bool(erased.get("BOOL")) if erased else False
-    months: dict[str, MonthStats] = {}
-    for month, wrapped in ((raw.get("months") or {}).get("M") or {}).items():
-        bucket = wrapped.get("M") or {}
-        categories = (bucket.get("c") or {}).get("M") or {}
-        months[month] = MonthStats(
-            spend=_number(bucket.get("s")),
-            visits=_number(bucket.get("v")),
-            points=_number(bucket.get("p")),
-            days=_number(bucket.get("d")),
-            categories={k: _number(v) for k, v in categories.items()},
-        )
+    packed = raw.get(MONTHS)
     lots = {k: _number(v) for k, v in ((raw.get("lots") or {}).get("M") or {}).items()}
-    pending = {k: _number(v) for k, v in ((raw.get("pending") or {}).get("M") or {}).items()}
-    member = member_from_item(_plain_raw(raw["member"])) if "member" in raw else Membership()
+    pending = {k: _number(v) for k, v in ((raw.get(stored["pending"]) or {}).get("M") or {}).items()}
+    member_raw = raw.get(stored["member"])
+    member = member_from_item(_plain_raw(member_raw)) if member_raw else Membership()
+    months = unpack_months(packed["B"]) if packed else {}
     return Profile(months=months, lots=lots, pending=pending, member=member, **values)
 
 

@@ -10,6 +10,7 @@ import os
 from typing import Any
 
 from pynamodb.attributes import (
+    BinaryAttribute,
     BooleanAttribute,
     ListAttribute,
     MapAttribute,
@@ -25,13 +26,20 @@ from loyalty.settings import Settings
 class CustomerItem(Model):
     """One item per customer: balance, tier, monthly buckets and the last classification.
 
-    Size bound: under 3.2 KB (13 month buckets of <= 5 categories of <= 32 chars) with the default
-    expiry policy, and under 4,000 bytes (so one 4 KB read unit) with the largest lot and pending settings
-    (expiry rolling 24 months or calendar 2 years, pending_days 60: <= 36 lots, <= 60 pending days), see
-    tests/unit/test_item_size.py; a year of weekly shopping in 4 categories is about 1.4 KB (1.6 KB with
-    rolling 12 months and a 30-day return window). The membership (20 consent changes, 5 preferred
-    categories, 13 interaction buckets) adds up to about 1.2 KB: with both at their largest the item is
-    5,055 bytes measured, two read units (bound 8,000 in tests/unit/test_item_size.py).
+    The stored form is adapters/customer_form.py's: short attribute names (attr_name=...) except the
+    hash key and the attributes other writers update in place, and the 13 month buckets packed into
+    one binary attribute. Old items (long names, a `months` map) are read as they are
+    (`_container_deserialize` below, items.profile_from_raw for the scan) and rewritten in this form
+    by the next write, which always puts the whole item.
+
+    Size (DynamoDB's rules, tests/unit/test_item_size.py; old form in brackets): a year of weekly
+    shopping in 4 categories, every classification field set, is 648 bytes (1,381), one write unit
+    (<= 1,024, tested; 864 with rolling 12-month lots and a 30-day return window). Worst cases, every
+    day for two years in 40 categories of 32 characters: 1,632 bytes with the default expiry policy
+    (bound 1,800); 2,994 with the largest lot and pending settings (rolling 24 months or calendar 2
+    years, pending_days 60; bound 3,200, one 4 KB read unit); 2,929 with the membership at its largest
+    (20 consent changes, 5 preferred categories, 13 interaction buckets) and a 128-character card
+    number (3,903; bound 3,200); 4,122 with both (5,055; bound 4,500: two read units).
     """
 
     class Meta:
@@ -39,36 +47,53 @@ class CustomerItem(Model):
         billing_mode = "PAY_PER_REQUEST"
 
     customer_id = UnicodeAttribute(hash_key=True)
+    # Kept names: redemptions, adjustments and erasure change these in place (UpdateItem ADD/SET and
+    # conditions), on old and new items alike.
     version = NumberAttribute(default=0)
-    tier = UnicodeAttribute()
-    tier_since = UnicodeAttribute(null=True)
     points_balance = NumberAttribute(default=0)
-    points_earned = NumberAttribute(default=0)
     points_redeemed = NumberAttribute(default=0)
-    points_expired = NumberAttribute(default=0)
-    first_purchase_at = UnicodeAttribute(null=True)
-    last_purchase_at = UnicodeAttribute(null=True)
-    folded_purchase_days = NumberAttribute(default=0)
-    lifetime_spend = NumberAttribute(default=0)
-    lifetime_purchases = NumberAttribute(default=0)
-    # {"2026-03": {"s": spend, "v": visits, "p": points, "d": day bitmask, "c": {category: spend}}}
-    months = MapAttribute(default=dict)
-    segment = UnicodeAttribute(null=True)
-    rfm = UnicodeAttribute(null=True)
-    favourite_category = UnicodeAttribute(null=True)
-    classified_period = UnicodeAttribute(null=True)
+    points_adjusted = NumberAttribute(default=0)
     erased = BooleanAttribute(default=False)
-    p_alive = UnicodeAttribute(null=True)  # BG/NBD, decimal strings (the monthly run)
-    expected_purchases_90d = UnicodeAttribute(null=True)
-    overdue_for = UnicodeAttribute(null=True)  # last purchase day of the silence CustomerOverdue announced
+    # The points lifecycle (domain/lots.py): {"2026-03": points} per lot.
+    lots = MapAttribute(default=dict)
+    # Short names (customer_form.RENAMED gives the old ones).
+    tier = UnicodeAttribute(attr_name="t")
+    tier_since = UnicodeAttribute(attr_name="ts", null=True)
+    points_earned = NumberAttribute(attr_name="pe", default=0)
+    points_expired = NumberAttribute(attr_name="px", default=0)
+    first_purchase_at = UnicodeAttribute(attr_name="fp", null=True)
+    last_purchase_at = UnicodeAttribute(attr_name="lp", null=True)
+    folded_purchase_days = NumberAttribute(attr_name="fd", default=0)
+    lifetime_spend = NumberAttribute(attr_name="ls", default=0)
+    lifetime_purchases = NumberAttribute(attr_name="lc", default=0)
+    # The month buckets, packed (customer_form.pack_months); absent before the first purchase.
+    months = BinaryAttribute(attr_name="mb", legacy_encoding=False, null=True)
+    # What the monthly run keeps (segment, favourite category; RFM scores and P(alive) are computed
+    # from the profile and the period's cuts, not stored), the period it last wrote, and the last
+    # purchase day of the silence CustomerOverdue announced.
+    segment = UnicodeAttribute(attr_name="sg", null=True)
+    favourite_category = UnicodeAttribute(attr_name="fc", null=True)
+    classified_period = UnicodeAttribute(attr_name="cp", null=True)
+    overdue_for = UnicodeAttribute(attr_name="od", null=True)
     # Enrolment, status, consents (and their last 20 changes), preferences, interaction buckets: see
     # adapters/items.py member_to_item. Absent for a card only ever seen on purchases.
-    member = MapAttribute(null=True)
-    # The points lifecycle (domain/lots.py): {"2026-03": points} per lot, {"2026-03-14": points} pending.
-    lots = MapAttribute(default=dict)
-    pending = MapAttribute(default=dict)
-    points_adjusted = NumberAttribute(default=0)
-    expiry_warned_through = UnicodeAttribute(null=True)  # last expiry date PointsExpiring announced
+    member = MapAttribute(attr_name="mm", null=True)
+    # Points still pending per earning day ({"2026-03-14": points}), absent when none.
+    pending = MapAttribute(attr_name="pd", null=True)
+    expiry_warned_through = UnicodeAttribute(attr_name="ew", null=True)  # last date PointsExpiring announced
+
+    # Old items read as they are: their attribute values in the new form first. pynamodb decodes a
+    # GetItem, TransactGetItems or query answer with from_raw_data and an UpdateItem's with deserialize.
+    @classmethod
+    def from_raw_data(cls, data: dict[str, Any]) -> CustomerItem:
+        from loyalty.adapters.customer_form import upgrade
+
+        return super().from_raw_data(upgrade(data))
+
+    def deserialize(self, attribute_values: dict[str, dict[str, Any]]) -> None:
+        from loyalty.adapters.customer_form import upgrade
+
+        super().deserialize(upgrade(attribute_values))
 
 
 class ByCustomerIndex(GlobalSecondaryIndex["TransactionItem"]):

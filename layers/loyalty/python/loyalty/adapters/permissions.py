@@ -135,9 +135,9 @@ ADAPTER_CALLS: dict[str, tuple[Access, ...]] = {
     "SecretsManagerPepper.get": (Access("erasure_pepper_secret", ("secretsmanager:GetSecretValue",)),),
     # The monthly reclassification: one pass over the customers, writes only for those that changed.
     "DynamoCustomerScan.scan_segment": (Access("customers_table", ("dynamodb:Scan",)),),
-    # An UpdateItem, or (lots expired) a TransactWriteItems of the update and the ledger's entry.
+    # A conditional PutItem, or (lots expired) a TransactWriteItems of the put and the ledger's entry.
     "DynamoCustomerScan.save_classification": (
-        Access("customers_table", ("dynamodb:UpdateItem",)),
+        Access("customers_table", ("dynamodb:PutItem",)),
         Access("ledger_table", ("dynamodb:PutItem",)),
     ),
     "DynamoCustomerScan.get": (Access("customers_table", ("dynamodb:GetItem",)),),
@@ -190,7 +190,7 @@ FUNCTION_USES: dict[str, tuple[str, ...]] = {
         "DynamoCustomerStore.get",
         "DynamoTransactionStore.history",
         "DynamoLedgerStore.entries",
-        "S3RunStore.get",  # the back office's runs page (api/routes_backoffice.py)
+        "S3RunStore.get",  # the runs page (routes_backoffice.py), the latest cuts (period_cuts.py)
         "S3RunStore.keys",
     ),
     REDEMPTIONS: (

@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from loyalty.domain import bgnbd
@@ -90,12 +91,16 @@ def liveness(model: ModelFit | None, facts: CustomerFacts, window: RunWindow) ->
     inputs = history(facts, window)
     if model is None or inputs is None:
         return None
-    x, t_x, t = inputs
-    p = bgnbd.p_alive(model.params, x, bgnbd.weeks(t_x), bgnbd.weeks(t))
+    return _liveness(model.params, *inputs)
+
+
+@lru_cache(maxsize=65536)
+def _liveness(params: bgnbd.Params, x: int, t_x: int, t: int) -> Liveness | None:
+    """Memoized per container: customers share (x, t_x, T) in whole days (a few thousand distinct
+    histories cover most of a base), and the 2F1 series is the costliest step of classifying one."""
+    p = bgnbd.p_alive(params, x, bgnbd.weeks(t_x), bgnbd.weeks(t))
     try:
-        e = bgnbd.expected_purchases(
-            model.params, x, bgnbd.weeks(t_x), bgnbd.weeks(t), bgnbd.weeks(HORIZON_DAYS)
-        )
+        e = bgnbd.expected_purchases(params, x, bgnbd.weeks(t_x), bgnbd.weeks(t), bgnbd.weeks(HORIZON_DAYS))
     except ArithmeticError:  # the 2F1 series did not converge (a degenerate fit): no figures this run
         return None
     return Liveness(

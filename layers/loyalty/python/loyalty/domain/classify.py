@@ -1,14 +1,17 @@
 """One customer's monthly classification: scores, segment, value facts, tier review, expiry, and the
 events that announce what changed. Pure: (profile, programme, cuts, window) -> Reclassified.
 
-A profile "changed" when its segment, RFM code, favourite category, tier or balance would change;
-only then is it written (with classified_period = the period) and only then are events due:
-CustomerSegmentChanged when the segment, the RFM code or the favourite category moves,
-CustomerTierChanged when the tier moves, PointsExpired when a balance expires. Their ids are
-events.event_id(customer, period, kind), so a rerun or a retry publishes the same ids again.
-P(alive) and the expected purchases (BG/NBD, alive.py) are recorded on the profile too (a change in
-their rounded values is a change). CustomerOverdue goes out once per silence: when a customer is past
-warn_k x their cycle, not dormant, and `overdue_for` is not already their last purchase day; its id is
+A profile "changed" (and only then is it written, with classified_period = the period) when what a
+consumer reads from it moves: its named segment, favourite category, tier, balance or lots (expiry
+booked), or the markers that keep a warning from going out twice (`overdue_for`,
+`expiry_warned_through`) and the contacts counted against the member's monthly limit. RFM scores and
+P(alive) are not stored: they move nearly every month (recency ages, quintile cuts are relative, T
+grows) and follow from the profile and the period's cuts (`period_scores`, which the card uses too).
+Events: CustomerSegmentChanged only when the named segment moves, CustomerTierChanged when the tier
+moves, PointsExpired when a balance expires; their ids are events.event_id(customer, period, kind), so
+a rerun or a retry publishes the same ids again. Every event carries the period's scores and facts.
+CustomerOverdue goes out once per silence: when a customer is past warn_k x their cycle, not dormant,
+and `overdue_for` is not already their last purchase day; its id is
 event_id(customer, last purchase day, "overdue") and the profile keeps that day in `overdue_for`.
 Classifying an already classified profile again gives no change (idempotent).
 Every event carries `contactable` (domain/members.py), computed before the events of this change are
@@ -18,8 +21,10 @@ counted in the member's month (the run's month: the day after the period).
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
+from functools import lru_cache
+from typing import Any
 
 from loyalty.domain.alive import Liveness, ModelFit, liveness
 from loyalty.domain.dates import add_months_to_day
@@ -64,6 +69,7 @@ from loyalty.events import (
     ab_bucket,
     event_from_detail,
     event_id,
+    plain,
     tier_changed,
     with_contactable,
 )
@@ -121,17 +127,46 @@ class Reclassified:
         return self.after != self.before
 
 
+@dataclass(frozen=True)
+class PeriodScores:
+    """What the period's cuts say of a profile: its facts, RFM scores (None: not scored) and BG/NBD
+    liveness (None: no fit). Computed, never stored: the run's events and the card both use it."""
+
+    facts: CustomerFacts
+    scores: Scores | None
+    liveness: Liveness | None
+
+
+def period_scores(profile: Profile, programme: Programme, cuts: Cuts, window: RunWindow) -> PeriodScores:
+    facts = customer_facts(profile, window, programme)
+    if not facts.known:
+        return PeriodScores(facts, None, None)
+    return PeriodScores(facts, score(facts, cuts), liveness(_model(cuts), facts, window))
+
+
+@lru_cache(maxsize=8)
+def _model_of(model: tuple[tuple[str, Any], ...]) -> ModelFit | None:
+    return ModelFit.from_dict(dict(model))
+
+
+def _model(cuts: Cuts) -> ModelFit | None:
+    """The cuts' model, parsed once per container (cuts.model is a plain dict as it travels)."""
+    return None if not cuts.model else _model_of(tuple(sorted(cuts.model.items())))
+
+
 def classify_customer(
     profile: Profile, programme: Programme, cuts: Cuts, window: RunWindow
 ) -> Classification | None:
     """The classification for the period, or None for someone not (yet) a customer by its end."""
-    facts = customer_facts(profile, window, programme)
-    if not facts.known or profile.erased:
+    if profile.erased:
         return None
-    scores = score(facts, cuts)
+    period = period_scores(profile, programme, cuts, window)
+    facts = period.facts
+    if not facts.known:
+        return None
+    scores, alive = period.scores, period.liveness
     dormant = is_dormant(facts, programme.dormancy, cuts.median_interval_days)
     value = value_facts(facts, window, programme)
-    alive = liveness(ModelFit.from_dict(cuts.model), facts, window)
     top_half = (
         None
         if cuts.median_value_estimate is None or not facts.active
@@ -189,14 +224,7 @@ def overdue_due(profile: Profile, c: Classification) -> bool:
 
 def apply(profile: Profile, c: Classification, window: RunWindow) -> Profile:
     """The profile with the classification recorded; unchanged when nothing moved."""
-    updated = replace(
-        profile,
-        segment=c.segment,
-        rfm=c.scores.code if c.scores else None,
-        favourite_category=c.favourite_category,
-        p_alive=c.p_alive,
-        expected_purchases_90d=c.expected_purchases_90d,
-    )
+    updated = replace(profile, segment=c.segment, favourite_category=c.favourite_category)
     if overdue_due(profile, c):
         assert c.facts.last_day is not None
         updated = replace(updated, overdue_for=c.facts.last_day.isoformat())
@@ -270,17 +298,14 @@ def events_for(
     customer, period = before.customer_id, c.period
     facts = facts_detail(c, programme)
     events: list[DomainEvent] = []
-    if (before.segment, before.rfm, before.favourite_category) != (
-        after.segment,
-        after.rfm,
-        after.favourite_category,
-    ):
+    if before.segment != after.segment:
         detail = CustomerSegmentChangedDetail(
             event_id=event_id(customer, period, "segment"),
             schema_version=SCHEMA_VERSION,
             customer_id=customer,
             period=period,
-            before=SegmentState(before.segment, _rfm(Scores.parse(before.rfm)), before.favourite_category),
+            # Scores are not stored: `before.rfm` is null, the period's scores are `after.rfm` and `scores`.
+            before=SegmentState(before.segment, None, before.favourite_category),
             after=SegmentState(after.segment, _rfm(c.scores), after.favourite_category),
             scores=_rfm(c.scores),
             facts=facts,
@@ -298,7 +323,7 @@ def events_for(
             "points_balance": after.points_balance,
             "segment": after.segment,
             "scores": c.scores.to_dict() if c.scores else None,
-            "facts": asdict(facts),
+            "facts": plain(facts),
             "experiment": c.experiment.tag() if c.experiment else None,
         }
         events.append(

@@ -51,16 +51,14 @@ class Profile:
     points_earned: int = 0
     points_redeemed: int = 0
     points_expired: int = 0
-    # Results of the last monthly reclassification.
+    # What the monthly run keeps: the named segment and favourite category, the period of its last
+    # write. RFM scores and P(alive) are not stored: they follow from the profile and the period's cuts
+    # (domain/classify.card_scores), so they would change nearly every month for nothing a consumer uses.
     segment: str | None = None
-    rfm: str | None = None  # "R-F-M", for example "5-4-3"
     favourite_category: str | None = None
     classified_period: str | None = None
     erased: bool = False
-    # BG/NBD at the last run (decimal strings), and the last purchase day whose silence was warned
-    # about with CustomerOverdue (one warning per silence).
-    p_alive: str | None = None
-    expected_purchases_90d: str | None = None
+    # The last purchase day whose silence was warned about with CustomerOverdue (one warning per silence).
     overdue_for: str | None = None
     member: Membership = field(default_factory=lambda: Membership())
     # The points lifecycle (domain/lots.py): points per lot (earning month, pending included), points

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
+from loyalty.domain.classify import period_scores
 from loyalty.domain.lots import points_on
 from loyalty.domain.profile import Profile
 from loyalty.domain.tiers import progress
@@ -15,6 +16,7 @@ from loyalty.money import format_amount
 from loyalty.ports import CustomerStore, StoredTransaction, TransactionStore
 from loyalty.programme import Programme
 from loyalty.service.members import member_fields
+from loyalty.service.period_cuts import PeriodCuts
 
 MAX_PAGE = 100
 T = TypeVar("T")
@@ -32,14 +34,25 @@ def lifecycle_fields(profile: Profile, programme: Programme, now: datetime) -> d
     }
 
 
-def rfm_scores(rfm: str | None) -> dict[str, int] | None:
-    if not rfm:
-        return None
-    r, f, m = (int(x) for x in rfm.split("-"))
-    return {"r": r, "f": f, "m": m}
+def scores_fields(profile: Profile, programme: Programme, latest: PeriodCuts | None) -> dict[str, Any]:
+    """RFM scores and BG/NBD figures of the last finished period, computed from the profile and that
+    period's cuts (not stored on the profile); none before the customer's first classification."""
+    if latest is None or profile.classified_period is None:
+        return {"rfm": None, "classified_period": profile.classified_period, "p_alive": None,
+                "expected_purchases_90d": None}  # fmt: skip
+    period = period_scores(profile, programme, latest.cuts, latest.window)
+    alive = period.liveness
+    return {
+        "rfm": period.scores.to_dict() if period.scores else None,
+        "classified_period": latest.period,
+        "p_alive": None if alive is None else str(alive.p_alive),
+        "expected_purchases_90d": None if alive is None else str(alive.expected_purchases_90d),
+    }
 
 
-def customer_card(profile: Profile, programme: Programme, now: datetime) -> dict[str, Any]:
+def customer_card(
+    profile: Profile, programme: Programme, now: datetime, latest: PeriodCuts | None = None
+) -> dict[str, Any]:
     month = programme.month_of(now)
     totals = profile.totals(month)
     tier_progress = progress(programme, profile, month)
@@ -52,11 +65,8 @@ def customer_card(profile: Profile, programme: Programme, now: datetime) -> dict
         "next_tier": tier_progress.next_tier,
         "to_next_tier": tier_progress.missing or None,
         "segment": profile.segment,
-        "rfm": rfm_scores(profile.rfm),
         "favourite_category": profile.favourite_category,
-        "classified_period": profile.classified_period,
-        "p_alive": profile.p_alive,
-        "expected_purchases_90d": profile.expected_purchases_90d,
+        **scores_fields(profile, programme, latest),
         "currency": programme.currency,
         "spend_12m": format_amount(totals.spend, programme.currency),
         "visits_12m": totals.visits,
@@ -103,12 +113,14 @@ class PointsService:
     transactions: TransactionStore
     programme: Programme
     now: Callable[[], datetime] = lambda: datetime.now(UTC)
+    # period_cuts.LatestCuts (cached per container), called with the profile's classified_period
+    latest_cuts: Callable[[str | None], PeriodCuts | None] = lambda at_least: None
 
     def card(self, customer_id: str) -> dict[str, Any]:
         profile = self.customers.get(customer_id)
         if profile is None or profile.erased:
             raise ApiError(404, "customer_not_found", f"customer_id: no customer {customer_id!r}")
-        return customer_card(profile, self.programme, self.now())
+        return customer_card(profile, self.programme, self.now(), self.latest_cuts(profile.classified_period))
 
     def history(self, customer_id: str, limit: int, cursor: str | None) -> dict[str, Any]:
         page = page_of(lambda: self.transactions.history(customer_id, limit, cursor), limit)

@@ -66,9 +66,10 @@ class Tally:
         self.tiers_after[after.tier] += 1
         self.migration[(before.segment or UNCLASSIFIED, after.segment or UNCLASSIFIED)] += 1
         self.tier_migration[(before.tier, after.tier)] += 1
-        if after.p_alive is not None:
+        alive = final.classification.liveness  # computed this run (P(alive) is not stored)
+        if alive is not None:
             segment = after.segment or UNCLASSIFIED
-            self.p_alive_thousandths[segment] += int(Decimal(after.p_alive) * 1000)
+            self.p_alive_thousandths[segment] += int(alive.p_alive * 1000)
             self.p_alive_customers[segment] += 1
         segment_after = after.segment or UNCLASSIFIED
         self.revenue_12m[segment_after] += final.classification.facts.monetary

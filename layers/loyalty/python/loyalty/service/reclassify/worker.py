@@ -29,6 +29,7 @@ from loyalty.events import (
 from loyalty.ports import CustomerScan, EventPublisher, RunStore, VersionConflict
 from loyalty.programme import Programme, parse_programme
 from loyalty.service.dry_run import ReadOnlyScan, RefusingPublisher, candidate_source
+from loyalty.service.period_cuts import keep_latest
 from loyalty.service.reclassify.run import (
     PUBLISH_BATCH,
     WORKER_THREADS,
@@ -208,13 +209,14 @@ class ReclassifyService:
             return self.for_run(run).summarize(run, cuts)
         if self.dry:
             return self._dry_run_report(run, cuts)
+        cuts = cuts or self.runs.get(run.key("cuts.json")) or {}
+        if cuts:  # the card's and the export's RFM scores and P(alive) come from the period's cuts
+            keep_latest(self.runs, run.period, cuts)
         existing = self.runs.get(summary_key(run.period))
         if existing is not None:
             return {**existing, "published": False}
         tally = self._merged_tally(run)
-        detail = completed_detail(
-            run, tally, cuts or self.runs.get(run.key("cuts.json")) or {}, self.programme
-        )
+        detail = completed_detail(run, tally, cuts, self.programme)
         event = event_from_detail(DetailType.RECLASSIFICATION_COMPLETED, detail)
         self.publisher.publish([event])
         summary = {"event_id": event.event_id, **event.detail, "conflicts": tally.conflicts}
