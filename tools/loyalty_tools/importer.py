@@ -32,6 +32,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from loyalty.api.schemas import ID_PATTERN as API_ID_PATTERN
@@ -475,13 +476,15 @@ def run_import(
     workers: int,
     target_kind: str,
     stack_name: str,
+    console: Any = None,
 ) -> ImportResult:
+    """`console`: where the progress and the summary go (default: the terminal's)."""
     from loyalty.programme import load_programme
 
     from loyalty_tools.progress import make_console, progress_bar
     from loyalty_tools.target import resolve_target
 
-    console = make_console()
+    console = console or make_console()
     target = resolve_target(target_kind, stack_name)
     settings = target.activate()
     programme = load_programme(settings.programme_file)
