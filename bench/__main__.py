@@ -17,9 +17,9 @@ import platform
 import sys
 import time
 from pathlib import Path
-from typing import Any
 
 from bench.harness import Phases, Row
+from bench.jobs import JOBS, timed_job
 
 PHASES = Phases()  # seconds per group of this run, printed after the table
 
@@ -34,74 +34,6 @@ def table(rows: list[Row]) -> str:
     for row in rows:
         lines.append(f"| {row.name} | {row.ratio_text} | {row.target} | {row.met_text} | {row.raw} |")
     return "\n".join(lines)
-
-
-# -- the jobs: each runs in a process of its own, `jobs` at a time (bench/harness.py Phases) --------
-
-
-def _api_job(quick: bool, only: set[str]) -> list[Row]:
-    from bench.api_rows import capacity_rows, ingest_rows, read_rows
-    from bench.harness import moto_env
-
-    rounds = 3 if quick else 9
-    rows: list[Row] = []
-    with moto_env() as env:
-        if "ingest" in only:
-            rows += ingest_rows(env, rounds, 15 if quick else 100)
-        if only & {"reads", "capacity"}:
-            read, extra = read_rows(env, rounds, 20 if quick else 200)
-            if "reads" in only:
-                rows += read
-            if "capacity" in only:
-                rows += capacity_rows(env, 5 if quick else 50, extra["sums"])
-    return rows
-
-
-def _cold_job(quick: bool, only: set[str]) -> list[Row]:
-    from bench.coldstart import coldstart_rows
-
-    return coldstart_rows(3 if quick else 11)
-
-
-def _reclassify_moto_job(quick: bool, only: set[str]) -> list[Row]:
-    from bench.reclassify_rows import reclassify_rows
-
-    return reclassify_rows(quick, ("throughput_row", "capacity_row"))
-
-
-def _reclassify_memory_job(quick: bool, only: set[str]) -> list[Row]:
-    from bench.reclassify_rows import reclassify_rows
-
-    return reclassify_rows(quick, ("memory_row",))
-
-
-def _model_job(quick: bool, only: set[str]) -> list[Row]:
-    from bench.month_model import rows
-
-    return rows(quick)
-
-
-def _local_job(quick: bool, only: set[str]) -> list[Row]:
-    from bench.local_stack import rows
-
-    return rows(quick)
-
-
-# (name, the groups it serves, its function), the longest first so that they end together.
-JOBS: tuple[tuple[str, frozenset[str], Any], ...] = (
-    ("reclassify (moto)", frozenset({"reclassify"}), _reclassify_moto_job),
-    ("local stack", frozenset({"local"}), _local_job),
-    ("reclassify (memory)", frozenset({"reclassify"}), _reclassify_memory_job),
-    ("api", frozenset({"ingest", "reads", "capacity"}), _api_job),
-    ("cold", frozenset({"cold"}), _cold_job),
-    ("month model", frozenset({"model"}), _model_job),
-)
-
-
-def _timed_job(fn: Any, quick: bool, only: set[str]) -> tuple[list[Row], float]:
-    started = time.perf_counter()
-    rows = fn(quick, only)
-    return rows, time.perf_counter() - started
 
 
 def run(quick: bool, only: set[str], importtime: bool = False, jobs: int = 2) -> list[Row]:
@@ -121,7 +53,7 @@ def run(quick: bool, only: set[str], importtime: bool = False, jobs: int = 2) ->
 
         # spawn: every job starts from a clean interpreter (the moto jobs patch boto and the environment)
         with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
-            futures = [(name, pool.submit(_timed_job, fn, quick, only)) for name, fn in wanted]
+            futures = [(name, pool.submit(timed_job, fn, quick, only)) for name, fn in wanted]
             for name, future in futures:
                 job_rows, seconds = future.result()
                 rows += job_rows

@@ -3,7 +3,7 @@ parallel scan with conditional classification updates (DynamoCustomerScan)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -36,6 +36,14 @@ class DynamoCustomerStore:
             raise_if_throttled(exc)
             raise
         return profile_from_item(item)
+
+    def get_profiles(self, customer_ids: Iterable[str]) -> dict[str, Profile]:
+        ids = list(dict.fromkeys(customer_ids))
+        out: dict[str, Profile] = {}
+        for start in range(0, len(ids), 100):
+            for item in CustomerItem.batch_get(ids[start : start + 100], consistent_read=True):
+                out[item.customer_id] = profile_from_item(item)
+        return out
 
 
 # ---------------------------------------------------------------------------------------------

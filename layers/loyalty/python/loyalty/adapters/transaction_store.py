@@ -27,6 +27,7 @@ from loyalty.adapters.models import CustomerItem, TransactionItem
 from loyalty.domain.ledger import transaction_entries
 from loyalty.domain.profile import Profile
 from loyalty.ports import (
+    ChunkWrite,
     DuplicateTransaction,
     HistoryPage,
     ReturnedUpdate,
@@ -90,44 +91,24 @@ class DynamoTransactionStore:
         expected_version: int | None,
         returned: Sequence[ReturnedUpdate] = (),
     ) -> None:
-        profile_condition = (
-            CustomerItem.customer_id.does_not_exist()
-            if expected_version is None
-            else CustomerItem.version == expected_version
-        )
+        self.record_chunks([ChunkWrite(transactions, profile, expected_version, returned)])
+
+    def record_chunks(self, chunks: Sequence[ChunkWrite]) -> None:
         tx = Labelled(TransactWrite(connection=self._connection()))
         try:
             with tx.tw:
-                for transaction in transactions:
-                    tx.save(
-                        f"transaction:{transaction.transaction_id}",
-                        transaction_to_item(transaction),
-                        condition=TransactionItem.transaction_id.does_not_exist(),
-                    )
-                for move in returned:
-                    tx.update(
-                        f"returned:{move.transaction_id}",
-                        TransactionItem(transaction_id=move.transaction_id),
-                        actions=[TransactionItem.returned.set(move.new)],
-                        condition=(TransactionItem.returned == move.expected),
-                    )
-                tx.save(
-                    "profile",
-                    profile_to_item(profile, (expected_version or 0) + 1),
-                    condition=profile_condition,
-                )
-                # The ledger's entries, in the same transaction: they cannot drift from the balance.
-                for entry in transaction_entries(
-                    transactions, profile.points_balance, (expected_version or 0) + 1
-                ):
-                    tx.save(f"ledger:{entry.seq}", ledger_item(entry))
+                for chunk in chunks:
+                    _add_chunk(tx, chunk, prefix=f"{chunk.profile.customer_id}/" if len(chunks) > 1 else "")
         except TransactWriteError as exc:
             reasons = tx.reasons(exc)
             for label, code in reasons.items():
-                if label.startswith("transaction:") and code == "ConditionalCheckFailed":
-                    raise DuplicateTransaction(label.partition(":")[2]) from exc
+                kind, _, name = label.rpartition("/")[2].partition(":")
+                if kind == "transaction" and code == "ConditionalCheckFailed":
+                    raise DuplicateTransaction(name) from exc
             if {"ConditionalCheckFailed", "TransactionConflict"} & set(reasons.values()):
-                raise VersionConflict(profile.customer_id) from exc
+                failed = next((label for label in reasons if "/" in label), "")
+                customer = failed.partition("/")[0] or chunks[0].profile.customer_id
+                raise VersionConflict(customer) from exc
             if throttled(exc, list(reasons.values())):
                 raise Throttled(str(exc)) from exc
             raise
@@ -139,6 +120,34 @@ class DynamoTransactionStore:
         )
         items = [transaction_from_item(item) for item in results]
         return HistoryPage(items, encode_cursor(results.last_evaluated_key))
+
+
+def _add_chunk(tx: Labelled, chunk: ChunkWrite, prefix: str) -> None:
+    """One customer's items in the transaction: its transactions (only if new), the returned amounts it
+    moves (only if unchanged), its profile (only at the expected version) and the ledger's entries,
+    which therefore cannot drift from the balance. Labels carry `prefix` (the customer, when several
+    customers share the transaction)."""
+    version = chunk.expected_version
+    profile_condition = (
+        CustomerItem.customer_id.does_not_exist() if version is None else CustomerItem.version == version
+    )
+    for transaction in chunk.transactions:
+        tx.save(
+            f"{prefix}transaction:{transaction.transaction_id}",
+            transaction_to_item(transaction),
+            condition=TransactionItem.transaction_id.does_not_exist(),
+        )
+    for move in chunk.returned:
+        tx.update(
+            f"{prefix}returned:{move.transaction_id}",
+            TransactionItem(transaction_id=move.transaction_id),
+            actions=[TransactionItem.returned.set(move.new)],
+            condition=(TransactionItem.returned == move.expected),
+        )
+    written = (version or 0) + 1
+    tx.save(f"{prefix}profile", profile_to_item(chunk.profile, written), condition=profile_condition)
+    for entry in transaction_entries(chunk.transactions, chunk.profile.points_balance, written):
+        tx.save(f"{prefix}ledger:{entry.seq}", ledger_item(entry))
 
 
 def _result_or_none(future: Any) -> Any:
