@@ -12,6 +12,20 @@ import copy
 from typing import Any
 
 
+class CopySkipping:
+    """Stands in for the `copy` module inside moto.dynamodb.models during one call: deepcopy gives
+    values of `kind` back as they are (a table for a transaction, an item for an update)."""
+
+    def __init__(self, kind: type) -> None:
+        self.kind = kind
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(copy, name)
+
+    def deepcopy(self, value: Any, memo: Any = None) -> Any:
+        return value if isinstance(value, self.kind) else copy.deepcopy(value, memo)
+
+
 def install() -> None:
     from moto.dynamodb import models
 
@@ -20,19 +34,9 @@ def install() -> None:
         return
     original = backend.transact_write_items
 
-    class NoTableCopy:
-        """Stands in for the `copy` module inside moto.dynamodb.models during one transaction."""
-
-        def __getattr__(self, name: str) -> Any:
-            return getattr(copy, name)
-
-        @staticmethod
-        def deepcopy(value: Any, memo: Any = None) -> Any:
-            return value if isinstance(value, models.Table) else copy.deepcopy(value, memo)
-
     def transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> None:
         snapshots = [s for s in (_snapshot(self, entry) for entry in transact_items) if s is not None]
-        saved, models.copy = models.copy, NoTableCopy()  # type: ignore[attr-defined]
+        saved, models.copy = models.copy, CopySkipping(models.Table)  # type: ignore[attr-defined]
         try:
             return original(self, transact_items)
         except Exception:
@@ -194,19 +198,11 @@ def update_item_without_stream_copy() -> None:
         return
     original = backend.update_item
 
-    class NoItemCopy:
-        def __getattr__(self, name: str) -> Any:
-            return getattr(copy, name)
-
-        @staticmethod
-        def deepcopy(value: Any, memo: Any = None) -> Any:
-            return value if isinstance(value, models.Item) else copy.deepcopy(value, memo)
-
     def update_item(self: Any, table_name: str, *args: Any, **kwargs: Any) -> Any:
         table = self.tables.get(table_name)
         if table is None or table.stream_shard is not None:
             return original(self, table_name, *args, **kwargs)
-        saved, models.copy = models.copy, NoItemCopy()  # type: ignore[attr-defined]
+        saved, models.copy = models.copy, CopySkipping(models.Item)  # type: ignore[attr-defined]
         try:
             return original(self, table_name, *args, **kwargs)
         finally:

@@ -17,7 +17,7 @@ from loyalty.adapters.items import (
     profile_from_raw,
 )
 from loyalty.adapters.ledger_store import ledger_item
-from loyalty.adapters.models import CustomerItem
+from loyalty.adapters.models import CustomerItem, batch_get
 from loyalty.domain.ledger import expiry_of
 from loyalty.domain.profile import Profile
 from loyalty.ports import (
@@ -38,12 +38,8 @@ class DynamoCustomerStore:
         return profile_from_item(item)
 
     def get_profiles(self, customer_ids: Iterable[str]) -> dict[str, Profile]:
-        ids = list(dict.fromkeys(customer_ids))
-        out: dict[str, Profile] = {}
-        for start in range(0, len(ids), 100):
-            for item in CustomerItem.batch_get(ids[start : start + 100], consistent_read=True):
-                out[item.customer_id] = profile_from_item(item)
-        return out
+        items = batch_get(CustomerItem, list(dict.fromkeys(customer_ids)))
+        return {item.customer_id: profile_from_item(item) for item in items}
 
 
 # ---------------------------------------------------------------------------------------------

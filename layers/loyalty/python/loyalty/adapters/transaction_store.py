@@ -23,7 +23,7 @@ from loyalty.adapters.items import (
     transaction_to_item,
 )
 from loyalty.adapters.ledger_store import ledger_item
-from loyalty.adapters.models import CustomerItem, TransactionItem
+from loyalty.adapters.models import CustomerItem, TransactionItem, batch_get
 from loyalty.domain.ledger import transaction_entries
 from loyalty.domain.profile import Profile
 from loyalty.ports import (
@@ -68,12 +68,8 @@ class DynamoTransactionStore:
         )
 
     def get_many(self, transaction_ids: Iterable[str]) -> dict[str, StoredTransaction]:
-        ids = list(dict.fromkeys(transaction_ids))
-        out: dict[str, StoredTransaction] = {}
-        for start in range(0, len(ids), 100):
-            for item in TransactionItem.batch_get(ids[start : start + 100], consistent_read=True):
-                out[item.transaction_id] = transaction_from_item(item)
-        return out
+        items = batch_get(TransactionItem, list(dict.fromkeys(transaction_ids)))
+        return {item.transaction_id: transaction_from_item(item) for item in items}
 
     def record(
         self,
