@@ -1,7 +1,8 @@
 """`make bench`: side-by-side ratios against bare baselines, measured in one run.
 
-    python -m bench            the full run (a few minutes)
-    python -m bench --quick    a smoke run (under a minute): every row, small samples
+    python -m bench            the full run (under 6 minutes on 2 cores)
+    python -m bench --quick    a smoke run (under 90 s): every row, small samples
+    python -m bench --jobs 1   the jobs one after another (default: 2 side by side)
     python -m bench --only ingest,reads --importtime
 
 Each ratio compares two sides measured in alternating rounds of the same run, so machine noise falls
@@ -17,9 +18,12 @@ import sys
 import time
 from pathlib import Path
 
-from bench.harness import Row
+from bench.harness import Phases, Row
+from bench.jobs import JOBS, timed_job
 
-GROUPS = ("ingest", "reads", "cold", "capacity", "reclassify")
+PHASES = Phases()  # seconds per group of this run, printed after the table
+
+GROUPS = ("ingest", "reads", "cold", "capacity", "reclassify", "model", "local")
 
 
 def table(rows: list[Row]) -> str:
@@ -32,31 +36,31 @@ def table(rows: list[Row]) -> str:
     return "\n".join(lines)
 
 
-def run(quick: bool, only: set[str], importtime: bool = False) -> list[Row]:
-    from bench.api_rows import capacity_rows, ingest_rows, read_rows
-    from bench.coldstart import coldstart_rows, handler_names, importtime_report
-    from bench.harness import moto_env
-    from bench.reclassify_rows import reclassify_rows
+def run(quick: bool, only: set[str], importtime: bool = False, jobs: int = 2) -> list[Row]:
+    """Every job wanted by `only`, `jobs` processes at a time (1: one after another, in this process).
+    Each job's wall time goes to PHASES."""
+    from bench.coldstart import handler_names, importtime_report
 
-    rounds = 3 if quick else 9
+    wanted = [(name, fn) for name, groups, fn in JOBS if groups & only]
     rows: list[Row] = []
-    if only & {"ingest", "reads", "capacity"}:
-        with moto_env() as env:
-            if "ingest" in only:
-                rows += ingest_rows(env, rounds, 15 if quick else 100)
-            if only & {"reads", "capacity"}:
-                read, extra = read_rows(env, rounds, 20 if quick else 200)
-                if "reads" in only:
-                    rows += read
-                if "capacity" in only:
-                    rows += capacity_rows(env, 5 if quick else 50, extra["sums"])
-    if "cold" in only:
-        rows += coldstart_rows(3 if quick else 11)
-        if importtime:
-            for function in handler_names():
-                print(importtime_report(function), file=sys.stderr)
-    if "reclassify" in only:
-        rows += reclassify_rows(quick) + __import__("bench.item_rows", fromlist=["_"]).item_rows(quick)
+    if jobs <= 1:
+        for name, fn in wanted:
+            with PHASES.timed(name):
+                rows += fn(quick, only)
+    else:
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        # spawn: every job starts from a clean interpreter (the moto jobs patch boto and the environment)
+        with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
+            futures = [(name, pool.submit(timed_job, fn, quick, only)) for name, fn in wanted]
+            for name, future in futures:
+                job_rows, seconds = future.result()
+                rows += job_rows
+                PHASES.seconds[name] = seconds
+    if importtime and "cold" in only:
+        for function in handler_names():
+            print(importtime_report(function), file=sys.stderr)
     order = {name: i for i, name in enumerate(GROUPS)}
     return sorted(rows, key=lambda r: order.get(_group(r), 99))
 
@@ -69,8 +73,12 @@ def _group(row: Row) -> str:
         return "reads"
     if name.startswith("cold"):
         return "cold"
+    if name.startswith("reclassification 10M month"):
+        return "model"
     if name.startswith("reclass"):
         return "reclassify"
+    if name.startswith("local stack"):
+        return "local"
     return "capacity"
 
 
@@ -80,19 +88,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", default=",".join(GROUPS), help=f"comma-separated: {', '.join(GROUPS)}")
     parser.add_argument("--importtime", action="store_true", help="print each handler's costliest imports")
     parser.add_argument("--json", type=Path, help="also write the rows as JSON to this file")
+    parser.add_argument("--jobs", type=int, default=2, help="jobs run side by side (1: one after another)")
     args = parser.parse_args(argv)
     only = {g.strip() for g in args.only.split(",") if g.strip()}
     unknown = only - set(GROUPS)
     if unknown:
         parser.error(f"unknown group(s): {', '.join(sorted(unknown))}")
     started = time.perf_counter()
-    rows = run(args.quick, only, args.importtime)
+    rows = run(args.quick, only, args.importtime, args.jobs)
     print(table(rows))
     elapsed = time.perf_counter() - started
     print(
         f"\n{'quick' if args.quick else 'full'} run, {elapsed:.0f} s, Python {platform.python_version()}, "
         f"{platform.machine()}, {_cpus()} CPU(s)"
     )
+    print(f"phases: {PHASES}")
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps([row.__dict__ for row in rows], indent=2))

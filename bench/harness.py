@@ -102,6 +102,24 @@ def interleaved(sides: list[Side], rounds: int, per_round: int, warmup: int = 5)
     return sides
 
 
+class Phases:
+    """Wall seconds of each phase of a bench run (where the minutes go: docs/bench.md)."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+
+    @contextmanager
+    def timed(self, name: str) -> Iterator[None]:
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.seconds[name] = self.seconds.get(name, 0.0) + time.perf_counter() - started
+
+    def __str__(self) -> str:
+        return ", ".join(f"{name} {seconds:.0f} s" for name, seconds in self.seconds.items()) or "-"
+
+
 def per_s(value: float) -> str:
     return f"{value:,.0f}/s" if value >= 100 else f"{value:,.1f}/s"
 

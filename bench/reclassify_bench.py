@@ -1,5 +1,6 @@
 """Reclassification bench: one worker against a raw boto3 scan of the same moto table, the worker's peak
-memory at 20k and 200k customers, capacity units per customer, and the 10-million-customer month model.
+memory at 20k and 200k customers, capacity units per customer (the 10-million-customer month is
+bench/month_model.py).
 
     python -m bench.reclassify_bench            # 20k customers on moto, memory at 20k and 200k
     python -m bench.reclassify_bench --quick    # 1k on moto, memory at 2k and 20k
@@ -239,72 +240,6 @@ def moto_run(count: int, base: list[Profile], prog: Programme) -> MotoResult:
         )
 
 
-# -- the 10-million-customer month --------------------------------------------------------------------
-
-# On-demand prices (USD, us-east-1, as published by AWS in 2025): DynamoDB $0.125 per million read
-# request units and $0.625 per million write request units; EventBridge custom events $1.00 per million;
-# Lambda arm64 $0.0000133334 per GB-second and $0.20 per million requests; Step Functions standard
-# $0.025 per 1,000 state transitions; S3 $0.005 per 1,000 PUT/LIST and $0.0004 per 1,000 GET.
-PRICES = {
-    "rru": 0.125 / 1e6,
-    "wru": 0.625 / 1e6,
-    "event": 1.00 / 1e6,
-    "gb_second": 0.0000133334,
-    "request": 0.20 / 1e6,
-    "transition": 0.025 / 1000,
-    "s3_put": 0.005 / 1000,
-    "s3_get": 0.0004 / 1000,
-}
-
-
-def month_model(
-    customers: int = 10_000_000,
-    item_bytes: int = 1_150,
-    changed_share: float = 0.65,  # measured by this bench month over month (RFM codes move)
-    events_per_changed: float = 1.08,
-    per_segment: int = 50_000,  # loyalty.service.reclassify.CUSTOMERS_PER_SEGMENT
-    scan_items_per_second: float = 4_000,
-    write_ms: float = 8.0,
-    put_events_ms: float = 30.0,
-    memory_gb: float = 1.769,
-) -> dict[str, Any]:
-    """Cost and time of one monthly run (both passes) on real AWS, with the stated assumptions."""
-    segments = math.ceil(customers / per_segment)
-    scanned_kb = customers * item_bytes / 1024
-    rru = 2 * 0.5 * math.ceil(scanned_kb / 4)  # two passes, eventually consistent: 0.5 RRU per 4 KB
-    changed = int(customers * changed_share)
-    wru = changed * math.ceil(item_bytes / 1024)  # UpdateItem: 1 WRU per KB of the (larger) item
-    events = int(changed * events_per_changed) + 1
-    per_worker_changed = changed / segments
-    stats_s = per_segment / scan_items_per_second
-    classify_s = (
-        stats_s
-        + per_worker_changed * write_ms / 1000
-        + per_worker_changed * events_per_changed / 10 * put_events_ms / 1000
-    )
-    gb_s = segments * (stats_s + classify_s) * memory_gb
-    transitions = 2 * segments * 3 + 12
-    cost = {
-        "dynamodb_reads": rru * PRICES["rru"],
-        "dynamodb_writes": wru * PRICES["wru"],
-        "eventbridge": events * PRICES["event"],
-        "lambda": gb_s * PRICES["gb_second"] + (2 * segments + 3) * PRICES["request"],
-        "step_functions": transitions * PRICES["transition"],
-        "s3": 2 * segments * (PRICES["s3_put"] + PRICES["s3_get"]),
-    }
-    return {
-        "segments": segments,
-        "rru": rru,
-        "wru": wru,
-        "events": events,
-        "stats_minutes_per_worker": stats_s / 60,
-        "classify_minutes_per_worker": classify_s / 60,
-        "wall_minutes_at_40_concurrent": math.ceil(segments / 40) * (stats_s + classify_s) / 60,
-        "cost_usd": {k: round(v, 2) for k, v in cost.items()},
-        "total_usd": round(sum(cost.values()), 2),
-    }
-
-
 # -- rows for bench/__main__ (bench/reclassify_rows.py) -------------------------------------------------
 
 _cache: dict[str, Any] = {}
@@ -364,10 +299,9 @@ def main(argv: list[str] | None = None) -> None:
         result = row(quick)
         ratio = "-" if result["ratio"] is None else f"{result['ratio']:.2f}"
         print(f"{name:<11} {ratio:>6}  {result['raw']}")
-    model = month_model()
-    print("\n10 million customers, one month (assumptions in bench/reclassify_bench.py month_model):")
-    for key, value in model.items():
-        print(f"  {key}: {value}")
+    print(
+        "\n10 million customers, one month: python -m bench.month_model (measured inputs, both populations)"
+    )
 
 
 if __name__ == "__main__":

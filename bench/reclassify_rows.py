@@ -39,13 +39,21 @@ def _row(value: Any, name: str, target: str) -> Row:
     return judged(name, float(ratio), target, raw)
 
 
-def reclassify_rows(quick: bool) -> list[Row]:
+def reclassify_rows(
+    quick: bool, only: tuple[str, ...] = ("throughput_row", "memory_row", "capacity_row")
+) -> list[Row]:
+    """`only`: which of the bench's rows (bench/__main__ runs the memory row in a process of its own,
+    beside the moto rows)."""
     module = _module()
     why = "bench/reclassify_bench.py not there yet"
     wanted = [
-        ("throughput_row", THROUGHPUT, ">= 0.7"),
-        ("memory_row", MEMORY, "<= 1.2"),
-        ("capacity_row", CAPACITY, "-"),
+        (fn, name, target)
+        for fn, name, target in (
+            ("throughput_row", THROUGHPUT, ">= 0.7"),
+            ("memory_row", MEMORY, "<= 1.2"),
+            ("capacity_row", CAPACITY, "-"),
+        )
+        if fn in only
     ]
     rows = []
     for function, name, target in wanted:

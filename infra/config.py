@@ -13,7 +13,16 @@ from typing import Any
 from constructs import Construct
 
 from infra.api import Limits
-from infra.reclassification import MAX_CONCURRENCY
+from infra.reclassification import DEFAULT_MAP_CONCURRENCY
+
+# DynamoDB on demand: a table's default limit (account quota, per table) and what a new table takes
+# at once before it has seen traffic, unless warm throughput says more. PutEvents: per account and region.
+TABLE_WRITE_LIMIT = 40_000
+NEW_TABLE_WRITE_UNITS = 4_000
+PUT_EVENTS_LIMIT = 10_000
+# Step Functions' Distributed Map runs at most 10,000 child executions at a time.
+MAP_CONCURRENCY_LIMIT = 10_000
+FOLLOW_MAP = -1  # reclassify_reserved_concurrency not given: the Map's concurrency
 
 
 @dataclass(frozen=True)
@@ -33,7 +42,58 @@ class DeployConfig:
     # Concurrent executions reserved for the reclassify function: the Map's concurrency, so the monthly
     # run is never throttled by API traffic and can never take the API's concurrency. 0: no reservation
     # (for accounts whose concurrency quota is below reservation + 100, as new accounts' often is).
-    reclassify_reserved_concurrency: int = MAX_CONCURRENCY
+    reclassify_reserved_concurrency: int = FOLLOW_MAP
+    # Workers at a time in the run's Distributed Maps (statistics and classify passes).
+    reclassify_map_concurrency: int = DEFAULT_MAP_CONCURRENCY
+    # The quotas the run shares with checkout (docs/deploy.md "The run and the account's quotas"): the
+    # customers table's write units a second and the percentage of them kept for checkout's ingest;
+    # PutEvents entries a second (account and region) and the percentage kept for ingest's events.
+    table_write_limit: int = TABLE_WRITE_LIMIT
+    checkout_write_share: int = 50
+    put_events_limit: int = PUT_EVENTS_LIMIT
+    ingest_events_share: int = 20
+    # WarmThroughput of the customers table (what it takes at once; 0: none, a new table takes 4,000
+    # write units a second until it has seen more).
+    customers_warm_write_units: int = TABLE_WRITE_LIMIT
+    customers_warm_read_units: int = TABLE_WRITE_LIMIT
+
+    def __post_init__(self) -> None:
+        for name, low, high in (
+            ("reclassify_map_concurrency", 1, MAP_CONCURRENCY_LIMIT),
+            ("table_write_limit", 1, None),
+            ("put_events_limit", 1, None),
+            ("checkout_write_share", 0, 99),
+            ("ingest_events_share", 0, 99),
+        ):
+            value = getattr(self, name)
+            if value < low or (high is not None and value > high):
+                bounds = f"between {low} and {high}" if high is not None else f"at least {low}"
+                raise ValueError(f"context {context_key(name)}: expected {bounds}, got {value}")
+        if self.reclassify_reserved_concurrency == FOLLOW_MAP:
+            object.__setattr__(self, "reclassify_reserved_concurrency", self.reclassify_map_concurrency)
+        reserved = self.reclassify_reserved_concurrency
+        if 0 < reserved < self.reclassify_map_concurrency:
+            raise ValueError(
+                f"context reclassifyReservedConcurrency: {reserved} is below reclassifyMapConcurrency "
+                f"{self.reclassify_map_concurrency}: the Map's workers would be throttled by Lambda; "
+                "reserve at least the Map's concurrency, or 0 for no reservation"
+            )
+
+    @property
+    def run_write_units(self) -> float:
+        """Write units a second the whole run may use: its share of what the table takes at once."""
+        table = min(self.table_write_limit, self.customers_warm_write_units or NEW_TABLE_WRITE_UNITS)
+        return table * (100 - self.checkout_write_share) / 100
+
+    @property
+    def run_events(self) -> float:
+        return self.put_events_limit * (100 - self.ingest_events_share) / 100
+
+    def worker_rates(self) -> tuple[float, float]:
+        """(write units/s, PutEvents entries/s) of one worker: the run's share over the Map's
+        concurrency (each of its threads gets a WORKER_THREADS-th of that, from one shared bucket)."""
+        workers = self.reclassify_map_concurrency
+        return self.run_write_units / workers, self.run_events / workers
 
     @classmethod
     def from_context(cls, scope: Construct) -> DeployConfig:

@@ -36,11 +36,12 @@ SCHEMAS = ROOT / "schemas" / "events"
 # A manual start may give either or none; a what-if gives "dry_run": true and a candidate "programme"
 # (inline, or the key of a JSON document in the run bucket): nothing written, nothing published.
 DEFAULT_INPUT = '{"as_of":null,"total_segments":null,"dry_run":false,"programme":null}'
-# Workers at a time per Map. Sized for the worst case, a first run where every profile changes on a
-# cold on-demand table (4,000 WRU/s until DynamoDB has seen more): a 50,000-profile segment is
-# 100,000 WRU, so each of 16 workers gets 250 WRU/s and finishes in 400 s, under half of its 900 s
-# timeout. 40 workers would take 1,000 s each and time out. The arithmetic: docs/deploy.md.
-MAX_CONCURRENCY = 16
+# Workers at a time per Map (context reclassifyMapConcurrency; docs/deploy.md). A Distributed Map, so
+# the inline Map's cap of 40 iterations does not apply; what bounds the run is the table's write units
+# and PutEvents, which each worker's token buckets share out (the workers get the rates from CDK:
+# infra/config.py worker_rates, loyalty/service/reclassify/rate_limit.py), so more workers go no
+# faster than those quotas and never take checkout's share.
+DEFAULT_MAP_CONCURRENCY = 40
 # Errors our code raises when AWS asks it to slow down (loyalty.ports): DynamoDB throttling or a
 # transaction conflict past the SDK's retries, events EventBridge did not accept. The error name Step
 # Functions sees is the exception's class name.
@@ -69,8 +70,9 @@ class Reclassification(Construct):
     `scheduler_role`, `schedule`, `registry` and `schemas`, `alarm`."""
 
     def __init__(self, scope: Construct, construct_id: str, *, stack: Any) -> None:
-        """`stack` is the LoyaltyStack: its functions, buckets, programme and observability."""
+        """`stack` is the LoyaltyStack: its functions, buckets, programme, observability and config."""
         super().__init__(scope, construct_id)
+        self.map_concurrency: int = stack.config.reclassify_map_concurrency
         programme: Programme = stack.programme
         self.function = stack.functions.functions[RECLASSIFY]
         self.bucket = stack.buckets["run_bucket"]
@@ -112,8 +114,12 @@ class Reclassification(Construct):
             )
         return task
 
-    def _segment_map(self, name: str, step: str, extra: dict[str, Any]) -> sfn.Map:
-        fan_out = sfn.Map(
+    def _segment_map(self, name: str, step: str, extra: dict[str, Any]) -> sfn.DistributedMap:
+        # One child execution per scan segment, over the segment list Prepare put in the state (a few
+        # hundred numbers: ItemsPath, no ItemReader needed). Standard children: a worker may take up to
+        # Lambda's 15 minutes, longer than an Express child's 5. No failure tolerated: a segment that
+        # fails fails the run (its rerun skips nothing twice).
+        fan_out = sfn.DistributedMap(
             self,
             name,
             items_path="$.prepared.segments",
@@ -123,7 +129,8 @@ class Reclassification(Construct):
                 "segment.$": "$$.Map.Item.Value",
                 **extra,
             },
-            max_concurrency=MAX_CONCURRENCY,
+            max_concurrency=self.map_concurrency,
+            map_execution_type=sfn.StateMachineType.STANDARD,
             result_path=sfn.JsonPath.DISCARD,
         )
         fan_out.item_processor(

@@ -73,7 +73,16 @@ class LoyaltyStack(Stack):
         # A bad programme stops the synth here, with the key named (ProgrammeError).
         self.programme: Programme = load_programme(self.programme_file)
 
-        self.storage = Storage(self, "Storage")
+        self.storage = Storage(
+            self,
+            "Storage",
+            warm={
+                "customers_table": (
+                    self.config.customers_warm_read_units,
+                    self.config.customers_warm_write_units,
+                )
+            },
+        )
         self.events = Events(self, "Events")
         self.observability = Observability(self, "Observability", alarm_topic_arn=self.config.alarm_topic_arn)
         self.secrets = Secrets(self, "Secrets")
@@ -86,6 +95,14 @@ class LoyaltyStack(Stack):
             # of the environment (Settings.env_for), so the public local default is not deployed.
             erasure_pepper="",
             erasure_pepper_secret=self.secrets.erasure_pepper.secret_arn,
+            # Each reclassify worker's token buckets: its share of the table's and PutEvents' quotas.
+            **dict(
+                zip(
+                    ("reclassify_write_units", "reclassify_events"),
+                    (f"{rate:.1f}" for rate in self.config.worker_rates()),
+                    strict=True,
+                )
+            ),
         )
         arns = {setting: table.table_arn for setting, table in self.tables.items()}
         arns |= {setting: bucket.bucket_arn for setting, bucket in self.buckets.items()}
@@ -318,6 +335,19 @@ def acknowledge_nag_findings(stack: LoyaltyStack) -> None:
             id="AwsSolutions-IAM5[Resource::*]",
             reason="X-Ray tracing and CloudWatch Logs delivery of the state machine: these actions "
             "accept no resource ARN, AWS requires Resource * for them.",
+        ),
+        *(
+            Acknowledgment(
+                id="AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:"
+                'execution:{"Fn::Select":[6,{"Fn::Split":[":",{"Ref":"'
+                + logical_id(stack, reclassification.state_machine)
+                + f'"}}]}}]}}{suffix}]',
+                reason="The Distributed Maps' child executions: CDK grants DescribeExecution and "
+                "StopExecution on this state machine's own executions (execution:<its name>:*) and "
+                "RedriveExecution on their map runs (/*:*), whose names Step Functions generates; "
+                "nothing outside this state machine.",
+            )
+            for suffix in (":*", "/*:*")
         ),
     )
 

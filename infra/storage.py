@@ -67,8 +67,13 @@ class Storage(Construct):
         *,
         models: Mapping[str, type[Model]] | None = None,
         buckets: tuple[BucketSpec, ...] = BUCKETS,
+        warm: Mapping[str, tuple[int, int]] | None = None,
     ):
+        """`warm`: (read, write) units a second that a table takes at once (its WarmThroughput; 0 or
+        absent: none), by settings field: the customers table's, so that the first big monthly run
+        does not meet a table sized for 4,000 writes a second (docs/deploy.md)."""
         super().__init__(scope, construct_id_)
+        self.warm = dict(warm or {})
         self.tables: dict[str, dynamodb.Table] = {}
         self.buckets: dict[str, s3.Bucket] = {}
         for setting, model in (MODELS if models is None else models).items():
@@ -94,6 +99,14 @@ class Storage(Construct):
     def add_table(self, setting: str, model: type[Model]) -> dynamodb.Table:
         schema = model._get_schema()
         types = {d["AttributeName"]: d["AttributeType"] for d in schema["attribute_definitions"]}
+        reads, writes = self.warm.get(setting, (0, 0))
+        warm = (
+            dynamodb.WarmThroughput(
+                read_units_per_second=reads or None, write_units_per_second=writes or None
+            )
+            if reads or writes
+            else None
+        )
         table = dynamodb.Table(
             self,
             construct_id(setting),
@@ -105,6 +118,7 @@ class Storage(Construct):
             deletion_protection=True,
             encryption=dynamodb.TableEncryption.AWS_MANAGED,
             removal_policy=RemovalPolicy.RETAIN,
+            warm_throughput=warm,
         )
         for gsi in schema.get("global_secondary_indexes", []):
             table.add_global_secondary_index(

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from loyalty.domain.profile import new_profile
 from loyalty.errors import DuplicateTransaction, VersionConflict
-from loyalty.ports import ReturnedUpdate, StoredTransaction
+from loyalty.ports import ChunkWrite, ReturnedUpdate, StoredTransaction
 
 
 @dataclass
@@ -86,6 +86,28 @@ def test_a_chunk_is_all_or_nothing_and_moves_returned_amounts_conditionally(stor
     found = stores.transactions.get_many(["T1", "T2", "R1", "NOPE", "T1"])
     assert sorted(found) == ["R1", "T1", "T2"] and found["T1"].returned == 300
     assert stores.customers.get("C1").version == 2  # type: ignore[union-attr]
+
+
+def test_chunks_of_several_customers_land_together_or_not_at_all(stores: Stores) -> None:
+    """record_chunks (the importer's writes across customers) and get_profiles (its BatchGetItem)."""
+    stores.transactions.record(txn("T1"), profile(), None)
+    c2 = ChunkWrite([txn("A1", customer="C2")], profile("C2", balance=20), None)
+    stale = ChunkWrite([txn("T2", minute=1)], profile(balance=30), 7)  # C1 is at version 1
+    with pytest.raises(VersionConflict):
+        stores.transactions.record_chunks([c2, stale])
+    assert stores.transactions.get_many(["A1", "T2"]) == {} and stores.customers.get("C2") is None
+    with pytest.raises(DuplicateTransaction):
+        stores.transactions.record_chunks([c2, ChunkWrite([txn("T1")], profile(balance=30), 1)])
+    assert stores.customers.get_profiles(["C2"]) == {}
+    c3 = ChunkWrite([txn("B1", customer="C3"), txn("B2", customer="C3", minute=1)], profile("C3", 40), None)
+    stores.transactions.record_chunks([c2, ChunkWrite([txn("T2", minute=1)], profile(balance=30), 1), c3])
+    found = stores.customers.get_profiles(["C1", "C2", "C3", "NOPE", "C2"])
+    assert {c: (p.points_balance, p.version) for c, p in found.items()} == {
+        "C1": (30, 2),
+        "C2": (20, 1),
+        "C3": (40, 1),
+    }
+    assert sorted(stores.transactions.get_many(["A1", "B1", "B2", "T2"])) == ["A1", "B1", "B2", "T2"]
 
 
 def test_history_pages_newest_first_and_a_cursor_belongs_to_its_customer(stores: Stores) -> None:

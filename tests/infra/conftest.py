@@ -80,4 +80,7 @@ def render(value: Any) -> str:
             return arg[0].join(render(part) for part in arg[1])
         if fn == "Fn::Sub" and isinstance(arg, str):
             return arg
+        if fn == "Fn::Select" and isinstance(arg[1], dict) and "Fn::Split" in arg[1]:
+            separator, source = arg[1]["Fn::Split"]
+            return f"${{{render(source)[2:-1]}.split({separator!r})[{arg[0]}]}}"
     raise AssertionError(f"cannot render {value!r}")

@@ -15,7 +15,7 @@ import pytest
 
 from infra import ROOT
 from infra.config import DeployConfig, context_key
-from infra.reclassification import APP_TRANSIENT_ERRORS, MAX_CONCURRENCY, TRANSIENT_ERRORS
+from infra.reclassification import APP_TRANSIENT_ERRORS, DEFAULT_MAP_CONCURRENCY, TRANSIENT_ERRORS
 from infra.regions import SCHEMA_REGISTRY_REGIONS, SUPPORTED_REGIONS, UnsupportedRegion, missing_in
 from tests.infra.conftest import CONSOLE_IDS, Synth
 
@@ -29,6 +29,13 @@ CUSTOM = {
     "apiStageRateLimit": "300",
     "apiStageBurstLimit": "400",
     "reclassifyReservedConcurrency": "0",
+    "reclassifyMapConcurrency": "100",
+    "tableWriteLimit": "80000",
+    "checkoutWriteShare": "75",
+    "putEventsLimit": "20000",
+    "ingestEventsShare": "50",
+    "customersWarmWriteUnits": "0",
+    "customersWarmReadUnits": "30000",
 }
 
 
@@ -159,16 +166,30 @@ def test_the_retried_app_errors_are_the_ports_exceptions():
 
 
 def test_the_reclassify_function_has_reserved_concurrency_for_the_map(synth, custom):
-    assert DeployConfig().reclassify_reserved_concurrency == MAX_CONCURRENCY
+    assert DeployConfig().reclassify_reserved_concurrency == DEFAULT_MAP_CONCURRENCY
     for name, fn in synth.stack.functions.functions.items():
         props = synth.template["Resources"][synth.logical_id(fn)]["Properties"]
-        expected = MAX_CONCURRENCY if name == "reclassify" else None
+        expected = DEFAULT_MAP_CONCURRENCY if name == "reclassify" else None
         assert props.get("ReservedConcurrentExecutions") == expected, name
     fn = custom.stack.functions.functions["reclassify"]
     assert (
         "ReservedConcurrentExecutions"
         not in custom.template["Resources"][custom.logical_id(fn)]["Properties"]
     )
+
+
+def test_the_run_s_concurrency_quotas_and_warm_throughput_come_from_context(custom):
+    from tests.infra.test_reclassification import definition, reclassify_env
+
+    states = definition(custom.template)["States"]
+    assert states["Classify"]["MaxConcurrency"] == states["Statistics"]["MaxConcurrency"] == 100
+    env = reclassify_env(custom)
+    # No warm throughput: paced at a new table's 4,000 WRU/s (of the 80,000 quota), 25 % of it for the run.
+    assert float(env["LOYALTY_RECLASSIFY_WRITE_UNITS"]) == 4_000 * 0.25 / 100
+    assert float(env["LOYALTY_RECLASSIFY_EVENTS"]) == 20_000 * 0.5 / 100
+    customers = custom.stack.tables["customers_table"]
+    props = custom.template["Resources"][custom.logical_id(customers)]["Properties"]
+    assert props["WarmThroughput"] == {"ReadUnitsPerSecond": 30_000}
 
 
 def test_the_schedule_has_a_dead_letter_queue_and_its_own_group(synth):

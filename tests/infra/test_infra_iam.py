@@ -135,7 +135,17 @@ def test_state_machine_may_only_invoke_the_reclassify_function(synth):
     }
     anywhere = {a for a, r in grants if r == "*"}
     assert anywhere == STATE_MACHINE_UNSCOPED
-    assert {a for a, r in grants} == anywhere | {"lambda:InvokeFunction"}
+    # The Distributed Maps start, watch and stop this state machine's own child executions only.
+    machine = synth.logical_id(reclassification.state_machine)
+    executions = f"arn:${{AWS::Partition}}:states:${{AWS::Region}}:${{AWS::AccountId}}:execution:${{{machine}.split(':')[6]}}"  # noqa: E501
+    children = {(a, r) for a, r in grants if a.startswith("states:")}
+    assert children == {
+        ("states:StartExecution", f"${{{machine}}}"),
+        ("states:DescribeExecution", f"{executions}:*"),
+        ("states:StopExecution", f"{executions}:*"),
+        ("states:RedriveExecution", f"{executions}/*:*"),  # a failed map run redriven by hand
+    }
+    assert {a for a, r in grants} == anywhere | {"lambda:InvokeFunction"} | {a for a, _ in children}
 
 
 # What CDK grants a state machine with tracing and a log group: X-Ray, and CloudWatch Logs' vended log

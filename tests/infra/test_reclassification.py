@@ -8,11 +8,14 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
 from loyalty.events import json_schemas
+from loyalty.service.reclassify import WORKER_THREADS
 from loyalty.settings import RECLASSIFY, env_name
 
+from infra.config import NEW_TABLE_WRITE_UNITS, DeployConfig
 from infra.functions import FUNCTIONS
-from infra.reclassification import MAX_CONCURRENCY, SCHEMAS, schedule_expression
+from infra.reclassification import DEFAULT_MAP_CONCURRENCY, SCHEMAS, schedule_expression
 from infra.storage import RUN_BUCKET
 from tests.helpers import default_programme
 
@@ -66,8 +69,13 @@ def test_the_state_machine_path(synth) -> None:
     for name in ("Statistics", "Classify"):
         fan_out = states[name]
         assert fan_out["ItemsPath"] == "$.prepared.segments"
-        assert fan_out["MaxConcurrency"] == MAX_CONCURRENCY == 16
+        assert fan_out["MaxConcurrency"] == DEFAULT_MAP_CONCURRENCY == 40
         assert fan_out["ResultPath"] is None  # the workers' results stay out of the state
+        # A Distributed Map (child executions, no inline cap of 40), Standard children (a worker may
+        # take Lambda's 15 minutes), no failure tolerated.
+        config = fan_out["ItemProcessor"]["ProcessorConfig"]
+        assert config == {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"}
+        assert "ToleratedFailurePercentage" not in fan_out and "ToleratedFailureCount" not in fan_out
     worker = states["Classify"]["ItemProcessor"]["States"]["ClassifyWorker"]
     assert worker["Parameters"] == {
         "step": "classify",
@@ -156,3 +164,57 @@ def test_a_failed_run_raises_an_alarm(synth) -> None:
     ]
     assert alarm["Threshold"] == 1
     assert construct.alarm in synth.stack.observability.alarms
+
+
+# -- the run against the account's quotas (issue 19, item 3) ----------------------------------------
+
+
+def reclassify_env(synth: Any) -> dict[str, Any]:
+    fn = synth.stack.reclassification.function
+    return synth.template["Resources"][synth.logical_id(fn)]["Properties"]["Environment"]["Variables"]
+
+
+def test_each_worker_gets_its_share_of_the_quotas_as_token_bucket_rates(synth) -> None:
+    env = reclassify_env(synth)
+    config = DeployConfig()
+    # Defaults: half of the table's 40,000 WRU/s kept for checkout, 20 % of PutEvents' 10,000/s for
+    # ingest; the rest over the Map's 40 workers (16 threads each share one bucket).
+    assert float(env["LOYALTY_RECLASSIFY_WRITE_UNITS"]) == 40_000 * 0.5 / 40 == 500
+    assert float(env["LOYALTY_RECLASSIFY_EVENTS"]) == 10_000 * 0.8 / 40 == 200
+    assert config.worker_rates() == (500, 200)
+    per_thread = config.worker_rates()[0] / WORKER_THREADS
+    assert per_thread * WORKER_THREADS * config.reclassify_map_concurrency == 20_000  # checkout keeps 20,000
+
+
+def test_the_customers_table_is_warm_for_the_run(synth) -> None:
+    tables = synth.stack.tables
+    props = synth.template["Resources"][synth.logical_id(tables["customers_table"])]["Properties"]
+    assert props["WarmThroughput"] == {"ReadUnitsPerSecond": 40_000, "WriteUnitsPerSecond": 40_000}
+    assert props["BillingMode"] == "PAY_PER_REQUEST"
+    others = [t for name, t in tables.items() if name != "customers_table"]
+    assert others and all(
+        "WarmThroughput" not in synth.template["Resources"][synth.logical_id(t)]["Properties"] for t in others
+    )
+
+
+def test_a_cold_table_halves_nothing_but_paces_at_the_new_table_rate() -> None:
+    cold = DeployConfig(customers_warm_write_units=0, reclassify_map_concurrency=8)
+    assert cold.run_write_units == NEW_TABLE_WRITE_UNITS * 0.5 == 2_000
+    assert cold.worker_rates()[0] == 250
+    assert cold.reclassify_reserved_concurrency == 8  # follows the Map's concurrency
+
+
+def test_quota_context_is_validated_naming_the_key(cdk_context, tmp_path) -> None:
+    from infra.stack import build_app
+
+    for context, message in (
+        ({"checkoutWriteShare": "100"}, "context checkoutWriteShare: expected between 0 and 99, got 100"),
+        ({"reclassifyMapConcurrency": "0"}, "context reclassifyMapConcurrency: expected between 1 and 10000"),
+        ({"putEventsLimit": "lots"}, "context putEventsLimit: expected a whole number, got 'lots'"),
+        (
+            {"reclassifyMapConcurrency": "64", "reclassifyReservedConcurrency": "16"},
+            "context reclassifyReservedConcurrency: 16 is below reclassifyMapConcurrency 64",
+        ),
+    ):
+        with pytest.raises(ValueError, match=message):
+            build_app(context=cdk_context(**context), outdir=str(tmp_path))

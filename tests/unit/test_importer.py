@@ -3,15 +3,27 @@ outcome as the API's rules, chunks within the TransactWriteItems limit, idempote
 
 from __future__ import annotations
 
+import math
+from collections import Counter
 from datetime import UTC, datetime
 
 import pytest
 from loyalty.domain.earning import Purchase, apply_purchase
 from loyalty.domain.profile import new_profile
 from loyalty.fakes import InMemoryStore, TransactionView
+from loyalty.ports import VersionConflict
 from loyalty.programme import load_programme
 from loyalty.settings import Settings
-from loyalty_tools.importer import MAX_OPS, Columns, Reject, RowParser, import_customer, plan_customer
+from loyalty_tools.importer import (
+    MAX_OPS,
+    Columns,
+    Reject,
+    Row,
+    RowParser,
+    import_batch,
+    import_customer,
+    plan_customer,
+)
 
 PROGRAMME = load_programme(Settings().programme_file)
 NOW = datetime(2026, 1, 15, tzinfo=UTC)
@@ -140,3 +152,59 @@ def test_importing_twice_changes_nothing_and_a_partial_import_resumes() -> None:
     imported, present, rejected = import_customer(rows, PROGRAMME, partial, partial.view)
     assert (imported, present, rejected) == (110, 40, [])
     assert partial.profiles["C1"].points_balance == store.profiles["C1"].points_balance
+
+
+def purchase_log(p: RowParser, customers: int, per_customer: int = 3) -> list[list[Row]]:
+    return [
+        [
+            row(p, c * per_customer + k, customer_id=f"C{c:04d}", transaction_id=f"T{c:04d}-{k}",
+                occurred_at=f"2025-0{4 + k}-{1 + c % 28:02d}T10:00:00+02:00")
+            for k in range(per_customer)
+        ]
+        for c in range(customers)
+    ]  # fmt: skip
+
+
+def test_a_batch_reads_and_writes_across_customers_in_few_calls() -> None:
+    """Issue 19 item 6: 250 customers x 3 purchases in one BatchGetItem per 100 customers and one
+    TransactWriteItems per 14 customers (7 items each), the same profiles as one customer at a time."""
+    p = parser()
+    groups = purchase_log(p, 250)
+    one_by_one = FakeStore()
+    for rows in groups:
+        import_customer(rows, PROGRAMME, one_by_one, one_by_one.view)
+    store = FakeStore()
+    batches = [groups[i : i + 100] for i in range(0, 250, 100)]
+    outcomes = [o for batch in batches for o in import_batch(batch, PROGRAMME, store, store.view)]
+    assert [o[:2] for o in outcomes] == [(3, 0)] * 250
+    calls = Counter(store.calls)
+    assert calls["BatchGetItem"] == 3 and calls["GetItem"] == 0  # new customers: no row lookups
+    per_pack = MAX_OPS // 7  # 3 transactions, their 3 ledger entries, the profile
+    assert calls["TransactWriteItems"] == 2 * math.ceil(100 / per_pack) + math.ceil(50 / per_pack) == 20
+    assert store.profiles == one_by_one.profiles
+    assert store.transactions == one_by_one.transactions and store.ledger == one_by_one.ledger
+    # Again: every row already present, nothing written.
+    again = import_batch(groups[:100], PROGRAMME, store, store.view)
+    assert [o[:2] for o in again] == [(0, 3)] * 100 and Counter(store.calls)["TransactWriteItems"] == 20
+
+
+def test_a_failed_pack_falls_back_to_one_customer_at_a_time_and_counts_once() -> None:
+    p = parser()
+    groups = purchase_log(p, 30)
+    store = FakeStore()
+    import_customer(groups[5][:1], PROGRAMME, store, store.view)  # C0005's first row is already stored
+    real = store.record_chunks
+    packs: list[int] = []
+
+    def racing(chunks):  # type: ignore[no-untyped-def]
+        packs.append(len(chunks))
+        if len(packs) == 1:  # ingest wrote a customer of the first pack meanwhile
+            raise VersionConflict("C0003")
+        return real(chunks)
+
+    store.record_chunks = racing  # type: ignore[method-assign]
+    outcomes = import_batch(groups, PROGRAMME, store, store.view)
+    assert outcomes[5][:2] == (2, 1)
+    assert sum(o[0] for o in outcomes) == 89 and sum(o[1] for o in outcomes) == 1
+    assert all(len(store.profiles[f"C{c:04d}"].months) for c in range(30))
+    assert len(store.transactions) == 90

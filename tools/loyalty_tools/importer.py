@@ -32,6 +32,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from loyalty.api.schemas import ID_PATTERN as API_ID_PATTERN
@@ -40,6 +41,7 @@ from loyalty.domain.profile import Profile, new_profile
 from loyalty.errors import ApiError
 from loyalty.money import AmountError, format_amount, parse_amount
 from loyalty.ports import (
+    ChunkWrite,
     CustomerStore,
     DuplicateTransaction,
     ReturnedUpdate,
@@ -64,6 +66,7 @@ PURCHASE_TYPES = {"purchase", "sale", "p", ""}
 MAX_OPS = 100  # DynamoDB TransactWriteItems limit: 99 operations (transactions, their ledger entries,
 # returned updates) + the profile
 MAX_ATTEMPTS = 8
+BATCH_CUSTOMERS = 100  # customers read in one BatchGetItem (its limit), their writes packed together
 
 
 @dataclass(frozen=True)
@@ -422,6 +425,57 @@ def import_customer(
     return 0, 0, [(row, reason) for row in rows]
 
 
+def import_batch(
+    groups: list[list[Row]],
+    programme: Programme,
+    customers: CustomerStore,
+    transactions: TransactionStore,
+    sleep: Callable[[float], None] = time.sleep,
+) -> list[tuple[int, int, list[tuple[Row, str]]]]:
+    """import_customer for several customers (each group one customer's rows), with their reads and
+    writes batched across customers: one BatchGetItem for the profiles (and one for the rows of those
+    already known), then each customer's single chunk packed with others' into TransactWriteItems of
+    at most MAX_OPS items, through the same store write (record_chunks: the same items, conditions and
+    ledger entries as record_chunk). A customer whose rows need several chunks, and every customer of
+    a packed write that failed (a conflict, a duplicate, throttling: nothing of it was written), go
+    through import_customer, which re-reads and retries. Results in the order of `groups`."""
+    profiles = customers.get_profiles(rows[0].customer_id for rows in groups)
+    known = [row.transaction_id for rows in groups if rows[0].customer_id in profiles for row in rows]
+    stored_all = transactions.get_many(known) if known else {}
+    results: dict[str, tuple[int, int, list[tuple[Row, str]]]] = {}
+    alone: list[list[Row]] = []
+    planned: list[tuple[list[Row], ChunkWrite, int, list[tuple[Row, str]]]] = []
+    for rows in groups:
+        profile = profiles.get(rows[0].customer_id)
+        stored = {i: stored_all[i] for i in (r.transaction_id for r in rows) if i in stored_all}
+        chunks, rejected, present = plan_customer(profile, rows, programme, stored, transactions.get)
+        if len(chunks) > 1:
+            alone.append(rows)
+        elif not chunks:
+            results[rows[0].customer_id] = (0, present, rejected)
+        else:
+            [chunk] = chunks
+            version = profile.version if profile is not None else None
+            write = ChunkWrite(chunk.transactions, chunk.profile, version, chunk.moves)
+            planned.append((rows, write, present, rejected))
+    packed: list[list[tuple[list[Row], ChunkWrite, int, list[tuple[Row, str]]]]] = []
+    for entry in planned:
+        if not packed or sum(e[1].operations for e in packed[-1]) + entry[1].operations > MAX_OPS:
+            packed.append([])
+        packed[-1].append(entry)
+    for pack in packed:
+        try:
+            transactions.record_chunks([write for _, write, _, _ in pack])
+        except (VersionConflict, DuplicateTransaction, Throttled):
+            alone.extend(rows for rows, _, _, _ in pack)  # nothing of the pack was written
+            continue
+        for rows, write, present, rejected in pack:
+            results[rows[0].customer_id] = (len(write.transactions), present, rejected)
+    for rows in alone:
+        results[rows[0].customer_id] = import_customer(rows, programme, customers, transactions, sleep)
+    return [results[rows[0].customer_id] for rows in groups]
+
+
 # ---------------------------------------------------------------------------------------------
 # The command
 
@@ -475,13 +529,15 @@ def run_import(
     workers: int,
     target_kind: str,
     stack_name: str,
+    console: Any = None,
 ) -> ImportResult:
+    """`console`: where the progress and the summary go (default: the terminal's)."""
     from loyalty.programme import load_programme
 
     from loyalty_tools.progress import make_console, progress_bar
     from loyalty_tools.target import resolve_target
 
-    console = make_console()
+    console = console or make_console()
     target = resolve_target(target_kind, stack_name)
     settings = target.activate()
     programme = load_programme(settings.programme_file)
@@ -507,15 +563,18 @@ def run_import(
         task = progress.add_task("import", total=result.rows, unit="rows")
         progress.advance(task, len(early_rejects))
 
-        def one(customer_rows: list[Row]) -> None:
-            imported, present, rejected = import_customer(customer_rows, programme, customers, transactions)
+        def batch(groups: list[list[Row]]) -> None:
+            outcomes = import_batch(groups, programme, customers, transactions)
             with result.lock:
-                result.imported += imported
-                result.already_present += present
-                rejects_out.extend((r.line, r.raw, reason) for r, reason in rejected)
-            progress.advance(task, len(customer_rows))
+                for imported, present, rejected in outcomes:
+                    result.imported += imported
+                    result.already_present += present
+                    rejects_out.extend((r.line, r.raw, reason) for r, reason in rejected)
+            progress.advance(task, sum(len(rows_) for rows_ in groups))
 
-        for future in [pool.submit(one, rows_) for rows_ in by_customer.values()]:
+        groups = list(by_customer.values())
+        batches = [groups[i : i + BATCH_CUSTOMERS] for i in range(0, len(groups), BATCH_CUSTOMERS)]
+        for future in [pool.submit(batch, b) for b in batches]:
             future.result()
     result.rejected = len(rejects_out)
     result.reasons = Counter(_reason_kind(reason) for _, _, reason in rejects_out)

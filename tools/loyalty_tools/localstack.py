@@ -106,11 +106,15 @@ def serve_moto(host: str, port: int) -> None:
         cached_event_input_paths,
         cheap_queue_attributes_on_send,
         install,
+        plain_json_reads,
+        update_item_without_stream_copy,
     )
 
     install()  # TransactWriteItems at a cost that does not grow with the table
     cheap_queue_attributes_on_send()  # SendMessage at a cost that does not grow with the queue
     cached_event_input_paths()  # PutEvents without building a JSONPath parser per event
+    plain_json_reads()  # Scan, Query and GetItem answers without walking the botocore shape per value
+    update_item_without_stream_copy()  # UpdateItem without a copy of the item for a stream we lack
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no per-request lines
     app = DomainDispatcherApplication(create_backend_app)
     cache_backend_lookup(app)

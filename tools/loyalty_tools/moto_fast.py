@@ -12,6 +12,20 @@ import copy
 from typing import Any
 
 
+class CopySkipping:
+    """Stands in for the `copy` module inside moto.dynamodb.models during one call: deepcopy gives
+    values of `kind` back as they are (a table for a transaction, an item for an update)."""
+
+    def __init__(self, kind: type) -> None:
+        self.kind = kind
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(copy, name)
+
+    def deepcopy(self, value: Any, memo: Any = None) -> Any:
+        return value if isinstance(value, self.kind) else copy.deepcopy(value, memo)
+
+
 def install() -> None:
     from moto.dynamodb import models
 
@@ -20,19 +34,9 @@ def install() -> None:
         return
     original = backend.transact_write_items
 
-    class NoTableCopy:
-        """Stands in for the `copy` module inside moto.dynamodb.models during one transaction."""
-
-        def __getattr__(self, name: str) -> Any:
-            return getattr(copy, name)
-
-        @staticmethod
-        def deepcopy(value: Any, memo: Any = None) -> Any:
-            return value if isinstance(value, models.Table) else copy.deepcopy(value, memo)
-
     def transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> None:
         snapshots = [s for s in (_snapshot(self, entry) for entry in transact_items) if s is not None]
-        saved, models.copy = models.copy, NoTableCopy()  # type: ignore[attr-defined]
+        saved, models.copy = models.copy, CopySkipping(models.Table)  # type: ignore[attr-defined]
         try:
             return original(self, transact_items)
         except Exception:
@@ -143,3 +147,66 @@ def cached_event_input_paths() -> None:
     cached = functools.lru_cache(maxsize=256)(jsonpath_ng.ext.parse)
     cached._cached = True  # type: ignore[attr-defined]
     jsonpath_ng.ext.parse = cached  # type: ignore[assignment]
+
+
+FAST_READS = frozenset({"Scan", "Query", "GetItem", "BatchGetItem"})
+
+
+def plain_json_reads() -> None:
+    """moto 5.2 serializes every DynamoDB answer by walking the botocore shape of the operation, value
+    by value (AttributePicker, get_value): a 1 MB Scan page costs ~3 ms an item, a fifth of the local
+    server's time in a monthly run (py-spy, bench/local_stack.py --profile). The result of a read is
+    already DynamoDB's JSON (AttributeValues of strings, lists, maps and booleans), so json.dumps gives
+    the same body; the status and headers are the ones the serializer gave the operation's first
+    answer. Anything json.dumps refuses (a binary value) takes moto's own path."""
+    import json
+
+    from moto.dynamodb import responses
+
+    result_class = responses.DynamoResult
+    if getattr(result_class.execute_result, "_plain_json", False):
+        return
+    original = result_class.execute_result
+    first: dict[str, tuple[int, dict[str, str]]] = {}
+
+    def execute_result(self: Any, context: Any) -> Any:
+        name = getattr(context.operation_model, "name", "")
+        if name not in FAST_READS or name not in first:
+            status, headers, body = original(self, context)
+            if name in FAST_READS and status == 200:
+                first[name] = (status, dict(headers))
+            return status, headers, body
+        try:
+            body = json.dumps({k: v for k, v in self.result.items() if v is not None})
+        except (TypeError, ValueError, AttributeError):
+            return original(self, context)
+        status, headers = first[name]
+        return status, dict(headers), body
+
+    execute_result._plain_json = True  # type: ignore[attr-defined]
+    result_class.execute_result = execute_result  # type: ignore[method-assign]
+
+
+def update_item_without_stream_copy() -> None:
+    """moto's UpdateItem deep-copies the item before updating it, for the table's stream only (the old
+    image); the local tables have no stream, and the copy of a customer item is a sixth of moto's
+    UpdateItem (py-spy). Without a stream the copy is skipped; with one, moto's own path."""
+    from moto.dynamodb import models
+
+    backend = models.DynamoDBBackend
+    if getattr(backend.update_item, "_no_stream_copy", False):
+        return
+    original = backend.update_item
+
+    def update_item(self: Any, table_name: str, *args: Any, **kwargs: Any) -> Any:
+        table = self.tables.get(table_name)
+        if table is None or table.stream_shard is not None:
+            return original(self, table_name, *args, **kwargs)
+        saved, models.copy = models.copy, CopySkipping(models.Item)  # type: ignore[attr-defined]
+        try:
+            return original(self, table_name, *args, **kwargs)
+        finally:
+            models.copy = saved  # type: ignore[attr-defined]
+
+    update_item._no_stream_copy = True  # type: ignore[attr-defined]
+    backend.update_item = update_item  # type: ignore[method-assign]

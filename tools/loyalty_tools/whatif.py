@@ -51,11 +51,11 @@ def simulate_here(
 def run_cost(report: Mapping[str, Any]) -> dict[str, Any] | None:
     """The monthly run's cost on AWS under the candidate, from the bench's month model (bench/ is in
     the repository, not in the installed package: None when it is not there)."""
-    if not (REPO / "bench" / "reclassify_bench.py").exists():
+    if not (REPO / "bench" / "month_model.py").exists():
         return None
     sys.path.insert(0, str(REPO))
     try:
-        from bench.reclassify_bench import month_model
+        from bench.month_model import month_model
     finally:
         sys.path.remove(str(REPO))
     customers = max(1, int(report.get("customers", 0)))

@@ -149,12 +149,19 @@ def reclassify_service(settings: Settings, bucket: str | None = None) -> Reclass
     from loyalty.adapters.eventbridge import EventBridgePublisher
     from loyalty.adapters.runstore import S3RunStore
     from loyalty.service.reclassify import ReclassifyService
+    from loyalty.service.reclassify.rate_limit import paced
 
     bind(settings)
     programme = load_programme(settings.programme_file)
-    publisher = EventBridgePublisher(settings.event_bus_name, settings.event_source)
+    # Paced at the worker's share of the table's write units and of PutEvents (settings, from CDK);
+    # throttling waits and retries instead of failing the step.
+    store, publisher = paced(
+        DynamoCustomerScan(),
+        EventBridgePublisher(settings.event_bus_name, settings.event_source),
+        *settings.reclassify_rates,
+    )
     return ReclassifyService(
-        store=DynamoCustomerScan(),
+        store=store,
         publisher=publisher,
         programme=programme,
         runs=S3RunStore(bucket or settings.run_bucket),

@@ -21,6 +21,7 @@ from loyalty.domain.ledger import (
 from loyalty.domain.profile import Profile
 from loyalty.events import DomainEvent
 from loyalty.ports import (
+    ChunkWrite,
     DuplicateTransaction,
     HistoryPage,
     PurchaseRewards,
@@ -51,6 +52,10 @@ class InMemoryStore:
     def get(self, customer_id: str) -> Profile | None:
         self.calls.append("GetItem")
         return self.profiles.get(customer_id)
+
+    def get_profiles(self, customer_ids: Iterable[str]) -> dict[str, Profile]:
+        self.calls.append("BatchGetItem")
+        return {c: self.profiles[c] for c in customer_ids if c in self.profiles}
 
     # TransactionStore
     def get_transaction(self, transaction_id: str) -> StoredTransaction | None:
@@ -85,34 +90,39 @@ class InMemoryStore:
         returned: Sequence[ReturnedUpdate] = (),
         rewards: PurchaseRewards | None = None,
     ) -> None:
+        self.record_chunks([ChunkWrite(transactions, profile, expected_version, returned, rewards)])
+
+    def record_chunks(self, chunks: Sequence[ChunkWrite]) -> None:
         self.calls.append("TransactWriteItems")
         with self.lock:
-            if rewards is not None:
-                self._check_rewards(rewards)
-            for transaction in transactions:
-                if transaction.transaction_id in self.transactions:
-                    raise DuplicateTransaction(transaction.transaction_id)
-            current = self.profiles.get(profile.customer_id)
-            if (current is None) != (expected_version is None) or (
-                current is not None and current.version != expected_version
-            ):
-                raise VersionConflict(profile.customer_id)
-            for move in returned:
-                original = self.transactions.get(move.transaction_id)
-                if original is None or original.returned != move.expected:
-                    raise VersionConflict(move.transaction_id)
-            for move in returned:
-                moved = replace(self.transactions[move.transaction_id], returned=move.new)
-                if move.categories is not None:
-                    moved = replace(moved, returned_categories=dict(move.categories))
-                self.transactions[move.transaction_id] = moved
-            for transaction in transactions:
-                self.transactions[transaction.transaction_id] = transaction
-            version = (expected_version or 0) + 1
-            self.profiles[profile.customer_id] = replace(profile, version=version)
-            self.book(transaction_entries(transactions, profile.points_balance, version))
-            if rewards is not None:
-                self._write_rewards(rewards)
+            for chunk in chunks:  # every condition first: all or nothing
+                if chunk.rewards is not None:
+                    self._check_rewards(chunk.rewards)
+                for transaction in chunk.transactions:
+                    if transaction.transaction_id in self.transactions:
+                        raise DuplicateTransaction(transaction.transaction_id)
+                current = self.profiles.get(chunk.profile.customer_id)
+                if (current is None) != (chunk.expected_version is None) or (
+                    current is not None and current.version != chunk.expected_version
+                ):
+                    raise VersionConflict(chunk.profile.customer_id)
+                for move in chunk.returned:
+                    original = self.transactions.get(move.transaction_id)
+                    if original is None or original.returned != move.expected:
+                        raise VersionConflict(move.transaction_id)
+            for chunk in chunks:
+                for move in chunk.returned:
+                    moved = replace(self.transactions[move.transaction_id], returned=move.new)
+                    if move.categories is not None:
+                        moved = replace(moved, returned_categories=dict(move.categories))
+                    self.transactions[move.transaction_id] = moved
+                for transaction in chunk.transactions:
+                    self.transactions[transaction.transaction_id] = transaction
+                version = (chunk.expected_version or 0) + 1
+                self.profiles[chunk.profile.customer_id] = replace(chunk.profile, version=version)
+                self.book(transaction_entries(chunk.transactions, chunk.profile.points_balance, version))
+                if chunk.rewards is not None:
+                    self._write_rewards(chunk.rewards)
 
     # RewardStore (the redemptions table's counters and the reward vouchers, kept here: one lock)
     def counter(self, customer_id: str, month: str) -> RuleCounter:

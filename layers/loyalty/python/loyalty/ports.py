@@ -138,6 +138,25 @@ class PurchaseRewards:
 
 
 @dataclass(frozen=True)
+class ChunkWrite:
+    """One customer's record_chunk, as one of several written together (record_chunks)."""
+
+    transactions: Sequence[StoredTransaction]
+    profile: Profile
+    expected_version: int | None
+    returned: Sequence[ReturnedUpdate] = ()
+    rewards: PurchaseRewards | None = (
+        None  # a purchase's rule counter and reward items (never the importer's)
+    )
+
+    @property
+    def operations(self) -> int:
+        """Its items in a TransactWriteItems: each transaction and its ledger entry, each update, the
+        profile."""
+        return 2 * len(self.transactions) + len(self.returned) + 1
+
+
+@dataclass(frozen=True)
 class HistoryPage:
     items: list[StoredTransaction]
     next_cursor: str | None
@@ -146,6 +165,10 @@ class HistoryPage:
 class CustomerStore(Protocol):
     def get(self, customer_id: str) -> Profile | None:
         """One strongly consistent GetItem."""
+        ...
+
+    def get_profiles(self, customer_ids: Iterable[str]) -> dict[str, Profile]:
+        """The profiles among these ids (strongly consistent BatchGetItem, 100 a call), by id."""
         ...
 
 
@@ -180,12 +203,19 @@ class TransactionStore(Protocol):
         profile: Profile,
         expected_version: int | None,
         returned: Sequence[ReturnedUpdate] = (),
+        rewards: PurchaseRewards | None = None,
     ) -> None:
         """Atomically (one TransactWriteItems, at most 99 items besides the profile: transactions, their
         ledger entries and updates): store one customer's
         transactions (each only if new), move earlier purchases' returned amounts (each only if
         unchanged) and write the profile (only at expected_version, None meaning the profile must not
         exist). Raises DuplicateTransaction (some id is stored), VersionConflict or Throttled."""
+        ...
+
+    def record_chunks(self, chunks: Sequence[ChunkWrite]) -> None:
+        """Several customers' chunks in one TransactWriteItems (at most 100 items in all), all or
+        nothing, each with record_chunk's conditions and items (the importer's writes across
+        customers). Raises as record_chunk does, for whichever chunk failed."""
         ...
 
     def history(self, customer_id: str, limit: int, cursor: str | None) -> HistoryPage: ...

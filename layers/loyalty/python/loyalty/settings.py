@@ -141,6 +141,21 @@ class Settings:
         "tallies, cut points, the period's summary); the points function reads the latest period's cut "
         "points from it (the card's RFM scores and P(alive))",
     )
+    reclassify_write_units: str = _field(
+        "LOYALTY_RECLASSIFY_WRITE_UNITS",
+        "",
+        RECLASSIFY,
+        doc="Write units a second one reclassify worker may use on the customers table (its token bucket, "
+        "shared by its threads): the run's share of the table's limit over the Map's concurrency, set by "
+        "CDK from context (docs/deploy.md). Unset: no bucket (throttling still backs off)",
+    )
+    reclassify_events: str = _field(
+        "LOYALTY_RECLASSIFY_EVENTS",
+        "",
+        RECLASSIFY,
+        doc="PutEvents entries a second one reclassify worker may send (its token bucket): the run's share "
+        "of the account's PutEvents quota over the Map's concurrency, set by CDK. Unset: no bucket",
+    )
 
     admin_api_key_id: str = _field(
         "LOYALTY_ADMIN_API_KEY_ID",
@@ -160,6 +175,14 @@ class Settings:
     @property
     def max_body(self) -> int:
         return int(self.max_body_bytes)
+
+    @property
+    def reclassify_rates(self) -> tuple[float | None, float | None]:
+        """(write units/s, PutEvents entries/s) of one reclassify worker; None: not limited."""
+        return (
+            float(self.reclassify_write_units) if self.reclassify_write_units else None,
+            float(self.reclassify_events) if self.reclassify_events else None,
+        )
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:

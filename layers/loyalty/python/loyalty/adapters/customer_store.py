@@ -3,7 +3,7 @@ parallel scan with conditional classification updates (DynamoCustomerScan)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -13,7 +13,7 @@ from pynamodb.transactions import TransactWrite
 from loyalty.adapters.dynamo_errors import THROTTLE_CODES, cancel_reasons, raise_if_throttled, throttled
 from loyalty.adapters.items import profile_from_item, profile_from_raw, profile_to_item
 from loyalty.adapters.ledger_store import ledger_item
-from loyalty.adapters.models import CustomerItem
+from loyalty.adapters.models import CustomerItem, batch_get
 from loyalty.domain.ledger import expiry_of
 from loyalty.domain.profile import Profile
 from loyalty.ports import (
@@ -32,6 +32,10 @@ class DynamoCustomerStore:
             raise_if_throttled(exc)
             raise
         return profile_from_item(item)
+
+    def get_profiles(self, customer_ids: Iterable[str]) -> dict[str, Profile]:
+        items = batch_get(CustomerItem, list(dict.fromkeys(customer_ids)))
+        return {item.customer_id: profile_from_item(item) for item in items}
 
 
 # ---------------------------------------------------------------------------------------------

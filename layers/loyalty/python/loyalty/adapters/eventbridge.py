@@ -11,13 +11,21 @@ from loyalty.events import DomainEvent
 from loyalty.ports import PublishFailed
 
 BATCH_SIZE = 10  # PutEvents' limit per call
+# EventBridge asking us to slow down: PutEvents' own error, or an entry's ErrorCode (PutEventsResultEntry).
+THROTTLE_CODES = ("ThrottlingException",)
 
 
 class PublishError(PublishFailed):
-    def __init__(self, failed: list[dict[str, Any]]) -> None:
+    """`undelivered`: the events not accepted (of the failed batch and the batches after it);
+    `throttled`: every failure was EventBridge asking us to slow down (a paced publisher waits and
+    resends `undelivered`, loyalty.service.reclassify.rate_limit)."""
+
+    def __init__(self, failed: list[dict[str, Any]], undelivered: list[DomainEvent] | None = None) -> None:
         codes = sorted({str(f.get("ErrorCode")) for f in failed})
         super().__init__(f"{len(failed)} event(s) not delivered after retries: {', '.join(codes)}")
         self.failed = failed
+        self.undelivered = undelivered or []
+        self.throttled = bool(codes) and set(codes) <= set(THROTTLE_CODES)
 
 
 class EventBridgePublisher:
@@ -45,23 +53,40 @@ class EventBridgePublisher:
         return self._client
 
     def publish(self, events: Sequence[DomainEvent]) -> None:
-        entries = [e.to_entry(self.bus_name, self.source) for e in events]
-        for start in range(0, len(entries), BATCH_SIZE):
-            self._put_batch(entries[start : start + BATCH_SIZE])
+        events = list(events)
+        for start in range(0, len(events), BATCH_SIZE):
+            batch = events[start : start + BATCH_SIZE]
+            try:
+                self._put_batch(batch)
+            except PublishError as exc:
+                exc.undelivered += events[start + BATCH_SIZE :]
+                raise
 
-    def _put_batch(self, pending: list[dict[str, Any]]) -> None:
+    def _put_batch(self, batch: list[DomainEvent]) -> None:
+        pending = [(event, event.to_entry(self.bus_name, self.source)) for event in batch]
         failed: list[dict[str, Any]] = []
         for attempt in range(self.max_attempts):
             if attempt:
                 self.sleep(min(2.0, 0.05 * 2**attempt) * random.uniform(0.5, 1.0))
             self.calls += 1
-            response = self.client.put_events(Entries=pending)
+            response = self._put(pending)
             if not response.get("FailedEntryCount"):
                 return
             # Results are positional: keep only the entries whose result carries an error.
             results = response["Entries"]
             failed = [r for r in results if r.get("ErrorCode")]
-            pending = [
-                entry for entry, result in zip(pending, results, strict=True) if result.get("ErrorCode")
-            ]
-        raise PublishError(failed)
+            pending = [sent for sent, result in zip(pending, results, strict=True) if result.get("ErrorCode")]
+        raise PublishError(failed, [event for event, _ in pending])
+
+    def _put(self, pending: list[tuple[DomainEvent, dict[str, Any]]]) -> dict[str, Any]:
+        """One PutEvents; the call itself throttled past the SDK's retries reads as every entry
+        failed with the throttling code (so the retry above, and a paced publisher, handle it)."""
+        from botocore.exceptions import ClientError
+
+        try:
+            return self.client.put_events(Entries=[entry for _, entry in pending])
+        except ClientError as exc:
+            code = exc.response.get("Error", {}).get("Code", "")
+            if code not in THROTTLE_CODES:
+                raise
+            return {"FailedEntryCount": len(pending), "Entries": [{"ErrorCode": code}] * len(pending)}

@@ -7,6 +7,7 @@ CDK, the local stack and the tests all derive key schemas and indexes from these
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from typing import Any
 
 from pynamodb.attributes import (
@@ -313,6 +314,13 @@ MODELS: dict[str, type[Model]] = {
 
 # Models of items kept in another model's table (same key schema; the table is defined by MODELS).
 SHARED_TABLES: dict[str, tuple[type[Model], ...]] = {"redemptions_table": (RuleCounterItem, ReferralItem)}
+
+
+def batch_get(model: type[Model], keys: list[str]) -> Iterator[Any]:
+    """Strongly consistent BatchGetItem of these hash keys, 100 a call (DynamoDB's limit); the items
+    found, in no particular order."""
+    for start in range(0, len(keys), 100):
+        yield from model.batch_get(keys[start : start + 100], consistent_read=True)
 
 
 def bind_models(settings: Settings, extra: dict[str, type[Model]] | None = None) -> None:

@@ -68,6 +68,12 @@ ADAPTER_CALLS: dict[str, tuple[Access, ...]] = {
         Access("customers_table", ("dynamodb:PutItem",)),
         Access("ledger_table", ("dynamodb:PutItem",)),  # the ledger entries, in the same transaction
     ),
+    "DynamoTransactionStore.record_chunks": (  # several customers' chunks in one TransactWriteItems
+        Access("transactions_table", ("dynamodb:PutItem", "dynamodb:UpdateItem")),
+        Access("customers_table", ("dynamodb:PutItem",)),
+        Access("ledger_table", ("dynamodb:PutItem",)),
+    ),
+    "DynamoCustomerStore.get_profiles": (Access("customers_table", ("dynamodb:BatchGetItem",)),),
     "DynamoTransactionStore.history": (
         Access("transactions_table", ("dynamodb:Query",), index=TransactionItem.by_customer.Meta.index_name),
     ),

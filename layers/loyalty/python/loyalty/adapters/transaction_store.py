@@ -23,11 +23,12 @@ from loyalty.adapters.items import (
     transaction_to_item,
 )
 from loyalty.adapters.ledger_store import ledger_item
-from loyalty.adapters.models import CustomerItem, TransactionItem
+from loyalty.adapters.models import CustomerItem, TransactionItem, batch_get
 from loyalty.adapters.reward_store import write_rewards
 from loyalty.domain.ledger import transaction_entries
 from loyalty.domain.profile import Profile
 from loyalty.ports import (
+    ChunkWrite,
     DuplicateTransaction,
     HistoryPage,
     PurchaseRewards,
@@ -69,12 +70,8 @@ class DynamoTransactionStore:
         )
 
     def get_many(self, transaction_ids: Iterable[str]) -> dict[str, StoredTransaction]:
-        ids = list(dict.fromkeys(transaction_ids))
-        out: dict[str, StoredTransaction] = {}
-        for start in range(0, len(ids), 100):
-            for item in TransactionItem.batch_get(ids[start : start + 100], consistent_read=True):
-                out[item.transaction_id] = transaction_from_item(item)
-        return out
+        items = batch_get(TransactionItem, list(dict.fromkeys(transaction_ids)))
+        return {item.transaction_id: transaction_from_item(item) for item in items}
 
     def record(
         self,
@@ -94,49 +91,24 @@ class DynamoTransactionStore:
         returned: Sequence[ReturnedUpdate] = (),
         rewards: PurchaseRewards | None = None,
     ) -> None:
-        profile_condition = (
-            CustomerItem.customer_id.does_not_exist()
-            if expected_version is None
-            else CustomerItem.version == expected_version
-        )
+        self.record_chunks([ChunkWrite(transactions, profile, expected_version, returned, rewards)])
+
+    def record_chunks(self, chunks: Sequence[ChunkWrite]) -> None:
         tx = Labelled(TransactWrite(connection=self._connection()))
         try:
             with tx.tw:
-                for transaction in transactions:
-                    tx.save(
-                        f"transaction:{transaction.transaction_id}",
-                        transaction_to_item(transaction),
-                        condition=TransactionItem.transaction_id.does_not_exist(),
-                    )
-                for move in returned:
-                    tx.update(
-                        f"returned:{move.transaction_id}",
-                        TransactionItem(transaction_id=move.transaction_id),
-                        actions=[
-                            TransactionItem.returned.set(move.new),
-                            *_returned_categories(move),
-                        ],
-                        condition=(TransactionItem.returned == move.expected),
-                    )
-                tx.save(
-                    "profile",
-                    profile_to_item(profile, (expected_version or 0) + 1),
-                    condition=profile_condition,
-                )
-                # The ledger's entries, in the same transaction: they cannot drift from the balance.
-                for entry in transaction_entries(
-                    transactions, profile.points_balance, (expected_version or 0) + 1
-                ):
-                    tx.save(f"ledger:{entry.seq}", ledger_item(entry))
-                if rewards is not None:
-                    write_rewards(tx, rewards)
+                for chunk in chunks:
+                    _add_chunk(tx, chunk, prefix=f"{chunk.profile.customer_id}/" if len(chunks) > 1 else "")
         except TransactWriteError as exc:
             reasons = tx.reasons(exc)
             for label, code in reasons.items():
-                if label.startswith("transaction:") and code == "ConditionalCheckFailed":
-                    raise DuplicateTransaction(label.partition(":")[2]) from exc
+                kind, _, name = label.rpartition("/")[2].partition(":")
+                if kind == "transaction" and code == "ConditionalCheckFailed":
+                    raise DuplicateTransaction(name) from exc
             if {"ConditionalCheckFailed", "TransactionConflict"} & set(reasons.values()):
-                raise VersionConflict(profile.customer_id) from exc
+                failed = next((label for label in reasons if "/" in label), "")
+                customer = failed.partition("/")[0] or chunks[0].profile.customer_id
+                raise VersionConflict(customer) from exc
             if throttled(exc, list(reasons.values())):
                 raise Throttled(str(exc)) from exc
             raise
@@ -155,6 +127,36 @@ def _returned_categories(move: ReturnedUpdate) -> list[Any]:
     if move.categories is None:
         return []
     return [TransactionItem.returned_categories.set(dict(move.categories))]
+
+
+def _add_chunk(tx: Labelled, chunk: ChunkWrite, prefix: str) -> None:
+    """One customer's items in the transaction: its transactions (only if new), the returned amounts it
+    moves (only if unchanged), its profile (only at the expected version) and the ledger's entries,
+    which therefore cannot drift from the balance. Labels carry `prefix` (the customer, when several
+    customers share the transaction)."""
+    version = chunk.expected_version
+    profile_condition = (
+        CustomerItem.customer_id.does_not_exist() if version is None else CustomerItem.version == version
+    )
+    for transaction in chunk.transactions:
+        tx.save(
+            f"{prefix}transaction:{transaction.transaction_id}",
+            transaction_to_item(transaction),
+            condition=TransactionItem.transaction_id.does_not_exist(),
+        )
+    for move in chunk.returned:
+        tx.update(
+            f"{prefix}returned:{move.transaction_id}",
+            TransactionItem(transaction_id=move.transaction_id),
+            actions=[TransactionItem.returned.set(move.new), *_returned_categories(move)],
+            condition=(TransactionItem.returned == move.expected),
+        )
+    written = (version or 0) + 1
+    tx.save(f"{prefix}profile", profile_to_item(chunk.profile, written), condition=profile_condition)
+    for entry in transaction_entries(chunk.transactions, chunk.profile.points_balance, written):
+        tx.save(f"{prefix}ledger:{entry.seq}", ledger_item(entry))
+    if chunk.rewards is not None:
+        write_rewards(tx, chunk.rewards)
 
 
 def _result_or_none(future: Any) -> Any:

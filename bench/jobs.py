@@ -1,0 +1,81 @@
+"""The jobs of `make bench`, each a function of (quick, groups) -> rows, run `--jobs` at a time in
+processes of their own (a module of their own: a spawned process imports them by name)."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from bench.harness import Row
+
+
+def _api_job(quick: bool, only: set[str]) -> list[Row]:
+    from bench.api_rows import capacity_rows, ingest_rows, read_rows
+    from bench.harness import moto_env
+
+    rounds = 3 if quick else 9
+    rows: list[Row] = []
+    with moto_env() as env:
+        if "ingest" in only:
+            rows += ingest_rows(env, rounds, 15 if quick else 100)
+        if only & {"reads", "capacity"}:
+            read, extra = read_rows(env, rounds, 20 if quick else 200)
+            if "reads" in only:
+                rows += read
+            if "capacity" in only:
+                rows += capacity_rows(env, 5 if quick else 50, extra["sums"])
+    return rows
+
+
+def _cold_job(quick: bool, only: set[str]) -> list[Row]:
+    from bench.coldstart import coldstart_rows
+
+    return coldstart_rows(3 if quick else 11)
+
+
+def _reclassify_moto_job(quick: bool, only: set[str]) -> list[Row]:
+    from bench.reclassify_rows import reclassify_rows
+
+    return reclassify_rows(quick, ("throughput_row", "capacity_row"))
+
+
+def _reclassify_memory_job(quick: bool, only: set[str]) -> list[Row]:
+    from bench.reclassify_rows import reclassify_rows
+
+    return reclassify_rows(quick, ("memory_row",))
+
+
+def _item_job(quick: bool, only: set[str]) -> list[Row]:
+    from bench.item_rows import item_rows
+
+    return item_rows(quick)
+
+
+def _model_job(quick: bool, only: set[str]) -> list[Row]:
+    from bench.month_model import rows
+
+    return rows(quick)
+
+
+def _local_job(quick: bool, only: set[str]) -> list[Row]:
+    from bench.local_stack import rows
+
+    return rows(quick)
+
+
+# (name, the groups it serves, its function), the longest first so that they end together.
+JOBS: tuple[tuple[str, frozenset[str], Any], ...] = (
+    ("reclassify (moto)", frozenset({"reclassify"}), _reclassify_moto_job),
+    ("local stack", frozenset({"local"}), _local_job),
+    ("reclassify (memory)", frozenset({"reclassify"}), _reclassify_memory_job),
+    ("api", frozenset({"ingest", "reads", "capacity"}), _api_job),
+    ("cold", frozenset({"cold"}), _cold_job),
+    ("month model", frozenset({"model"}), _model_job),
+    ("customer item", frozenset({"reclassify"}), _item_job),
+)
+
+
+def timed_job(fn: Any, quick: bool, only: set[str]) -> tuple[list[Row], float]:
+    started = time.perf_counter()
+    rows = fn(quick, only)
+    return rows, time.perf_counter() - started
