@@ -25,6 +25,7 @@ from constructs import Construct
 from loyalty.api.routes import Route
 
 from infra.api import stage_options
+from infra.regions import nag_partition_and_region
 
 CONSOLE_DIR = Path(__file__).resolve().parents[1] / "console"
 PREFIX = "console"
@@ -214,6 +215,9 @@ def acknowledge_console_findings(stack: Stack, console: Console) -> None:
             "of its own bucket; S3 object permissions take a prefix, not one key per file.",
         )
     )
+    # The CDK assets bucket of the bootstrap, as cdk-nag names it (pseudo parameters or this region).
+    partition, region = nag_partition_and_region(stack)
+    assets_bucket_arn = f"arn:{partition}:s3:::cdk-hnb659fds-assets-<AWS::AccountId>-{region}/*"
     # BucketDeployment's provider (one Lambda per stack, written by CDK): its role and runtime are CDK's.
     provider = next(c for c in stack.node.children if c.node.id.startswith("Custom::CDKBucketDeployment"))
     Validations.of(provider).acknowledge(
@@ -240,7 +244,7 @@ def acknowledge_console_findings(stack: Stack, console: Console) -> None:
                 "Action::s3:List*",
                 "Action::s3:Abort*",
                 "Action::s3:DeleteObject*",
-                "Resource::arn:<AWS::Partition>:s3:::cdk-hnb659fds-assets-<AWS::AccountId>-<AWS::Region>/*",
+                f"Resource::{assets_bucket_arn}",
                 f"Resource::<{bucket_id}.Arn>/*",
             )
         ),

@@ -14,6 +14,8 @@ Sources (check them when a new region opens, then extend the sets):
 
 from __future__ import annotations
 
+from typing import Any
+
 POWERTOOLS_LAYER = "Powertools for AWS Lambda (Python) layer"
 SCHEMA_REGISTRY = "EventBridge schema registry (AWS::EventSchemas::Registry)"
 
@@ -56,3 +58,21 @@ def check_region(region: str) -> None:
             f"region {region} has no {' and no '.join(missing)}, which this stack needs; "
             f"deploy to one of: {', '.join(sorted(SUPPORTED_REGIONS))} (docs/deploy.md, infra/regions.py)"
         )
+
+
+def nag_partition_and_region(stack: Any) -> tuple[str, str]:
+    """The partition and region as cdk-nag writes them in a finding's id: pseudo parameters in a
+    region-agnostic template, literals in a template bound to one region (so that one acknowledgement
+    covers both syntheses)."""
+    from aws_cdk import Token
+    from aws_cdk.region_info import RegionInfo
+
+    if Token.is_unresolved(stack.region):
+        return "<AWS::Partition>", "<AWS::Region>"
+    return RegionInfo.get(stack.region).partition or "aws", stack.region
+
+
+def nag_arn_prefix(stack: Any, service: str) -> str:
+    """`arn:<partition>:<service>:<region>` as cdk-nag writes it (nag_partition_and_region)."""
+    partition, region = nag_partition_and_region(stack)
+    return f"arn:{partition}:{service}:{region}"

@@ -35,7 +35,7 @@ from infra.events import Events
 from infra.functions import FUNCTIONS, LAYER_MOUNT, PROGRAMME_IN_LAYER, Functions, FunctionSpec
 from infra.observability import Observability
 from infra.reclassification import Reclassification
-from infra.regions import SUPPORTED_REGIONS, check_region
+from infra.regions import SUPPORTED_REGIONS, check_region, nag_arn_prefix
 from infra.secrets import Secrets
 from infra.storage import Storage, construct_id
 
@@ -338,7 +338,7 @@ def acknowledge_nag_findings(stack: LoyaltyStack) -> None:
         ),
         *(
             Acknowledgment(
-                id="AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:"
+                id=f"AwsSolutions-IAM5[Resource::{nag_arn_prefix(stack, 'states')}:<AWS::AccountId>:"
                 'execution:{"Fn::Select":[6,{"Fn::Split":[":",{"Ref":"'
                 + logical_id(stack, reclassification.state_machine)
                 + f'"}}]}}]}}{suffix}]',

@@ -48,6 +48,15 @@ class Synthesized:
     def resources(self, kind: str) -> dict[str, dict[str, Any]]:
         return {k: r for k, r in self.template["Resources"].items() if r["Type"] == kind}
 
+    def our_functions(self) -> dict[str, dict[str, Any]]:
+        """The stack's own functions: not CDK's BucketDeployment provider (CDK's code and its awscli
+        layer, run by CloudFormation at deploy time only to copy the console's pages)."""
+        return {
+            k: r
+            for k, r in self.resources("AWS::Lambda::Function").items()
+            if not k.startswith("CustomCDKBucketDeployment")
+        }
+
     def asset_dir(self, logical_id: str) -> Path:
         """The asset of a function or layer, by the metadata CDK writes on the resource."""
         metadata = self.template["Resources"][logical_id].get("Metadata", {})
@@ -401,7 +410,7 @@ def deployed(
     """Every function of the template, started as Lambda would start it: logical id -> function."""
     functions: dict[str, DeployedFunction] = {}
     try:
-        for logical_id in synthesized.resources("AWS::Lambda::Function"):
+        for logical_id in synthesized.our_functions():
             functions[logical_id] = lay_out(
                 synthesized, logical_id, deployed_resources, moto_url, xray_daemon.address
             )

@@ -106,7 +106,7 @@ def test_every_function_starts_from_its_assets_alone(deployed, lambda_python, sy
     the venv standing in for the layer at the version the template's parameter names."""
     import subprocess
 
-    assert len(deployed) == len(synthesized.resources("AWS::Lambda::Function")) == 5
+    assert len(deployed) == len(synthesized.our_functions()) == 5
     site_packages = str(lambda_python.parent.parent / "lib")
     for fn in deployed.values():
         origin = {name: Path(file).resolve() for name, file in fn.loaded.items()}

@@ -3,6 +3,7 @@
 import uuid
 
 import boto3
+from loyalty.adapters.models import CustomerItem
 from loyalty.service.erasure import erasure_token
 from loyalty.settings import Settings
 
@@ -65,6 +66,6 @@ def test_erasure_leaves_no_trace_of_the_customer_id(stack):
     )  # fmt: skip
     (profile,) = [item for table, item in anonymous if table == Settings().customers_table]
     assert int(profile["points_balance"]["N"]) == before["points_balance"]
-    assert int(profile["lifetime_spend"]["N"]) == 83_000
+    assert int(profile[CustomerItem.lifetime_spend.attr_name]["N"]) == 83_000
     (record,) = [item for table, item in anonymous if table == Settings().erasures_table]
     assert set(record) == {"token", "erased_at", "profile_key", "erasures"}

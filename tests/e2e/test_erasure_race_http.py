@@ -11,6 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import boto3
 import requests
+from loyalty.adapters.models import CustomerItem
 from loyalty.service.erasure import erasure_token
 from loyalty.settings import Settings
 
@@ -92,9 +93,9 @@ def test_erasure_racing_30_concurrent_purchases_ends_in_204_and_loses_nothing(st
     # Every accepted purchase is in exactly one place; a refused one is nowhere.
     assert under_token | under_card == set(seeded) | accepted and not under_token & under_card
     # Each profile counts exactly the transactions it holds: nothing half-moved.
-    assert int(_profile(stack, token)["lifetime_purchases"]["N"]) == len(under_token)
+    assert int(_profile(stack, token)[CustomerItem.lifetime_purchases.attr_name]["N"]) == len(under_token)
     fresh = _profile(stack, card)  # a purchase after the erasure finished starts a new card holder
-    assert len(under_card) == (int(fresh["lifetime_purchases"]["N"]) if fresh else 0)
+    assert len(under_card) == (int(fresh[CustomerItem.lifetime_purchases.attr_name]["N"]) if fresh else 0)
 
     # And a DELETE once the burst is over leaves nothing at all under the card number.
     assert _request(stack, "DELETE", f"/v1/customers/{card}")[0] == 204
