@@ -4,15 +4,19 @@ the cards (GET /v1/customers/{id}) and the marketing queue are read as the till 
 
 from __future__ import annotations
 
+import tempfile
 import uuid
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
+import pytest
 from loyalty_tools.reclassify_local import run_reclassification
 from loyalty_tools.simulate import simulate
 
+from tests.e2e.conftest import Stack, running_stack
 from tests.e2e.test_reclassify_http import drain, on_local_stack  # noqa: F401
 from tests.helpers import purchase_body
 from tests.unit.test_alive import histories
@@ -20,6 +24,14 @@ from tests.unit.test_alive import histories
 # Period 2026-03 (no other e2e test runs it: its ReclassificationCompleted is this test's).
 AS_OF = date(2026, 4, 1)
 PARIS = ZoneInfo("Europe/Paris")
+
+
+@pytest.fixture(scope="module")
+def stack() -> Iterator[Stack]:
+    """A stack of its own: the card scores every customer with the latest finished period's cuts
+    (service/period_cuts.py), and on the shared stack another test's later period would be the latest."""
+    with tempfile.TemporaryDirectory() as state, running_stack({"LOYALTY_STATE_DIR": state}) as own:
+        yield own
 
 
 def test_after_a_monthly_run_every_card_has_p_alive_and_the_overdue_customer_was_warned(
