@@ -35,6 +35,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from loyalty.domain.profile import Profile
+from loyalty.ports import put_events_requests
 
 AS_OF = date(2026, 3, 1)  # the first run (everyone classified), then the measured next month's run
 NEXT = date(2026, 4, 1)
@@ -73,8 +74,12 @@ class Quotas:
     checkout_write_share: float = 0.5  # of the table's write units kept for checkout
     new_table_write_units: float = 4_000  # what a new table takes at once ...
     warm_write_units: float = 40_000  # ... unless warm throughput says more (0: none)
-    put_events: float = 10_000  # PutEvents entries a second, account and region
+    # PutEvents requests a second, account and region: the quota's published description is "the maximum
+    # number of requests per second for PutEvents API" (eb-quota.html), and a request carries up to
+    # PUT_EVENTS_MAX_ENTRIES events. `entries_counted` models the stricter reading (every entry a unit).
+    put_events: float = 10_000
     ingest_events_share: float = 0.2  # kept for ingest's events
+    entries_counted: bool = False
     lambda_concurrency: int = 1_000  # the account's
     map_concurrency: int = 40  # context reclassifyMapConcurrency
     threads: int = 16  # loyalty.service.reclassify.WORKER_THREADS
@@ -91,7 +96,8 @@ class Quotas:
         return table * (1 - self.checkout_write_share)
 
     @property
-    def run_events(self) -> float:
+    def run_put_events(self) -> float:
+        """PutEvents units a second the run may use (requests; entries when `entries_counted`)."""
         return self.put_events * (1 - self.ingest_events_share)
 
 
@@ -177,6 +183,10 @@ def model(measured: Measured, quotas: Quotas = Quotas(), customers: int = 10_000
     wru = written * measured.wru_per_write
     waves = math.ceil(segments / workers)
     pages_per_worker = math.ceil(per_worker * measured.item_bytes_mean / 2**20)
+    # The worker publishes a page's events in full requests (service/reclassify/worker._batches).
+    events_per_page = per_worker * measured.events_per_customer / pages_per_worker
+    requests = segments * pages_per_worker * put_events_requests(math.ceil(events_per_page))
+    put_events_units = events if q.entries_counted else requests
 
     scan_page_s, write_s, put_s = q.scan_page_ms / 1000, q.write_ms / 1000, q.put_events_ms / 1000
     stats_cpu = per_worker * (measured.decode_us + measured.stats_us) / 1e6
@@ -201,9 +211,9 @@ def model(measured: Measured, quotas: Quotas = Quotas(), customers: int = 10_000
             "Lambda CPU (one vCPU a worker)": waves * (classify_cpu + pages_per_worker * scan_page_s),
             "table read units": scan_rru / q.table_read_units,
             "the run's share of the table's write units": wru / q.run_write_units,
-            "the run's share of PutEvents": events / q.run_events,
+            "the run's share of PutEvents": put_events_units / q.run_put_events,
             "worker threads' UpdateItem latency": waves * written_per_worker * write_s / q.threads,
-            "worker threads' PutEvents latency": waves * events_per_worker / 10 * put_s / q.threads,
+            "worker threads' PutEvents latency": waves * requests / segments * put_s / q.threads,
         },
     )
     summarize = Phase("prepare + summarize", 2.0, "two Lambda calls", {"two Lambda calls": 2.0})
@@ -349,12 +359,13 @@ def shares(profiles: list[Profile], prog: Any) -> tuple[float, float]:
 
 
 def _per_item(fn: Callable[[], int]) -> float:
-    """Microseconds per item of `fn` (which returns how many items it did), best of three."""
+    """CPU microseconds per item of `fn` (which returns how many items it did), best of three. Process
+    CPU time, not the wall clock: what a Lambda vCPU would spend, whatever else this machine runs."""
     best = math.inf
     for _ in range(3):
-        started = time.perf_counter()
+        started = time.process_time()
         n = fn()
-        best = min(best, (time.perf_counter() - started) / max(1, n))
+        best = min(best, (time.process_time() - started) / max(1, n))
     return best * 1e6
 
 
@@ -448,6 +459,13 @@ def describe(month: Month) -> str:
     )
 
 
+def entries_reading(measured: Measured) -> str:
+    """The same month were every PutEvents entry counted against the quota (the stricter reading)."""
+    month = model(measured, Quotas(entries_counted=True))
+    minutes = month.wall_seconds / 60
+    return f"were every PutEvents entry a unit of the quota: {minutes:.1f} min ({month.binding})"
+
+
 def rows(quick: bool) -> list[Any]:
     from bench.harness import Row, info
 
@@ -461,7 +479,7 @@ def rows(quick: bool) -> list[Any]:
                 f"reclassification 10M month ({name}): wall minutes",
                 wall / TARGET_MINUTES,
                 f"<= {TARGET_MINUTES:.0f} min",
-                f"{wall:.1f} min, binding: {month.binding}. {describe(month)}",
+                f"{wall:.1f} min, binding: {month.binding}. {describe(month)}; {entries_reading(measured)}",
                 wall <= TARGET_MINUTES,
             )
         )
@@ -496,7 +514,7 @@ def main(argv: list[str] | None = None) -> None:
     for measured, month in months(quick):
         print(measured.describe())
         print(f"  10M month: {describe(month)}")
-        print(f"  binding: {month.binding}")
+        print(f"  binding: {month.binding}; {entries_reading(measured)}")
         met = month.wall_seconds <= TARGET_MINUTES * 60 and month.total_usd <= TARGET_USD
         print(f"  targets (<= {TARGET_MINUTES:.0f} min, <= ${TARGET_USD:.0f}): {'met' if met else 'NOT met'}")
 

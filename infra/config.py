@@ -47,7 +47,8 @@ class DeployConfig:
     reclassify_map_concurrency: int = DEFAULT_MAP_CONCURRENCY
     # The quotas the run shares with checkout (docs/deploy.md "The run and the account's quotas"): the
     # customers table's write units a second and the percentage of them kept for checkout's ingest;
-    # PutEvents entries a second (account and region) and the percentage kept for ingest's events.
+    # PutEvents requests a second (account and region; a request carries up to 10 events) and the
+    # percentage kept for ingest's events.
     table_write_limit: int = TABLE_WRITE_LIMIT
     checkout_write_share: int = 50
     put_events_limit: int = PUT_EVENTS_LIMIT
@@ -90,7 +91,7 @@ class DeployConfig:
         return self.put_events_limit * (100 - self.ingest_events_share) / 100
 
     def worker_rates(self) -> tuple[float, float]:
-        """(write units/s, PutEvents entries/s) of one worker: the run's share over the Map's
+        """(write units/s, PutEvents requests/s) of one worker: the run's share over the Map's
         concurrency (each of its threads gets a WORKER_THREADS-th of that, from one shared bucket)."""
         workers = self.reclassify_map_concurrency
         return self.run_write_units / workers, self.run_events / workers

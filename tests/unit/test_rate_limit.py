@@ -1,4 +1,4 @@
-"""Issue 19, item 3: the monthly run paced by token buckets (write units, PutEvents entries) and
+"""Issue 19, item 3: the monthly run paced by token buckets (write units, PutEvents requests) and
 throttling that waits instead of failing the step. Time is a fake clock: every assertion counts."""
 
 from __future__ import annotations
@@ -54,7 +54,7 @@ def test_the_bucket_serves_its_rate_and_no_more() -> None:
 def test_a_request_larger_than_the_burst_is_served_late_not_refused() -> None:
     clock = FakeClock()
     bucket = TokenBucket(5, clock=clock, sleep=clock.sleep)  # burst 1
-    bucket.take(10)  # a PutEvents of 10 entries at 5 entries/s
+    bucket.take(10)  # 10 write units at 5 a second
     assert clock.now == pytest.approx(2.0)
     clock.now += 10  # idle: the bucket refills only up to its burst
     assert bucket.reserve(1) == 0.0
@@ -107,6 +107,25 @@ class ThrottlingPublisher(RecordingPublisher):
         if throttle:
             failed = [{"ErrorCode": "ThrottlingException"}] * (len(events) - 1)
             raise PublishError(failed, list(events[1:]))
+
+
+def test_the_publisher_pays_one_token_per_put_events_request_not_per_entry() -> None:
+    # The PutEvents quota counts requests ("the maximum number of requests per second for PutEvents
+    # API"), each of up to 10 entries: 25 events are 3 requests, 10 are 1.
+    from loyalty.events import DetailType, DomainEvent, event_id
+
+    clock = FakeClock()
+    bucket = TokenBucket(1_000, clock=clock, sleep=clock.sleep)
+    inner = RecordingPublisher()
+    publisher = PacedPublisher(inner, bucket, Backoff(sleep=clock.sleep))
+    events = [
+        DomainEvent(DetailType.CUSTOMER_SEGMENT_CHANGED, event_id(f"C{i}", "2026-03", "segment"), {"i": i})
+        for i in range(25)
+    ]
+    publisher.publish(events)
+    publisher.publish(events[:10])
+    assert bucket.taken == 3 + 1
+    assert len(inner.events) == 35
 
 
 @pytest.mark.parametrize("threads", [1, 4])

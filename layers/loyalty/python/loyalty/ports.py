@@ -249,6 +249,17 @@ class RewardStore(Protocol):
         ...
 
 
+# Entries one PutEvents request carries at most. EventBridge's PutEvents quota counts requests (the
+# quota's published description: "the maximum number of requests per second for PutEvents API"), so a
+# publisher that fills its requests sends up to this many events per unit of the quota.
+PUT_EVENTS_MAX_ENTRIES = 10
+
+
+def put_events_requests(entries: int) -> int:
+    """The PutEvents requests a publisher sends for `entries` events (batches of PUT_EVENTS_MAX_ENTRIES)."""
+    return -(-entries // PUT_EVENTS_MAX_ENTRIES)
+
+
 class EventPublisher(Protocol):
     def publish(self, events: Sequence[DomainEvent]) -> None:
         """Publish all events, resending only failed entries; raises if some never get through."""

@@ -153,8 +153,9 @@ class Settings:
         "LOYALTY_RECLASSIFY_EVENTS",
         "",
         RECLASSIFY,
-        doc="PutEvents entries a second one reclassify worker may send (its token bucket): the run's share "
-        "of the account's PutEvents quota over the Map's concurrency, set by CDK. Unset: no bucket",
+        doc="PutEvents requests a second one reclassify worker may send (its token bucket; a request "
+        "carries up to 10 events): the run's share of the account's PutEvents quota over the Map's "
+        "concurrency, set by CDK. Unset: no bucket",
     )
 
     admin_api_key_id: str = _field(
@@ -178,7 +179,7 @@ class Settings:
 
     @property
     def reclassify_rates(self) -> tuple[float | None, float | None]:
-        """(write units/s, PutEvents entries/s) of one reclassify worker; None: not limited."""
+        """(write units/s, PutEvents requests/s) of one reclassify worker; None: not limited."""
         return (
             float(self.reclassify_write_units) if self.reclassify_write_units else None,
             float(self.reclassify_events) if self.reclassify_events else None,

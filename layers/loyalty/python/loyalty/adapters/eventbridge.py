@@ -8,9 +8,9 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from loyalty.events import DomainEvent
-from loyalty.ports import PublishFailed
+from loyalty.ports import PUT_EVENTS_MAX_ENTRIES, PublishFailed
 
-BATCH_SIZE = 10  # PutEvents' limit per call
+BATCH_SIZE = PUT_EVENTS_MAX_ENTRIES
 # EventBridge asking us to slow down: PutEvents' own error, or an entry's ErrorCode (PutEventsResultEntry).
 THROTTLE_CODES = ("ThrottlingException",)
 

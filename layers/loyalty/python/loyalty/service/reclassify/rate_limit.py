@@ -1,6 +1,7 @@
 """The monthly run against the account's quotas: a token bucket per worker for the customers table's
-write units and one for PutEvents entries (their rates are a share of the quotas, set by CDK:
-docs/deploy.md), and throttling that waits instead of failing the step.
+write units and one for PutEvents requests (the quota counts requests, each of up to 10 entries;
+the rates are a share of the quotas, set by CDK: docs/deploy.md), and throttling that waits instead
+of failing the step.
 
 Both wrappers are ports around ports (CustomerScan, EventPublisher), so the worker does not know they
 are there and the fakes can stand behind them in tests. Time is injected (`clock`, `sleep`): a fake
@@ -17,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from loyalty.domain.profile import Profile
-from loyalty.ports import CustomerScan, EventPublisher, PublishFailed, Throttled
+from loyalty.ports import CustomerScan, EventPublisher, PublishFailed, Throttled, put_events_requests
 
 # An UpdateItem of a customer item within the 1 KB budget (issue 19, item 2) is one write unit; a write
 # that books expired lots is a TransactWriteItems of that update and a ledger entry: 2 x (1 + 1).
@@ -34,7 +35,7 @@ def write_units(profile: Profile, before: Profile | None) -> int:
 class TokenBucket:
     """`rate` tokens a second, at most `burst` saved up (starting empty, so that a fleet of workers
     starting together does not burst together). A caller reserves what it needs and sleeps until the
-    bucket has produced it: a request larger than the burst (a PutEvents of 10 at 5 entries/s) is
+    bucket has produced it: a request larger than the burst (10 write units at 5 a second) is
     served, late. Thread-safe: the worker's threads share one bucket."""
 
     def __init__(
@@ -108,19 +109,20 @@ def throttled_events(exc: Exception) -> Sequence[Any] | None:
 
 
 class PacedPublisher:
-    """An EventPublisher that takes one token per entry before each publish and, when EventBridge
+    """An EventPublisher that takes one token per PutEvents request before each publish (the inner
+    publisher sends batches of PUT_EVENTS_MAX_ENTRIES: `put_events_requests`) and, when EventBridge
     throttles (PutEvents itself, or entries failed with a throttling code), waits and resends only
     what was not delivered."""
 
-    def __init__(self, inner: EventPublisher, entries: TokenBucket | None, backoff: Backoff) -> None:
-        self.inner, self.entries, self.backoff = inner, entries, backoff
+    def __init__(self, inner: EventPublisher, requests: TokenBucket | None, backoff: Backoff) -> None:
+        self.inner, self.requests, self.backoff = inner, requests, backoff
 
     def publish(self, events: Sequence[Any]) -> None:
         pending = list(events)
         attempt = 0
         while pending:
-            if self.entries is not None:
-                self.entries.take(len(pending))
+            if self.requests is not None:
+                self.requests.take(put_events_requests(len(pending)))
             try:
                 self.inner.publish(pending)
                 return
@@ -184,7 +186,7 @@ def paced(
     store: CustomerScan,
     publisher: EventPublisher,
     write_units_per_second: float | None,
-    events_per_second: float | None,
+    put_events_per_second: float | None,
     sleep: Callable[[float], None] = time.sleep,
     clock: Callable[[], float] = time.monotonic,
 ) -> tuple[PacedScan, PacedPublisher]:
@@ -195,5 +197,5 @@ def paced(
 
     return (
         PacedScan(store, bucket(write_units_per_second), Backoff(sleep=sleep)),
-        PacedPublisher(publisher, bucket(events_per_second), Backoff(sleep=sleep)),
+        PacedPublisher(publisher, bucket(put_events_per_second), Backoff(sleep=sleep)),
     )

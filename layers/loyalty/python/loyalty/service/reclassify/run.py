@@ -13,6 +13,7 @@ from loyalty.domain.scoring import (
     RunWindow,
     needs_statistics,
 )
+from loyalty.ports import PUT_EVENTS_MAX_ENTRIES
 from loyalty.programme import Programme
 
 PREFIX = "reclassification"
@@ -20,7 +21,7 @@ CUSTOMERS_PER_SEGMENT = 50_000  # sizing when the caller gives no segment count 
 MAX_SEGMENTS = 1_000
 DEFAULT_SEGMENTS = 4
 WORKER_THREADS = 16  # concurrent UpdateItems and PutEvents per page (boto3 clients are thread-safe)
-PUBLISH_BATCH = 10  # PutEvents' limit per call
+PUBLISH_BATCH = PUT_EVENTS_MAX_ENTRIES
 
 
 class IncompleteRun(RuntimeError):
