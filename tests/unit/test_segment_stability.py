@@ -16,6 +16,7 @@ from loyalty.domain.scoring import Cuts, RunWindow, Scores
 from loyalty.domain.segments import match_segment, nearby_scores
 from loyalty.programme import Programme, ProgrammeError, parse_programme
 
+from tests.unit.test_classify import cuts
 from tests.unit.test_programme import base
 from tests.unit.test_scoring import PROG, build
 
@@ -250,14 +251,6 @@ def test_deciding_again_from_the_decided_segment_gives_the_same(
 purchase = st.tuples(
     st.dates(min_value=date(2023, 6, 1), max_value=date(2026, 2, 27)),
     st.integers(1, 200_000),
-)
-cuts = st.builds(
-    Cuts,
-    st.just("quintiles"),
-    st.lists(st.integers(1, 400), min_size=4, max_size=4).map(lambda v: tuple(sorted(v, reverse=True))),
-    st.lists(st.integers(1, 30), min_size=4, max_size=4).map(lambda v: tuple(sorted(v))),
-    st.lists(st.integers(0, 10**6), min_size=4, max_size=4).map(lambda v: tuple(sorted(v))),
-    st.one_of(st.none(), st.integers(1, 200)),
 )
 
 
