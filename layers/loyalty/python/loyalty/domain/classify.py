@@ -189,6 +189,8 @@ def classify_customer(
         p_alive=None if alive is None else alive.p_alive,
         value_top_half=top_half,
         relationally_active=relational.active,
+        current=profile.segment,
+        stability=programme.segment_stability,
     )
     booked, expired_lots = expire(profile, programme, window.ref_date)
     next_run = add_months_to_day(window.ref_date, 1)

@@ -13,6 +13,16 @@ Matching. A rule matches when every condition it states holds:
   segments.relational.active_days of the reference day (true), or did not (false).
 The first matching rule in programme order wins; no match gives programme.fallback_segment.
 
+Stability (hysteresis, `segments.stability`, 0-2 steps). Quintile cuts are relative and recency ages
+a month every month, so a customer near a boundary (Champions at R 4, Loyal at R 3) would flip back
+and forth, each flip a write and a CustomerSegmentChanged. With stability s, a customer whose strict
+segment (the first match above) differs from their current one keeps the current one when the
+ordered rules give it at some scores within s steps of theirs on ONE of R, F, M (scores kept in 1-5),
+every other condition (scored, dormant, p_alive, value_top_half, relationally_active) as it is: so a
+customer who became dormant or unscored moves at once. First classification (no current segment), a
+current segment the programme no longer has, or s = 0: strict. The result is always the strict or
+the current segment, and classifying again gives the same (the kept segment is the new current one).
+
 Dormancy. Dormant = R days > max(floor_days, k x interval), where interval is the customer's own
 average gap between purchase days, (last - first) / (purchase_days - 1), exact (no rounding), or,
 for a customer with a single purchase day, the programme-wide median of the whole-day intervals of
@@ -22,12 +32,13 @@ the active customers (the statistics pass). Without such a median, the floor alo
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from decimal import Decimal
 from fractions import Fraction
 
 from loyalty.domain.profile import OTHER_CATEGORY, Profile
 from loyalty.domain.scoring import CustomerFacts, RunWindow, Scores
-from loyalty.programme import Dormancy, SegmentRule
+from loyalty.programme import SCORE_MAX, SCORE_MIN, Dormancy, SegmentRule
 
 
 def purchase_cycle(facts: CustomerFacts, median_interval_days: int | None) -> Fraction | None:
@@ -97,6 +108,43 @@ def match_segment(
     p_alive: Decimal | None = None,
     value_top_half: bool | None = None,
     relationally_active: bool = False,
+    *,
+    current: str | None = None,
+    stability: int = 0,
+) -> str:
+    """The customer's segment: the strict first match, or `current` kept by `stability` (above)."""
+    conditions = (dormant, p_alive, value_top_half, relationally_active)
+    strict = _first_match(rules, fallback, scores, *conditions)
+    if stability == 0 or current is None or current == strict or scores is None:
+        return strict
+    if current != fallback and all(rule.name != current for rule in rules):
+        return strict  # a segment the programme no longer has
+    for near in nearby_scores(scores, stability):
+        if _first_match(rules, fallback, near, *conditions) == current:
+            return current
+    return strict
+
+
+def nearby_scores(scores: Scores, steps: int) -> list[Scores]:
+    """The scores within `steps` of these on one of R, F, M (each kept in 1-5), nearest first."""
+    near: list[Scores] = []
+    for step in range(1, steps + 1):
+        for delta in (-step, step):
+            for axis in ("r", "f", "m"):
+                value = getattr(scores, axis) + delta
+                if SCORE_MIN <= value <= SCORE_MAX:
+                    near.append(replace(scores, **{axis: value}))
+    return near
+
+
+def _first_match(
+    rules: Sequence[SegmentRule],
+    fallback: str,
+    scores: Scores | None,
+    dormant: bool,
+    p_alive: Decimal | None,
+    value_top_half: bool | None,
+    relationally_active: bool,
 ) -> str:
     for rule in rules:
         if rule_matches(rule, scores, dormant, p_alive, value_top_half, relationally_active):

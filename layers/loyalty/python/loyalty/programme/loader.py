@@ -17,6 +17,7 @@ from loyalty.programme.model import (
     MAX_CALENDAR_YEARS,
     MAX_PENDING_DAYS,
     MAX_ROLLING_MONTHS,
+    MAX_SEGMENT_STABILITY,
     Dormancy,
     Experiment,
     FixedThresholds,
@@ -122,6 +123,7 @@ def parse_programme(data: object) -> Programme:
             raise ProgrammeError(f"segments.rules[{index}].name", "is used twice", name)
     fallback = segments_obj.str("fallback", default="Others")
     fallback_rank = segments_obj.int("fallback_rank", default=None)
+    stability = segments_obj.int("stability", default=0, minimum=0, maximum=MAX_SEGMENT_STABILITY)
     segments_obj.done()
     experiments = _parse_experiments(root.list("experiments", default=[]), [*names, fallback])
 
@@ -164,6 +166,7 @@ def parse_programme(data: object) -> Programme:
         relational=relational,
         earning_rules=earning_rules,
         referrals=referrals,
+        segment_stability=stability,
     )
 
 

@@ -162,6 +162,8 @@ EXPIRY_POLICIES = ("inactivity", "rolling", "calendar")
 MAX_PENDING_DAYS = 60
 MAX_ROLLING_MONTHS = 24
 MAX_CALENDAR_YEARS = 2
+# Steps of segment stability: beyond 2 of 5 quintiles a segment would hold customers it no longer describes.
+MAX_SEGMENT_STABILITY = 2
 
 
 @dataclass(frozen=True)
@@ -196,6 +198,9 @@ class Programme:
     relational: Relational = field(default_factory=Relational)
     earning_rules: tuple[EarningRule, ...] = ()  # docs/rules-and-rewards.md
     referrals: Referrals | None = None
+    # Segment stability (hysteresis, domain/segments.py): a customer keeps their segment while it is
+    # within this many score steps on one of R, F, M (0: off, strict first match every month).
+    segment_stability: int = 0
 
     @cached_property
     def zone(self) -> ZoneInfo:
