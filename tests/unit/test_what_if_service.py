@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 
 import pytest
 from loyalty.errors import ApiError
-from loyalty.fakes import InMemoryCandidates, InMemoryRunStore, InMemoryRuns
+from loyalty.fakes import InMemoryCandidates, InMemoryRuns, InMemoryRunStore
 from loyalty.service.back_office import BackOfficeService
 from loyalty.service.dry_run import candidate_source
 
@@ -67,9 +67,7 @@ def test_an_invalid_candidate_is_refused_naming_the_key_and_nothing_starts(wired
     with pytest.raises(ApiError) as caught:
         service.start_what_if(bad)
     assert (caught.value.status, caught.value.code) == (422, "invalid_programme")
-    assert caught.value.details == [
-        {"field": "tiers[1].multiplier", "message": caught.value.message}
-    ]
+    assert caught.value.details == [{"field": "tiers[1].multiplier", "message": caught.value.message}]
     assert machine.started == [] and runs.documents == {}
     with pytest.raises(ApiError) as caught:
         service.start_what_if(candidate(), as_of="1 December")
@@ -96,7 +94,8 @@ def test_a_failed_run_answers_the_failure_in_words(wired):
     with pytest.raises(ApiError) as caught:
         service.what_if(what_if_id)
     assert (caught.value.status, caught.value.code) == (409, "what_if_failed")
-    assert caught.value.message == "the what-if run ended FAILED: IncompleteRun: 3 of 4 classify segments found"
+    words = "the what-if run ended FAILED: IncompleteRun: 3 of 4 classify segments found"
+    assert caught.value.message == words
     machine.fail(what_if_id, "ProgrammeError", json.dumps({"errorMessage": "programme.tiers: too short"}))
     with pytest.raises(ApiError) as caught:
         service.what_if(what_if_id)
@@ -108,7 +107,8 @@ def test_a_failed_run_answers_the_failure_in_words(wired):
 
 
 @pytest.mark.parametrize(
-    "bad", ["nope", "what-if-2026-13-" + "0" * 32, "what-if-2026-11-" + "A" * 32, "what-if-2026-11-" + "0" * 31]
+    "bad",
+    ["nope", "what-if-2026-13-" + "0" * 32, "what-if-2026-11-" + "A" * 32, "what-if-2026-11-" + "0" * 31],
 )
 def test_a_malformed_id_is_a_400_naming_it_and_an_unknown_one_a_404(wired, bad):
     service, _, _ = wired

@@ -45,4 +45,6 @@ class LocalRuns:
         document = self.runs.get(self._key(name))
         if document is None:
             return None
-        return RunState(str(document["status"]), str(document.get("error", "")), str(document.get("cause", "")))
+        return RunState(
+            str(document["status"]), str(document.get("error", "")), str(document.get("cause", ""))
+        )

@@ -5,6 +5,7 @@ report read back from the run bucket."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import re
@@ -90,10 +91,8 @@ class BackOfficeService:
         # as_of: the first day after the period, whichever day of the next month was asked, so that
         # a retry on another day of that month sends the very same input.
         run_input = {"as_of": window.ref_date.isoformat(), "dry_run": True, "programme": key}
-        try:
+        with contextlib.suppress(RunAlreadyStarted):  # the first start stands: same id, same poll URL
             self._machine.start(what_if_id, run_input)
-        except RunAlreadyStarted:
-            pass  # the first start stands: same id, same poll URL
         return self._running(what_if_id, window.period)
 
     def what_if(self, what_if_id: str) -> tuple[int, dict[str, Any]]:
@@ -101,9 +100,8 @@ class BackOfficeService:
         candidate made it fail, 409 for any other failure, both with the failure in words."""
         match = WHAT_IF_ID.match(what_if_id)
         if match is None:
-            raise field_error(
-                "what_if_id", f"must be an id this API answered (what-if-YYYY-MM-<32 hex digits>), got {what_if_id[:100]!r}"
-            )
+            expected = "an id this API answered (what-if-YYYY-MM-<32 hex digits>)"
+            raise field_error("what_if_id", f"must be {expected}, got {what_if_id[:100]!r}")
         if self._machine is None or self._runs is None:
             raise ApiError(404, "not_found", f"no what-if run {what_if_id}")
         state = self._machine.state(what_if_id)
