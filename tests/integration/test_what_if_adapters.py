@@ -11,9 +11,12 @@ import boto3
 import pytest
 from loyalty.adapters.local_runs import LocalRuns
 from loyalty.adapters.stepfunctions import StepFunctionsRuns, execution_arn
+from loyalty.errors import ApiError
 from loyalty.fakes import InMemoryRunStore
 from loyalty.ports import RunAlreadyStarted
 from moto import mock_aws
+
+from tests.integration.test_reclassify_sfn import asl_template  # noqa: F401 (the fixture)
 
 NAME = "what-if-2026-11-" + "a" * 32
 INPUT = {"as_of": "2026-12-01", "dry_run": True, "programme": "what-if/candidates/x.json"}
@@ -92,3 +95,60 @@ def test_a_local_run_that_raises_is_failed_with_its_error_and_message():
     state = runs.state(NAME)
     assert (state.status, state.error) == ("FAILED", "ValueError")
     assert json.loads(state.cause)["errorMessage"].startswith("programme: no document")
+
+
+def test_the_what_ifs_start_reaches_prepare_of_the_synthesized_state_machine(asl_template) -> None:  # noqa: F811
+    """The service's start, through the Step Functions adapter, on the ASL as CDK synthesizes it (moto
+    runs it with queued Lambda answers): Prepare gets the dry run, the candidate's run-bucket key, the
+    normalised as_of and the execution's name as run_id (where the report will be)."""
+    from loyalty.fakes import InMemoryCandidates
+    from loyalty.service.back_office import BackOfficeService
+
+    from tests.helpers import default_programme
+    from tests.integration.test_reclassify_sfn import (
+        CUTS,
+        RUN,
+        SUMMARY,
+        WORKER,
+        asl_with,
+        lambda_function,
+        queue_answers,
+    )
+
+    with mock_aws(config={"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}):
+        sfn = boto3.client("stepfunctions", region_name="eu-west-1")
+        definition = asl_with(asl_template["definition"], asl_template["function_id"], lambda_function())
+        arn = sfn.create_state_machine(
+            name="LoyaltyStack-reclassification",
+            definition=definition,
+            roleArn="arn:aws:iam::123456789012:role/sfn",
+        )["stateMachineArn"]
+        prepared = {
+            "run": {**RUN, "needs_stats": False, "total_segments": 1, "dry_run": True},
+            "segments": [0],
+        }
+        queue_answers([prepared, {**CUTS, "method": "fixed"}, WORKER, {**SUMMARY, "published": False}])
+        store = InMemoryRunStore()
+        service = BackOfficeService(
+            store, default_programme(), StepFunctionsRuns(arn, sfn), InMemoryCandidates(store)
+        )
+        candidate = json.loads(json.dumps(dict(default_programme().source)))
+        started = service.start_what_if(candidate, as_of="2026-12-09")
+        execution = execution_arn(arn, started["what_if_id"])
+        for _ in range(200):
+            if sfn.describe_execution(executionArn=execution)["status"] != "RUNNING":
+                break
+            threading.Event().wait(0.05)
+        events = sfn.get_execution_history(executionArn=execution, maxResults=1000)["events"]
+        inputs = [
+            json.loads(e["lambdaFunctionScheduledEventDetails"]["input"])
+            for e in events
+            if "lambdaFunctionScheduledEventDetails" in e
+        ]
+        with pytest.raises(ApiError) as caught:  # the queued answers wrote no report: said in words
+            service.what_if(started["what_if_id"])
+        assert caught.value.status == 409 and "left no report" in caught.value.message
+    prepare = inputs[0]
+    assert prepare["step"] == "prepare" and prepare["dry_run"] is True
+    assert prepare["programme"].startswith("what-if/candidates/") and prepare["programme"] in store.documents
+    assert (prepare["as_of"], prepare["run_id"]) == ("2026-12-01", started["what_if_id"])
