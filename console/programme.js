@@ -54,8 +54,15 @@ async function check(file, result, ctx) {
   }
 }
 
-// The what-if run (`loyalty simulate`: the monthly run's steps as a dry run) as of the day after the
-// last run's month, so that "current" is what that run left.
+// The what-if run (the monthly run's steps as a dry run: nothing written, nothing published), through
+// the API as in AWS: POST starts it (the same candidate and month answer the same id), then the page
+// polls GET .../what-if/{id} until the report is there. As of the day after the last run's month, so
+// that "current" is what that run left.
+const POLL_MS = 2000;
+const WAIT_MS = 20 * 60 * 1000; // past this the page stops asking; the run goes on in AWS
+
+const pause = (ms) => new Promise((done) => setTimeout(done, ms));
+
 async function whatIf(candidate, programme, out, ctx) {
   let asOf = new Date().toISOString().slice(0, 10);
   try {
@@ -64,11 +71,29 @@ async function whatIf(candidate, programme, out, ctx) {
       const [y, m] = runs[runs.length - 1].period.split("-").map(Number);
       asOf = `${m === 12 ? y + 1 : y}-${String((m % 12) + 1).padStart(2, "0")}-01`;
     }
-    const report = await call("POST", "/admin/what-if", { programme: candidate, as_of: asOf });
-    out.replaceChildren(whatIfReport(report, programme));
-    out.dataset.loaded = "true";
+    const started = await call("POST", `/v1/back-office/programme/what-if?as_of=${asOf}`, candidate);
+    const progress = h("p", { id: "whatif-progress", role: "status" },
+      t("programme.whatif.started", { id: started.what_if_id, period: started.period }));
+    out.replaceChildren(progress);
+    const since = Date.now();
+    for (;;) {
+      const answer = await call("GET", started.poll);
+      if (answer.status === "SUCCEEDED") {
+        out.replaceChildren(whatIfReport(answer.report, programme));
+        out.dataset.loaded = "true";
+        return;
+      }
+      if (Date.now() - since > WAIT_MS) {
+        out.replaceChildren(h("p", { id: "whatif-timeout" }, t("programme.whatif.timeout", { id: started.what_if_id, minutes: WAIT_MS / 60000 })));
+        return;
+      }
+      await pause(POLL_MS);
+      progress.textContent = t("programme.whatif.polling", { id: started.what_if_id, seconds: Math.round((Date.now() - since) / 1000) });
+    }
   } catch (error) {
-    out.replaceChildren(h("p", {}, error.status === 403 || error.status === 404 ? t("programme.whatif.how") : ctx.problem(error)));
+    const failed = error.status === 409 || error.status === 422;
+    out.replaceChildren(h("p", { class: "error", id: "whatif-error" },
+      failed ? t("programme.whatif.failed", { message: error.message }) : error.status === 503 ? t("programme.whatif.how") : ctx.problem(error)));
   }
 }
 

@@ -101,13 +101,21 @@ def stage_layer(target: Path, programme: Programme) -> Path:
 
 
 def arn_of(access: Access, arns: Mapping[str, str]) -> str:
-    """The exact ARN: a table's index for a query on it, a bucket's objects for S3 object actions."""
+    """The exact ARN: a table's index for a query on it, a bucket's objects (those under a prefix when
+    it has one) for S3 object actions, a state machine's executions for execution calls."""
     if access.resource not in arns:
         raise KeyError(f"{access.resource}: no resource in the stack for this settings field")
     arn = arns[access.resource]
     if access.index:
         return f"{arn}/index/{access.index}"
-    return f"{arn}/*" if access.objects else arn
+    if access.executions:
+        # The state machine's ARN is spelled out (infra/stack.py names the machine), so its
+        # executions' ARN is too: ...:execution:<machine name>:<execution name>.
+        head, marker, machine = arn.rpartition(":stateMachine:")
+        if not marker:
+            raise ValueError(f"{access.resource}: not a state machine ARN: {arn}")
+        return f"{head}:execution:{machine}:*"
+    return f"{arn}/{access.prefix}*" if access.objects else arn
 
 
 class Functions(Construct):

@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from aws_cdk import Duration, RemovalPolicy, Stack
+from aws_cdk import ArnFormat, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_cloudwatch as cw
 from aws_cdk import aws_eventschemas as eventschemas
 from aws_cdk import aws_iam as iam
@@ -54,6 +54,24 @@ TRANSIENT_ERRORS = (
     "Lambda.SdkClientException",
     "Lambda.ClientExecutionTimeoutException",
 )
+
+
+def state_machine_name(stack: Stack) -> str:
+    """The state machine's name, fixed by the stack's: the points function (the back office's what-if)
+    is given the machine's ARN in its environment and may start it and describe its executions. With a
+    generated name the ARN is only known once the machine exists (a Ref, and the executions' ARN an
+    Fn::Split of it); spelled out, the settings object holds it from the start, the grants name it
+    exactly, and the points function does not depend on the machine (no ordering, no cycle)."""
+    return f"{stack.stack_name}-reclassification"
+
+
+def state_machine_arn(stack: Stack) -> str:
+    return stack.format_arn(
+        service="states",
+        resource="stateMachine",
+        resource_name=state_machine_name(stack),
+        arn_format=ArnFormat.COLON_RESOURCE_NAME,
+    )
 
 
 def schedule_expression(programme: Programme) -> str:
@@ -188,6 +206,7 @@ class Reclassification(Construct):
         return sfn.StateMachine(
             self,
             "StateMachine",
+            state_machine_name=state_machine_name(Stack.of(self)),
             definition_body=sfn.DefinitionBody.from_chainable(definition),
             timeout=Duration.hours(6),
             tracing_enabled=True,

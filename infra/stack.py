@@ -34,7 +34,7 @@ from infra.console import Console, acknowledge_console_findings
 from infra.events import Events
 from infra.functions import FUNCTIONS, LAYER_MOUNT, PROGRAMME_IN_LAYER, Functions, FunctionSpec
 from infra.observability import Observability
-from infra.reclassification import Reclassification
+from infra.reclassification import Reclassification, state_machine_arn, state_machine_name
 from infra.regions import SUPPORTED_REGIONS, check_region, nag_arn_prefix
 from infra.secrets import Secrets
 from infra.storage import Storage, construct_id
@@ -95,6 +95,7 @@ class LoyaltyStack(Stack):
             # of the environment (Settings.env_for), so the public local default is not deployed.
             erasure_pepper="",
             erasure_pepper_secret=self.secrets.erasure_pepper.secret_arn,
+            reclassify_state_machine=state_machine_arn(self),  # its name is fixed: infra/reclassification.py
             # Each reclassify worker's token buckets: its share of the table's and PutEvents' quotas.
             **dict(
                 zip(
@@ -108,6 +109,7 @@ class LoyaltyStack(Stack):
         arns |= {setting: bucket.bucket_arn for setting, bucket in self.buckets.items()}
         arns["event_bus_name"] = self.bus.event_bus_arn
         arns |= self.secrets.arns
+        arns["reclassify_state_machine"] = self.settings.reclassify_state_machine
         self.functions = Functions(
             self,
             "Functions",
@@ -309,10 +311,22 @@ def acknowledge_nag_findings(stack: LoyaltyStack) -> None:
                 bucket = logical_id(stack, stack.buckets[access.resource])
                 Validations.of(role).acknowledge(
                     Acknowledgment(
-                        id=f"AwsSolutions-IAM5[Resource::<{bucket}.Arn>/*]",
+                        id=f"AwsSolutions-IAM5[Resource::<{bucket}.Arn>/{access.prefix}*]",
                         reason=f"{name} reads and writes objects of the one bucket named by "
-                        f"settings.{access.resource}, only {', '.join(access.actions)}; S3 object "
-                        "permissions take the bucket's objects (bucket/*), not a single key.",
+                        f"settings.{access.resource}"
+                        + (f" under {access.prefix} only" if access.prefix else "")
+                        + f", only {', '.join(access.actions)}; S3 object permissions take the "
+                        "bucket's objects (bucket/*), not a single key.",
+                    )
+                )
+            if access.executions:
+                Validations.of(role).acknowledge(
+                    Acknowledgment(
+                        id=f"AwsSolutions-IAM5[Resource::{nag_arn_prefix(stack, 'states')}:<AWS::AccountId>:"
+                        f"execution:{state_machine_name(stack)}:*]",
+                        reason=f"{name} reads how a what-if run it started is going "
+                        f"({', '.join(access.actions)}): the executions of the one reclassification "
+                        "state machine, whose names the run is given; nothing else.",
                     )
                 )
     Validations.of(stack.secrets.erasure_pepper).acknowledge(

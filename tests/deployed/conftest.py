@@ -190,6 +190,8 @@ def deployed_resources(synthesized: Synthesized, moto_url: str) -> dict[str, str
         refs[logical_id] = arn  # a secret's Ref is its ARN
     for logical_id in synthesized.resources("AWS::ApiGateway::ApiKey"):
         refs[logical_id] = f"key-id-{logical_id}"  # an API key's Ref is its id, which API Gateway passes
+    # The pseudo parameters an ARN spelled out in the template is joined from (the state machine's).
+    refs |= {"AWS::AccountId": "123456789012", "AWS::Partition": "aws", "AWS::Region": REGION}
     return refs
 
 
@@ -343,6 +345,9 @@ def resolve(value: Any, refs: dict[str, str], logical_id: str) -> str:
         return value
     if isinstance(value, dict) and set(value) == {"Ref"} and value["Ref"] in refs:
         return refs[value["Ref"]]
+    if isinstance(value, dict) and set(value) == {"Fn::Join"}:
+        separator, parts = value["Fn::Join"]
+        return str(separator).join(resolve(part, refs, logical_id) for part in parts)
     raise AssertionError(f"{logical_id}: an environment value the test cannot resolve: {value!r}")
 
 

@@ -51,10 +51,17 @@ def _expected(synth, name) -> set[tuple[str, str]]:
     arn |= {setting: f"${{{synth.logical_id(b)}.Arn}}" for setting, b in synth.stack.buckets.items()}
     arn["event_bus_name"] = f"${{{synth.logical_id(synth.stack.bus)}.Arn}}"
     arn["erasure_pepper_secret"] = f"${{{synth.logical_id(synth.stack.secrets.erasure_pepper)}}}"  # Ref: ARN
+    # The state machine's name is fixed (infra/reclassification.py): its ARN and its executions' spelled out.
+    machine = f"{synth.stack.stack_name}-reclassification"
+    arn["reclassify_state_machine"] = (
+        f"arn:${{AWS::Partition}}:states:${{AWS::Region}}:${{AWS::AccountId}}:stateMachine:{machine}"
+    )
+    executions = arn["reclassify_state_machine"].replace(":stateMachine:", ":execution:") + ":*"
     pairs = set()
     for access in accesses_for(name):
         resource = arn[access.resource] + (f"/index/{access.index}" if access.index else "")
-        resource += "/*" if access.objects else ""
+        resource += f"/{access.prefix}*" if access.objects else ""
+        resource = executions if access.executions else resource
         pairs |= {(action, resource) for action in access.actions}
     log_group = synth.stack.functions.functions[name].log_group
     pairs |= {(action, f"${{{synth.logical_id(log_group)}.Arn}}") for action in LOG_ACTIONS}
@@ -69,11 +76,16 @@ def test_role_grants_exactly_the_declared_calls(synth, name):
 @pytest.mark.parametrize("name", NAMES)
 def test_role_has_no_wildcards_and_no_managed_policies(synth, name):
     buckets = {f"${{{synth.logical_id(bucket)}.Arn}}" for bucket in synth.stack.buckets.values()}
+    machine = f":execution:{synth.stack.stack_name}-reclassification:*"
     for action, resource in _grants(synth, name) - TRACING:
         assert "*" not in action, action
-        if resource.endswith("/*") and resource[:-2] in buckets:  # the objects of one bucket
+        bucket = resource.split("/", 1)[0]
+        if resource.endswith("*") and bucket in buckets:  # the objects of one bucket (under a prefix)
             assert action in S3_OBJECT_ACTIONS, (action, resource)
-            resource = resource[:-2]
+            resource = resource[:-1]
+        if resource.endswith(machine):  # the executions of the one state machine
+            assert action == "states:DescribeExecution", (action, resource)
+            resource = resource[:-1]
         assert "*" not in resource, resource
     role = synth.template["Resources"][synth.logical_id(synth.stack.functions.roles[name])]["Properties"]
     assert not role.get("ManagedPolicyArns")

@@ -34,17 +34,28 @@ _TRANSACT = {"Get": "GetItem", "Put": "PutItem", "Update": "UpdateItem", "Delete
 
 def _accesses(
     service: str, operation: str, params: dict, resource_of: dict[str, str]
-) -> list[tuple[str, str, str | None, bool]]:
-    """IAM (action, settings field, index, on the bucket's objects) an API call needs."""
+) -> list[tuple[str, str, str | None, bool] | tuple[str, str, str | None, bool, str, bool]]:
+    """IAM (action, settings field, index, on the bucket's objects[, object key, on the state machine's
+    executions]) an API call needs."""
     if service == "s3":
         bucket = resource_of[params["Bucket"]]
         if operation == "ListObjectsV2":
             return [("s3:ListBucket", bucket, None, False)]
         if operation == "GetObject":
             # A missing key answers NoSuchKey only to a caller allowed s3:ListBucket (else 403).
-            return [("s3:GetObject", bucket, None, True), ("s3:ListBucket", bucket, None, False)]
+            return [
+                ("s3:GetObject", bucket, None, True, params["Key"], False),
+                ("s3:ListBucket", bucket, None, False),
+            ]
         assert operation == "PutObject", f"s3:{operation}: add its IAM action here"
-        return [("s3:PutObject", bucket, None, True)]
+        return [("s3:PutObject", bucket, None, True, params["Key"], False)]
+    if service == "stepfunctions":
+        if operation == "StartExecution":
+            return [("states:StartExecution", resource_of[params["stateMachineArn"]], None, False)]
+        assert operation == "DescribeExecution", f"states:{operation}: add its IAM action here"
+        head, _, machine_and_name = params["executionArn"].rpartition(":execution:")
+        machine = f"{head}:stateMachine:{machine_and_name.rsplit(':', 1)[0]}"
+        return [("states:DescribeExecution", resource_of[machine], None, False, "", True)]
     if service == "secretsmanager":
         assert operation == "GetSecretValue", f"secretsmanager:{operation}: add its IAM action here"
         return [("secretsmanager:GetSecretValue", resource_of[params["SecretId"]], None, False)]
@@ -137,6 +148,14 @@ def recorded(monkeypatch) -> Iterator[list]:
         # The erasure pepper comes from a secret, as in the stack (LOYALTY_ERASURE_PEPPER_SECRET = its ARN).
         secret = boto3.client("secretsmanager").create_secret(Name="pepper", SecretString="p" * 64)["ARN"]
         resource_of[secret] = "erasure_pepper_secret"
+        # The reclassification's state machine, named as CDK names it (the what-if starts it; moto does
+        # not run its steps).
+        machine = boto3.client("stepfunctions").create_state_machine(
+            name="LoyaltyStack-reclassification",
+            definition=json.dumps({"StartAt": "Done", "States": {"Done": {"Type": "Succeed"}}}),
+            roleArn="arn:aws:iam::123456789012:role/states",
+        )["stateMachineArn"]
+        resource_of[machine] = "reclassify_state_machine"
         monkeypatch.setenv(env_name("erasure_pepper_secret"), secret)
         get_settings.cache_clear()
         deps.services.cache_clear()
@@ -252,6 +271,7 @@ def test_handlers_make_exactly_the_declared_calls(recorded, tmp_path, monkeypatc
     answer = points(runs, _CONTEXT)
     assert answer["statusCode"] == 200, answer
     assert json.loads(answer["body"])["runs"] == [{"period": "2026-11"}]
+    what_if(points)
     points_calls = list(recorded)
 
     for function, calls in ((INGEST, ingest_calls), (POINTS, points_calls)):
@@ -327,18 +347,72 @@ def test_the_redemptions_function_makes_exactly_the_declared_calls(recorded, mon
     _check(REDEMPTIONS, list(recorded))
 
 
+def what_if(points) -> None:  # type: ignore[no-untyped-def]
+    """The back office's what-if through the points handler, on moto's Step Functions (the machine
+    the fixture created, as CDK names it; moto does not run its steps): a start, its retry, two polls. The
+    execution's input is the state machine's dry-run input, the candidate in the bucket under it."""
+    import boto3
+    from loyalty.api import deps
+    from loyalty.settings import get_settings
+
+    from tests.helpers import DEFAULT_PROGRAMME
+
+    token = _current.set(SETUP)
+    sfn = boto3.client("stepfunctions")
+    (machine,) = [m["stateMachineArn"] for m in sfn.list_state_machines()["stateMachines"]]
+    _current.reset(token)
+    mp = pytest.MonkeyPatch()
+    mp.setenv(env_name("reclassify_state_machine"), machine)
+    get_settings.cache_clear()
+    deps.services.cache_clear()
+    try:
+        candidate = json.loads(DEFAULT_PROGRAMME.read_text(encoding="utf-8"))
+        candidate["tiers"][1]["any_of"] = {"spend_12m": "100.00"}
+        post = _event("POST", "/v1/back-office/programme/what-if", candidate, {"as_of": "2026-12-01"})
+        post["requestContext"]["authorizer"] = {"claims": {"sub": "u1", "cognito:groups": "marketing"}}
+        first, again = points(post, _CONTEXT), points(post, _CONTEXT)
+        assert first["statusCode"] == again["statusCode"] == 202, first
+        assert first["body"] == again["body"]
+        started = json.loads(first["body"])
+        poll = _event("GET", started["poll"])
+        poll["requestContext"]["authorizer"] = post["requestContext"]["authorizer"]
+        assert points(poll, _CONTEXT)["statusCode"] in (200, 202, 409)
+        token = _current.set(SETUP)
+        (execution,) = sfn.list_executions(stateMachineArn=machine)["executions"]
+        assert execution["name"] == started["what_if_id"]
+        run_input = json.loads(sfn.describe_execution(executionArn=execution["executionArn"])["input"])
+        assert run_input == {"as_of": "2026-12-01", "dry_run": True, "programme": run_input["programme"]}
+        assert run_input["programme"].startswith("what-if/candidates/")
+        body = boto3.client("s3").get_object(Bucket=Settings().run_bucket, Key=run_input["programme"])["Body"]
+        assert json.loads(body.read())["tiers"][1]["any_of"] == {"spend_12m": "100.00"}
+        _current.reset(token)
+    finally:
+        mp.undo()
+        get_settings.cache_clear()
+        deps.services.cache_clear()
+
+
 def _check(function: str, calls: list) -> None:
     outside = [c for c in calls if c[0] is None]
     assert not outside, f"{function}: AWS calls outside the adapters: {outside}"
     used = {method for method, *_ in calls}
     assert used == set(FUNCTION_USES[function]), f"{function}: FUNCTION_USES differs from what it calls"
     for method in used:
-        made = {tuple(access) for m, *access in calls if m == method}
+        accesses = accesses_of([method])
         declared = {
-            (action, access.resource, access.index, access.objects)
-            for access in accesses_of([method])
+            (action, access.resource, access.index, access.objects, access.prefix, access.executions)
+            for access in accesses
             for action in access.actions
         }
+        prefixes = sorted({a.prefix for a in accesses if a.prefix}, key=len, reverse=True)
+        made = set()
+        for _, *access in calls:
+            if _ != method:
+                continue
+            action, resource, index, objects, key, executions = (*access, "", False)[:6]
+            # An object call is within a declared prefix when its key starts with it (else: none).
+            prefix = next((p for p in prefixes if key.startswith(p)), "")
+            made.add((action, resource, index, objects, prefix, executions))
         assert made == declared, method
 
 

@@ -218,3 +218,19 @@ def test_quota_context_is_validated_naming_the_key(cdk_context, tmp_path) -> Non
     ):
         with pytest.raises(ValueError, match=message):
             build_app(context=cdk_context(**context), outdir=str(tmp_path))
+
+
+def test_the_points_function_is_given_the_arn_of_the_one_state_machine(synth) -> None:
+    """The back office's what-if starts the machine from the points function: the ARN in its
+    environment is the machine's own (its fixed name), with no reference that would order the two."""
+    from loyalty.settings import POINTS
+
+    (machine,) = resources(synth.template, "AWS::StepFunctions::StateMachine").values()
+    name = machine["Properties"]["StateMachineName"]
+    assert name == f"{synth.stack.stack_name}-reclassification"
+    points = synth.stack.functions.functions[POINTS]
+    env = synth.template["Resources"][synth.logical_id(points)]["Properties"]["Environment"]["Variables"]
+    arn = render(env[env_name("reclassify_state_machine")])
+    assert arn == f"arn:${{AWS::Partition}}:states:${{AWS::Region}}:${{AWS::AccountId}}:stateMachine:{name}"
+    assert synth.logical_id(synth.stack.reclassification.state_machine) not in json.dumps(env)
+    assert env_name("reclassify_state_machine") not in reclassify_env(synth)  # the API's setting only

@@ -34,6 +34,9 @@ RUNS = ("GET", "/v1/back-office/runs", "/v1/back-office/runs")
 CARD = ("GET", "/v1/customers/C1", "/v1/customers/{customer_id}")
 ERASE = ("DELETE", "/v1/customers/C1", "/v1/customers/{customer_id}")
 STATUS = ("PATCH", "/v1/customers/C1", "/v1/customers/{customer_id}")
+WHAT_IF = ("POST", "/v1/back-office/programme/what-if", "/v1/back-office/programme/what-if")
+POLL = ("GET", "/v1/back-office/programme/what-if/what-if-2026-11-" + "0" * 32,
+        "/v1/back-office/programme/what-if/{what_if_id}")  # fmt: skip
 
 
 @pytest.mark.parametrize(
@@ -52,6 +55,10 @@ STATUS = ("PATCH", "/v1/customers/C1", "/v1/customers/{customer_id}")
         (CARD, "admins", False),  # a group of the pool that is not ours
         (ADJUST, "[marketing support]", True),  # API Gateway's flattening of a list claim
         (RUNS, "support,marketing", True),
+        (WHAT_IF, "marketing", True),
+        (WHAT_IF, "support", False),
+        (POLL, "marketing", True),
+        (POLL, "support", False),
     ],
 )
 def test_a_signed_in_user_reaches_only_the_routes_of_their_group(route, groups, allowed):

@@ -6,6 +6,7 @@ answers a token, signed with a secret of this gateway process. A request bearing
 `Authorization: Bearer <token>` reaches the functions as API Gateway's Cognito authorizer would pass it:
 `requestContext.authorizer.claims["cognito:groups"]`, and no API key. The functions decide what the
 group may do (loyalty.api.access), as in AWS; the page only hides what the API would refuse.
+The what-if run is the API's route (POST /v1/back-office/programme/what-if) here as in AWS.
 """
 
 from __future__ import annotations
@@ -16,13 +17,11 @@ import hmac
 import json
 import os
 import re
-import threading
 import time
-from datetime import date
 from pathlib import Path
 from typing import Any
 
-from loyalty.api.access import GROUPS, MARKETING
+from loyalty.api.access import GROUPS
 
 CONSOLE_DIR = Path(__file__).resolve().parents[2] / "console"
 SESSION_SECONDS = 8 * 3600  # a working day, like the user pool's ID token (1 h, refreshed)
@@ -78,42 +77,6 @@ class ConsoleSessions:
         return {str(k): str(v) for k, v in claims.items()}
 
 
-_WHAT_IF = threading.Lock()  # one what-if at a time: it scans the whole (local) base
-
-
-def what_if(sessions: ConsoleSessions, authorization: str | None, body: Any) -> tuple[int, dict[str, Any]]:
-    """POST /admin/what-if, locally: the what-if run of `loyalty simulate` (the monthly run's steps as a
-    dry run, nothing written or published) for a signed-in marketing user; answers its report. In AWS
-    the same run is the state machine's dry-run input (docs/back-office.md)."""
-    from loyalty.programme import ProgrammeError, parse_programme
-
-    from loyalty_tools.whatif import run_cost, simulate_here
-
-    claims = sessions.claims(authorization)
-    if claims is None:
-        return 401, _error("signed_out", "sign in first")
-    if MARKETING not in re.split(r"[\s,]+", claims.get("cognito:groups", "")):
-        return 403, _error("group_not_allowed", "POST /admin/what-if: needs a user of the group marketing")
-    if not isinstance(body, dict) or not isinstance(body.get("programme"), dict):
-        return 400, _error("invalid_field", "programme: must be the candidate programme (a JSON object)")
-    try:
-        as_of = date.fromisoformat(str(body.get("as_of")))
-    except ValueError:
-        return 400, _error("invalid_field", "as_of: must be a date YYYY-MM-DD")
-    try:
-        candidate = parse_programme(body["programme"])
-    except ProgrammeError as exc:
-        return 422, _error("invalid_programme", str(exc))
-    if not _WHAT_IF.acquire(blocking=False):
-        return 409, _error("what_if_running", "a what-if run is already running; try again when it ends")
-    try:
-        report = simulate_here(candidate, as_of, None, None)
-    finally:
-        _WHAT_IF.release()
-    report["cost"] = run_cost(report)
-    return 200, json.loads(json.dumps(report, default=str))
-
-
 def _error(code: str, message: str) -> dict[str, Any]:
     return {"error": {"code": code, "message": message, "details": None}}
 
@@ -122,7 +85,7 @@ def serve(handler: Any, sessions: ConsoleSessions, method: str, path: str) -> bo
     """Answer /admin requests (pages, assets, sign-in); False for any other path."""
     if path != "/admin" and not path.startswith("/admin/"):
         return False
-    if path in ("/admin/sign-in", "/admin/what-if") and method == "POST":
+    if path == "/admin/sign-in" and method == "POST":
         body, problem = handler._read_body()
         if problem is not None:
             handler._error(*problem)
@@ -131,10 +94,7 @@ def serve(handler: Any, sessions: ConsoleSessions, method: str, path: str) -> bo
             data = json.loads(body or b"null")
         except ValueError:
             data = None
-        if path == "/admin/sign-in":
-            status, answer = sessions.sign_in(data)
-        else:
-            status, answer = what_if(sessions, handler.headers.get("Authorization"), data)
+        status, answer = sessions.sign_in(data)
         handler._send(status, json.dumps(answer).encode(), {"Cache-Control": "no-store"})
         return True
     if method not in ("GET", "HEAD"):

@@ -13,7 +13,8 @@ import sys
 import time
 from dataclasses import dataclass, field
 
-from loyalty.settings import Settings
+from loyalty.bootstrap import LOCAL_RUNS
+from loyalty.settings import Settings, env_name
 
 REGION = "eu-west-1"
 FAKE_CREDENTIALS = {
@@ -45,6 +46,9 @@ def local_environment(moto_url: str, settings: Settings | None = None) -> dict[s
             "POWERTOOLS_LOG_LEVEL": os.environ.get("POWERTOOLS_LOG_LEVEL", "WARNING"),
         }
     )
+    # No state machine here: the back office's what-if runs its steps in the points process, through
+    # the same port and route as in AWS (loyalty.adapters.local_runs).
+    env.setdefault(env_name("reclassify_state_machine"), LOCAL_RUNS)
     return env
 
 

@@ -11,7 +11,10 @@ from typing import TYPE_CHECKING, Any
 from loyalty.programme import Programme, load_programme
 from loyalty.settings import Settings
 
+LOCAL_RUNS = "local"  # settings.reclassify_state_machine on the local stack: run the steps in process
+
 if TYPE_CHECKING:
+    from loyalty.ports import ReclassifyRuns
     from loyalty.service.adjustments import AdjustmentService
     from loyalty.service.back_office import BackOfficeService
     from loyalty.service.erasure import ErasureService
@@ -94,7 +97,6 @@ def build_services(settings: Settings, programme: Programme | None = None) -> Se
     from loyalty.adapters.runstore import S3RunStore
     from loyalty.adapters.transaction_store import DynamoTransactionStore
     from loyalty.service.adjustments import AdjustmentService
-    from loyalty.service.back_office import BackOfficeService
     from loyalty.service.ingest import IngestService
     from loyalty.service.ledger import LedgerService
     from loyalty.service.members import MembersService
@@ -119,9 +121,44 @@ def build_services(settings: Settings, programme: Programme | None = None) -> Se
         members=MembersService(customers, DynamoMemberStore(), programme),
         ledger=LedgerService(customers, DynamoLedgerStore(), programme),
         referrals=ReferralService(customers, rewards),
-        back_office=BackOfficeService(
-            S3RunStore(settings.run_bucket) if settings.run_bucket else None, programme
-        ),
+        back_office=back_office_service(settings, programme),
+    )
+
+
+def back_office_service(settings: Settings, programme: Programme) -> BackOfficeService:
+    """The runs, the programme and the what-if: the run bucket, and the reclassification's state
+    machine (settings.reclassify_state_machine: its ARN in AWS, `local` on the local stack, where the
+    same steps run in this process; unset: no what-if)."""
+    from loyalty.adapters.runstore import S3CandidateStore, S3RunStore
+    from loyalty.service.back_office import BackOfficeService
+
+    if not settings.run_bucket:
+        return BackOfficeService(None, programme)
+    runs = S3RunStore(settings.run_bucket)
+    machine: ReclassifyRuns | None = None
+    if settings.reclassify_state_machine == LOCAL_RUNS:
+        from loyalty.adapters.local_runs import LocalRuns
+
+        machine = LocalRuns(runs, lambda name, run_input: local_dry_run(settings, name, run_input))
+    elif settings.reclassify_state_machine:
+        from loyalty.adapters.stepfunctions import StepFunctionsRuns
+
+        machine = StepFunctionsRuns(settings.reclassify_state_machine)
+    return BackOfficeService(runs, programme, machine, S3CandidateStore(runs))
+
+
+def local_dry_run(settings: Settings, name: str, run_input: dict[str, Any]) -> dict[str, Any]:
+    """The state machine's path for one dry-run input, in this process (the local stack's what-if):
+    the same steps, the report in the run bucket where the deployed run leaves it."""
+    from loyalty.service.reclassify import run_steps
+
+    return run_steps(
+        reclassify_service(settings),
+        run_input.get("as_of"),
+        name,
+        run_input.get("total_segments"),
+        dry_run=True,
+        programme=run_input.get("programme"),
     )
 
 

@@ -78,3 +78,7 @@ class ProfileKeyTaken(Exception):
 
 class DuplicateInteraction(Exception):
     """An interaction with this id is already stored."""
+
+
+class RunAlreadyStarted(Exception):
+    """A run (a Step Functions execution) of this name was started before: its first start stands."""

@@ -28,6 +28,8 @@ from loyalty.ports import (
     Referrer,
     ReturnedUpdate,
     RuleCounter,
+    RunAlreadyStarted,
+    RunState,
     StoredTransaction,
     VersionConflict,
     Voucher,
@@ -312,6 +314,43 @@ class InMemoryRunStore:
 
     def keys(self, prefix: str) -> list[str]:
         return sorted(k for k in self.documents if k.startswith(prefix))
+
+
+class InMemoryRuns:
+    """ReclassifyRuns: the starts it was asked for, in order; a test moves a run on with `finish` or
+    `fail` (a run stays RUNNING until then)."""
+
+    def __init__(self) -> None:
+        self.started: list[tuple[str, dict]] = []
+        self.states: dict[str, RunState] = {}
+
+    def start(self, name: str, run_input: dict) -> None:
+        if name in self.states:
+            raise RunAlreadyStarted(name)
+        self.started.append((name, json.loads(json.dumps(run_input))))
+        self.states[name] = RunState("RUNNING")
+
+    def state(self, name: str) -> RunState | None:
+        return self.states.get(name)
+
+    def finish(self, name: str) -> None:
+        self.states[name] = RunState("SUCCEEDED")
+
+    def fail(self, name: str, error: str, cause: str) -> None:
+        self.states[name] = RunState("FAILED", error, cause)
+
+
+class InMemoryCandidates:
+    """CandidateStore over an InMemoryRunStore (the run reads the candidate back from there)."""
+
+    def __init__(self, runs: InMemoryRunStore, prefix: str = "what-if/candidates/") -> None:
+        self.runs = runs
+        self.prefix = prefix
+
+    def put(self, digest: str, document: dict) -> str:
+        key = f"{self.prefix}{digest}.json"
+        self.runs.put(key, document)
+        return key
 
 
 # ---------------------------------------------------------------------------------------------

@@ -18,6 +18,7 @@ from loyalty.errors import (  # the port exceptions live with the other refusals
     DuplicateTransaction,
     ProfileKeyTaken,
     PublishFailed,
+    RunAlreadyStarted,
     Throttled,
     VersionConflict,
     VoucherNotUsable,
@@ -26,7 +27,7 @@ from loyalty.events import DomainEvent, event_id
 
 __all__ = [
     "DuplicateAdjustment", "DuplicateInteraction", "DuplicateRedemption", "DuplicateTransaction",
-    "ProfileKeyTaken", "PublishFailed",
+    "ProfileKeyTaken", "PublishFailed", "RunAlreadyStarted",
     "Throttled", "VersionConflict", "VoucherNotUsable",
 ]  # fmt: skip
 
@@ -301,6 +302,40 @@ class RunStore(Protocol):
 
     def keys(self, prefix: str) -> list[str]:
         """The keys under a prefix, sorted."""
+        ...
+
+
+@dataclass(frozen=True)
+class RunState:
+    """Where a started run is: Step Functions' execution status (RUNNING, SUCCEEDED, FAILED, TIMED_OUT,
+    ABORTED, PENDING_REDRIVE) and, when it failed, its error name and cause."""
+
+    status: str
+    error: str = ""
+    cause: str = ""
+
+
+class ReclassifyRuns(Protocol):
+    """Starting the monthly run's state machine (a what-if: its dry-run input) and asking where a run
+    is. In AWS, Step Functions (adapters/stepfunctions.py); locally, the same steps in this process
+    (adapters/local_runs.py); in tests, fakes.InMemoryRuns."""
+
+    def start(self, name: str, run_input: dict[str, Any]) -> None:
+        """Start one run named `name` (the execution name, unique per state machine). Raises
+        RunAlreadyStarted when a run of that name exists (a retry, a double click)."""
+        ...
+
+    def state(self, name: str) -> RunState | None:
+        """The run's state; None for a name never started."""
+        ...
+
+
+class CandidateStore(Protocol):
+    """Where a what-if's candidate programme is kept for the run to read (the run bucket's candidates
+    prefix: all the points function may write there)."""
+
+    def put(self, digest: str, document: dict[str, Any]) -> str:
+        """Store the candidate under its content hash; returns its key in the run bucket."""
         ...
 
 

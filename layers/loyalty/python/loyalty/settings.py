@@ -158,6 +158,15 @@ class Settings:
         "concurrency, set by CDK. Unset: no bucket",
     )
 
+    reclassify_state_machine: str = _field(
+        "LOYALTY_RECLASSIFY_STATE_MACHINE",
+        "",
+        POINTS,  # the back office's what-if (POST /v1/back-office/programme/what-if) starts it
+        doc="ARN of the monthly reclassification's state machine (set by CDK; infra/stack.py names it, so "
+        "the ARN is known before the machine exists), or `local` for the local stack, which runs the same "
+        "steps in the points process (adapters/local_runs.py). Unset: the what-if route answers 503",
+    )
+
     admin_api_key_id: str = _field(
         "LOYALTY_ADMIN_API_KEY_ID",
         "",

@@ -15,19 +15,23 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from loyalty.adapters.models import InteractionItem, TransactionItem, VoucherItem
+from loyalty.adapters.runstore import CANDIDATES_PREFIX
 from loyalty.settings import ERASURE, INGEST, POINTS, RECLASSIFY, REDEMPTIONS
 
 
 @dataclass(frozen=True, order=True)
 class Access:
-    """IAM actions on one resource: a settings field naming a table, the bus or a bucket (and, for a
-    query on a global secondary index, that index's name; for S3 object actions, objects=True: the
-    bucket's objects, `<bucket arn>/*`, rather than the bucket)."""
+    """IAM actions on one resource: a settings field naming a table, the bus, a bucket or the state
+    machine (and, for a query on a global secondary index, that index's name; for S3 object actions,
+    objects=True: the bucket's objects, `<bucket arn>/*`, or with a prefix only those under it; for
+    execution calls, executions=True: the state machine's executions)."""
 
     resource: str  # a Settings field: customers_table, transactions_table, event_bus_name, run_bucket...
     actions: tuple[str, ...]
     index: str | None = None
     objects: bool = False
+    prefix: str = ""  # with objects: only the keys under this prefix (`<bucket arn>/<prefix>*`)
+    executions: bool = False  # on a state machine: its executions (`...:execution:<machine>:*`)
 
 
 # Each adapter method and the calls it makes. TransactGetItems / TransactWriteItems are authorised
@@ -156,6 +160,23 @@ ADAPTER_CALLS: dict[str, tuple[Access, ...]] = {
         Access("run_bucket", ("s3:ListBucket",)),
     ),
     "S3RunStore.keys": (Access("run_bucket", ("s3:ListBucket",)),),
+    # The back office's what-if: the candidate under the candidates prefix only, then the state machine.
+    "S3CandidateStore.put": (
+        Access("run_bucket", ("s3:PutObject",), objects=True, prefix=CANDIDATES_PREFIX),
+    ),
+    "StepFunctionsRuns.start": (Access("reclassify_state_machine", ("states:StartExecution",)),),
+    "StepFunctionsRuns.state": (
+        Access("reclassify_state_machine", ("states:DescribeExecution",), executions=True),
+    ),
+    # The local stack's stand-in for the state machine (no Lambda uses it): its state in the run bucket.
+    "LocalRuns.start": (
+        Access("run_bucket", ("s3:GetObject", "s3:PutObject"), objects=True),
+        Access("run_bucket", ("s3:ListBucket",)),
+    ),
+    "LocalRuns.state": (
+        Access("run_bucket", ("s3:GetObject",), objects=True),
+        Access("run_bucket", ("s3:ListBucket",)),
+    ),
 }
 
 # Where the adapter classes live (for the tests that check every key names a real method).
@@ -168,6 +189,9 @@ ADAPTER_MODULES: dict[str, str] = {
     "DynamoAdjustmentStore": "loyalty.adapters.adjustment_store",
     "DynamoCustomerScan": "loyalty.adapters.customer_store",
     "S3RunStore": "loyalty.adapters.runstore",
+    "S3CandidateStore": "loyalty.adapters.runstore",
+    "StepFunctionsRuns": "loyalty.adapters.stepfunctions",
+    "LocalRuns": "loyalty.adapters.local_runs",
     "SecretsManagerPepper": "loyalty.adapters.secrets",
     "Labelled": "loyalty.adapters.dynamo_errors",
     "DynamoMemberStore": "loyalty.adapters.member_store",
@@ -198,6 +222,9 @@ FUNCTION_USES: dict[str, tuple[str, ...]] = {
         "DynamoLedgerStore.entries",
         "S3RunStore.get",  # the runs page (routes_backoffice.py), the latest cuts (period_cuts.py)
         "S3RunStore.keys",
+        "S3CandidateStore.put",  # the what-if (service/back_office.py)
+        "StepFunctionsRuns.start",
+        "StepFunctionsRuns.state",
     ),
     REDEMPTIONS: (
         "DynamoCustomerStore.get",
@@ -240,18 +267,18 @@ FUNCTION_USES: dict[str, tuple[str, ...]] = {
 
 
 def accesses_of(methods: Iterable[str]) -> list[Access]:
-    """The merged accesses of some adapter methods: one entry per (resource, index, objects), actions
-    sorted."""
-    merged: dict[tuple[str, str, bool], set[str]] = {}
+    """The merged accesses of some adapter methods: one entry per (resource, index, objects, prefix,
+    executions), actions sorted."""
+    merged: dict[tuple[str, str, bool, str, bool], set[str]] = {}
     for method in methods:
         if method not in ADAPTER_CALLS:
             raise KeyError(f"{method}: not declared in loyalty.adapters.permissions.ADAPTER_CALLS")
         for access in ADAPTER_CALLS[method]:
-            key = (access.resource, access.index or "", access.objects)
+            key = (access.resource, access.index or "", access.objects, access.prefix, access.executions)
             merged.setdefault(key, set()).update(access.actions)
     return [
-        Access(resource, tuple(sorted(actions)), index or None, objects)
-        for (resource, index, objects), actions in sorted(merged.items())
+        Access(resource, tuple(sorted(actions)), index or None, objects, prefix, executions)
+        for (resource, index, objects, prefix, executions), actions in sorted(merged.items())
     ]
 
 

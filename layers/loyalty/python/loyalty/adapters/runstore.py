@@ -35,3 +35,19 @@ class S3RunStore:
         for page in self.client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=prefix):
             keys.extend(item["Key"] for item in page.get("Contents", []))
         return sorted(keys)
+
+
+CANDIDATES_PREFIX = "what-if/candidates/"  # the only keys the points function may write (permissions.py)
+
+
+class S3CandidateStore:
+    """The CandidateStore port: a what-if's candidate programme in the run bucket, under its content
+    hash (the same candidate, the same key: a retry rewrites the same bytes)."""
+
+    def __init__(self, runs: S3RunStore) -> None:
+        self.runs = runs
+
+    def put(self, digest: str, document: dict[str, Any]) -> str:
+        key = f"{CANDIDATES_PREFIX}{digest}.json"
+        self.runs.put(key, document)
+        return key

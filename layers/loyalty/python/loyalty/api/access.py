@@ -36,6 +36,8 @@ BACK_OFFICE_ROUTES: frozenset[tuple[str, str]] = frozenset(
         ("GET", "/v1/back-office/runs"),
         ("GET", "/v1/back-office/programme"),
         ("POST", "/v1/back-office/programme/validate"),
+        ("POST", "/v1/back-office/programme/what-if"),
+        ("GET", "/v1/back-office/programme/what-if/{what_if_id}"),
     }
 )
 

@@ -76,7 +76,12 @@ def summary_key(period: str) -> str:
 
 
 def dry_run_report_key(run: Run) -> str:
-    return run.key("dry-run-report.json")
+    return report_key(run.period, run.run_id)
+
+
+def report_key(period: str, run_id: str) -> str:
+    """Where a dry run's report is kept: the run's own folder (run_id is the execution name in AWS)."""
+    return "/".join((PREFIX, period, run_id, "dry-run-report.json"))
 
 
 def as_of_date(value: date | str | None, programme: Programme, now: Callable[[], datetime]) -> date:
