@@ -70,8 +70,9 @@ def check_page(page, name: str, problems: list[str], expected: list[str] | None 
                 const sum = (list) => list.reduce((a, e) => a + e.encodedBodySize, 0);
                 const files = sum(entries.filter(e => e.name.includes('/admin/')));
                 const api = sum(entries.filter(e => !e.name.includes('/admin/')));
+                const each = entries.map(e => [new URL(e.name).pathname, e.encodedBodySize]);
                 performance.clearResourceTimings();
-                return {files, api, requests: entries.length};
+                return {files, api, requests: entries.length, each};
             }"""
         )
         with open(Path(SHOTS) / "console-weights.jsonl", "a", encoding="utf-8") as out:
