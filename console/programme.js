@@ -178,5 +178,12 @@ export function describe(p) {
     h("h4", {}, t("programme.segments")),
     h("ol", { class: "segments" }, (segments.rules || []).map((rule) => h("li", {},
       h("strong", {}, rule.name), ` (${when(rule)})`, rule.description ? ` — ${rule.description}` : ""))),
-    h("p", {}, t("programme.fallback", { name: segments.fallback || "Others" })));
+    h("p", {}, t("programme.fallback", { name: segments.fallback || "Others" })),
+    h("p", { id: "programme-stability" }, stability(segments.stability || 0)));
+}
+
+// segments.stability (docs/reclassification.md "Stability"): absent is 0, the strict map every month.
+function stability(steps) {
+  if (!steps) return t("programme.stability.none");
+  return steps === 1 ? t("programme.stability.one") : t("programme.stability", { steps: number(steps) });
 }

@@ -80,7 +80,7 @@ class Console(Construct):
             "marketing)",
             endpoint_types=[apigw.EndpointType.REGIONAL],
             cloud_watch_role=False,  # the store API's account-wide role serves this API too
-            min_compression_size=Size.kibibytes(1),  # the pages' 60 KB travel as about 21 KB gzipped
+            min_compression_size=Size.kibibytes(1),  # the pages' 64 KB travel as about 23 KB gzipped
             # People at a console, not tills: a lower cap than the store API's.
             deploy_options=stage_options(self.access_logs, rate_limit=50, burst_limit=100),
         )

@@ -70,8 +70,9 @@ def check_page(page, name: str, problems: list[str], expected: list[str] | None 
                 const sum = (list) => list.reduce((a, e) => a + e.encodedBodySize, 0);
                 const files = sum(entries.filter(e => e.name.includes('/admin/')));
                 const api = sum(entries.filter(e => !e.name.includes('/admin/')));
+                const each = entries.map(e => [new URL(e.name).pathname, e.encodedBodySize]);
                 performance.clearResourceTimings();
-                return {files, api, requests: entries.length};
+                return {files, api, requests: entries.length, each};
             }"""
         )
         with open(Path(SHOTS) / "console-weights.jsonl", "a", encoding="utf-8") as out:
@@ -261,6 +262,9 @@ def test_marketing_reads_the_runs_and_checks_candidate_programmes(console_stack:
         words = page.inner_text("#programme-words")
         assert "silver: ×2, from 250.00 EUR spent in 12 months" in words
         assert "Champions" in words and "500 points make a 5.00 EUR voucher" in words
+        assert "Stability 1: a customer keeps their segment while their R, F or M score is within 1 step" in (
+            page.inner_text("#programme-stability")
+        )
 
         page.set_input_files("#candidate-file", str(tmp_path / "bad.json"))
         page.click("#candidate-check")
@@ -294,5 +298,6 @@ def test_marketing_reads_the_runs_and_checks_candidate_programmes(console_stack:
         assert "silver : ×2, à partir de 250.00 EUR dépensés sur 12 mois" in page.inner_text(
             "#programme-words"
         )
+        assert page.inner_text("#programme-stability").startswith("Stabilité 1 : un client garde son segment")
         check_page(page, "programme-fr", problems, expected=["status of 422"])
     assert len([p for p in problems if "status of 422" in p]) <= 1, problems
