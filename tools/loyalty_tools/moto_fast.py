@@ -233,7 +233,8 @@ def update_item_without_stream_copy() -> None:
 def install_all() -> None:
     """Every patch the local moto server runs with (serve_moto), in one call: also for tests that want
     in-process moto to behave as the local stack's (tests/moto_fast_plugin.py)."""
-    from loyalty_tools.moto_fast_writes import (
+    from loyalty_tools.moto_fast_requests import (
+        cached_action_names,
         cached_condition_expressions,
         items_sized_once,
         plain_json_requests,
@@ -247,3 +248,4 @@ def install_all() -> None:
     plain_json_requests()  # requests without walking the botocore shape per value
     cached_condition_expressions()  # each ConditionExpression parsed once
     items_sized_once()  # an item's size summed once, not once per attribute
+    cached_action_names()  # the handler's method names listed once per class, not per request

@@ -1,5 +1,5 @@
-"""moto's DynamoDB writes at the local stack's sizes: requests read as plain JSON, condition expressions
-parsed once, items sized once.
+"""moto's per-request work at the local stack's sizes: DynamoDB requests read by the keys they have,
+condition expressions parsed once, items sized once, action names listed once.
 
 Profiled in the local moto server (cProfile, bench/local_stack.py --profile) during `loyalty import` of
 2,000 customers x 3 purchases: of the server's time, 23 % went to reading each request's JSON against
@@ -14,13 +14,37 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from moto.core.parse import JSONParser  # this module patches moto: only the moto server imports it
+
+
+class KeysPresentParser(JSONParser):  # type: ignore[misc]
+    """moto's JSONParser, visiting the keys a request has instead of every member of the botocore
+    shape at each value (it looks up all ten members of AttributeValue for every attribute of every
+    item). Same result: members under their shape's names, blobs decoded, numbers converted, nulls and
+    unknown keys dropped; a structure's keys in the order the request gives them."""
+
+    def _parse_structure(self, shape: Any, value: Any) -> Any:
+        if shape.is_document_type or value is None:
+            return value
+        if shape.name == "AttributeValue" and isinstance(value, dict):
+            return _attribute_value(value, self._blob_parser)
+        members = _json_members(shape)
+        parsed = self.MAP_TYPE()
+        for json_name, raw in value.items():
+            member = members.get(json_name)
+            if member is not None and raw is not None:
+                parsed[member[0]] = self._parse_shape(member[1], raw)
+        return parsed
+
+    def _parse_string(self, shape: Any, value: Any) -> Any:
+        return value
+
+    _parse_boolean = _parse_string
+
 
 def plain_json_requests() -> None:
-    """DynamoDB requests read by a JSON parser that visits the keys a request has, not every member of
-    the botocore shape at each value: moto's JSONParser looks up all ten members of AttributeValue for
-    every attribute of every item. Same result (members under their shape's names, blobs decoded,
-    numbers converted, nulls and unknown keys dropped), in the order the request gives its keys."""
-    from moto.core.parse import JSONParser
+    """DynamoDB's JSON requests read by KeysPresentParser; other protocols take moto's path."""
+    from moto.core.responses import determine_request_protocol, get_service_model
     from moto.dynamodb import responses
 
     handler = responses.DynamoHandler
@@ -28,31 +52,8 @@ def plain_json_requests() -> None:
         return
     original = handler.parse_parameters
 
-    class KeysPresentParser(JSONParser):  # type: ignore[misc]
-        def _parse_structure(self, shape: Any, value: Any) -> Any:
-            if shape.is_document_type or value is None:
-                return value
-            members = _json_members(shape)
-            parsed = self.MAP_TYPE()
-            for json_name, raw in value.items():
-                member = members.get(json_name)
-                if member is not None and raw is not None:
-                    parsed[member[0]] = self._parse_shape(member[1], raw)
-            return parsed
-
-        def _parse_string(self, shape: Any, value: Any) -> Any:
-            return value
-
-        _parse_boolean = _parse_string
-
-    from moto.core.responses import determine_request_protocol, get_service_model
-
-    models: dict[str, Any] = {}  # moto builds the service model anew for each request, and its shapes
-
     def parse_parameters(self: Any, request: Any) -> None:
-        service_model = models.get(self.boto3_service_name)
-        if service_model is None:
-            service_model = models[self.boto3_service_name] = get_service_model(self.boto3_service_name)
+        service_model = get_service_model(self.boto3_service_name)  # cached by moto
         if determine_request_protocol(service_model, request.content_type) != "json":
             return original(self, request)
         parser = KeysPresentParser(
@@ -73,10 +74,36 @@ def plain_json_requests() -> None:
     handler.parse_parameters = parse_parameters  # type: ignore[method-assign]
 
 
+SAME = frozenset({"S", "N", "SS", "NS", "NULL", "BOOL"})  # strings, booleans, lists of strings: as read
+
+
+def _attribute_value(value: dict[str, Any] | None, blob: Any) -> dict[str, Any] | None:
+    """One AttributeValue as moto's shape walk reads it (the items' values: most of a write's body),
+    without looking up its ten members for each value: blobs decoded, maps and lists read in depth,
+    nulls and unknown keys dropped."""
+    if value is None:
+        return None
+    parsed: dict[str, Any] = {}
+    for kind, inner in value.items():
+        if inner is None:
+            continue
+        if kind in SAME:
+            parsed[kind] = inner
+        elif kind == "M":
+            parsed[kind] = {key: _attribute_value(v, blob) for key, v in inner.items()}
+        elif kind == "L":
+            parsed[kind] = [_attribute_value(v, blob) for v in inner]
+        elif kind == "B":
+            parsed[kind] = blob(inner)
+        elif kind == "BS":
+            parsed[kind] = [blob(v) for v in inner]
+    return parsed
+
+
 def _json_members(shape: Any) -> dict[str, tuple[str, Any]]:
     """A structure's members by the name they have in JSON: (member name, member shape), kept on the
-    shape (botocore caches the shapes of an operation model, the operation models of a service model,
-    and parse_parameters above keeps the service model)."""
+    shape (botocore caches the shapes of an operation model and the operation models of a service
+    model; moto caches its service models)."""
     members = getattr(shape, "_json_members", None)
     if members is None:
         members = {
@@ -153,3 +180,18 @@ def items_sized_once() -> None:
 
     __init__._sized_once = True  # type: ignore[attr-defined]
     item_class.__init__ = __init__  # type: ignore[method-assign]
+
+
+def cached_action_names() -> None:
+    """moto finds the method for each request's action by listing the handler class's functions with
+    inspect.getmembers (about a tenth of a small request in the local server): the list of a class is
+    the same for every request, so it is listed once per class."""
+    import functools
+
+    from moto.core import responses
+
+    if getattr(responses.method_names_from_class, "_cached", False):
+        return
+    cached = functools.lru_cache(maxsize=None)(responses.method_names_from_class)
+    cached._cached = True  # type: ignore[attr-defined]
+    responses.method_names_from_class = cached  # type: ignore[assignment]
