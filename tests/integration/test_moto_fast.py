@@ -270,3 +270,21 @@ def test_a_condition_text_is_parsed_once(ddb) -> None:  # type: ignore[no-untype
                 ExpressionAttributeNames={"#k": "pk"},
             )
     assert lexed.call_count <= 1  # moto alone: 100 (the handler's check and the table's, per request)
+
+
+def test_scan_pages_follow_the_string_keys_in_order_without_gaps_or_repeats(ddb) -> None:  # type: ignore[no-untyped-def]
+    from loyalty_tools.moto_fast_requests import scan_order_by_native_keys
+
+    scan_order_by_native_keys()
+    keys = [f"K{i:03d}" for i in (5, 100, 12, 7, 250, 0, 99, 1)] + ["k", "Ä", "a b", "Z"]
+    for key in keys:
+        ddb.put_item(TableName="t", Item={"pk": {"S": key}})
+    seen: list[str] = []
+    start: dict | None = None
+    while True:
+        page = ddb.scan(TableName="t", Limit=3, **({"ExclusiveStartKey": start} if start else {}))
+        seen += [item["pk"]["S"] for item in page["Items"]]
+        start = page.get("LastEvaluatedKey")
+        if not start:
+            break
+    assert seen == sorted(keys)

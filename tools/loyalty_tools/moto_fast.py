@@ -238,6 +238,7 @@ def install_all() -> None:
         cached_condition_expressions,
         items_sized_once,
         plain_json_requests,
+        scan_order_by_native_keys,
     )
 
     install()  # TransactWriteItems at a cost that does not grow with the table
@@ -249,3 +250,4 @@ def install_all() -> None:
     cached_condition_expressions()  # each ConditionExpression parsed once
     items_sized_once()  # an item's size summed once, not once per attribute
     cached_action_names()  # the handler's method names listed once per class, not per request
+    scan_order_by_native_keys()  # a Scan page's sort of the table by string keys compared natively
