@@ -208,33 +208,24 @@ def test_a_cancelled_transaction_writes_nothing_and_names_the_failed_condition(d
 
     install_all()
     ddb.put_item(TableName="t", Item=ITEM)
+    new = {
+        "Put": {
+            "TableName": "t",
+            "Item": {"pk": {"S": "NEW"}, "b": {"B": b"\x00"}},
+            "ConditionExpression": "attribute_not_exists(pk)",
+        }
+    }
     with pytest.raises(ddb.exceptions.TransactionCanceledException) as failed:
         ddb.transact_write_items(
             TransactItems=[
-                {
-                    "Put": {
-                        "TableName": "t",
-                        "Item": {"pk": {"S": "NEW"}, "b": {"B": b"\x00"}},
-                        "ConditionExpression": "attribute_not_exists(pk)",
-                    }
-                },
+                new,
                 {"Put": {"TableName": "t", "Item": ITEM, "ConditionExpression": "attribute_not_exists(pk)"}},
             ]
         )
     reasons = [r["Code"] for r in failed.value.response["CancellationReasons"]]
     assert reasons == ["None", "ConditionalCheckFailed"]
     assert "Item" not in ddb.get_item(TableName="t", Key={"pk": {"S": "NEW"}})
-    ddb.transact_write_items(
-        TransactItems=[
-            {
-                "Put": {
-                    "TableName": "t",
-                    "Item": {"pk": {"S": "NEW"}, "b": {"B": b"\x00"}},
-                    "ConditionExpression": "attribute_not_exists(pk)",
-                }
-            }
-        ]
-    )
+    ddb.transact_write_items(TransactItems=[new])
     assert ddb.get_item(TableName="t", Key={"pk": {"S": "NEW"}})["Item"]["b"] == {"B": b"\x00"}
 
 
