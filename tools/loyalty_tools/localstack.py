@@ -105,26 +105,48 @@ def serve_moto(host: str, port: int) -> None:
     )
     from werkzeug.serving import make_server
 
-    from loyalty_tools.moto_fast import (
-        cache_backend_lookup,
-        cached_event_input_paths,
-        cheap_queue_attributes_on_send,
-        install,
-        plain_json_reads,
-        update_item_without_stream_copy,
-    )
+    from loyalty_tools.moto_fast import cache_backend_lookup, install_all
 
-    install()  # TransactWriteItems at a cost that does not grow with the table
-    cheap_queue_attributes_on_send()  # SendMessage at a cost that does not grow with the queue
-    cached_event_input_paths()  # PutEvents without building a JSONPath parser per event
-    plain_json_reads()  # Scan, Query and GetItem answers without walking the botocore shape per value
-    update_item_without_stream_copy()  # UpdateItem without a copy of the item for a stream we lack
+    install_all()  # tools/loyalty_tools/moto_fast*.py: costs that do not grow with tables, queues, items
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no per-request lines
     app = DomainDispatcherApplication(create_backend_app)
     cache_backend_lookup(app)
     server = make_server(host, port, app, threaded=False, request_handler=MotoRequestHandler)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    profile = os.environ.get(PROFILE_ENV)
+    if profile:
+        Profiled(profile)
     server.serve_forever()
+
+
+PROFILE_ENV = "LOYALTY_MOTO_PROFILE"
+
+
+class Profiled:
+    """cProfile over the server's one thread (every request): SIGUSR1 writes what was recorded since
+    the last one to PREFIX-N.prof and starts afresh; SIGTERM writes the rest and exits. For
+    bench/local_stack.py --profile (the server is another process: the bench cannot profile it)."""
+
+    def __init__(self, prefix: str) -> None:
+        import cProfile
+
+        self.prefix, self.count, self.new = prefix, 0, cProfile.Profile
+        self.profiler = self.new()
+        signal.signal(signal.SIGUSR1, self.dump)
+        signal.signal(signal.SIGTERM, self.stop)
+        self.profiler.enable()
+
+    def dump(self, *_: object) -> None:
+        self.profiler.disable()
+        self.profiler.dump_stats(f"{self.prefix}-{self.count}.prof")
+        self.count += 1
+        self.profiler = self.new()
+        self.profiler.enable()
+
+    def stop(self, *_: object) -> None:
+        self.dump()
+        self.profiler.disable()
+        sys.exit(0)
 
 
 def create_resources(settings: Settings, moto_url: str) -> dict[str, str]:

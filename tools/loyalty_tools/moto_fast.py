@@ -8,6 +8,7 @@ only the items the transaction touches and putting them back when moto cancels i
 
 from __future__ import annotations
 
+import base64
 import copy
 from typing import Any
 
@@ -149,16 +150,22 @@ def cached_event_input_paths() -> None:
     jsonpath_ng.ext.parse = cached  # type: ignore[assignment]
 
 
-FAST_READS = frozenset({"Scan", "Query", "GetItem", "BatchGetItem"})
+# Answers made of AttributeValues, strings, numbers and booleans (DynamoResult), reads and item writes.
+FAST_ANSWERS = frozenset(
+    {"Scan", "Query", "GetItem", "BatchGetItem", "TransactGetItems", "PutItem", "UpdateItem", "DeleteItem"}
+)
 
 
 def plain_json_reads() -> None:
     """moto 5.2 serializes every DynamoDB answer by walking the botocore shape of the operation, value
     by value (AttributePicker, get_value): a 1 MB Scan page costs ~3 ms an item, a fifth of the local
-    server's time in a monthly run (py-spy, bench/local_stack.py --profile). The result of a read is
-    already DynamoDB's JSON (AttributeValues of strings, lists, maps and booleans), so json.dumps gives
-    the same body; the status and headers are the ones the serializer gave the operation's first
-    answer. Anything json.dumps refuses (a binary value) takes moto's own path."""
+    server's time in a monthly run (py-spy, bench/local_stack.py --profile), and a PutItem's small
+    answer 2 ms. The result is already DynamoDB's JSON (AttributeValues of strings, lists, maps and
+    booleans; binary values as bytes, which moto's serializer writes in base64 and so does _blob), so
+    json.dumps gives the same body; the status and headers are the ones moto's serializer gives the
+    operation's empty answer (serialized once per operation: the first answer used to take the slow
+    path, and at the bench's sizes the first Scan page is the whole table).
+    Anything else json.dumps refuses (a Decimal, a datetime) takes moto's own path."""
     import json
 
     from moto.dynamodb import responses
@@ -171,20 +178,31 @@ def plain_json_reads() -> None:
 
     def execute_result(self: Any, context: Any) -> Any:
         name = getattr(context.operation_model, "name", "")
-        if name not in FAST_READS or name not in first:
-            status, headers, body = original(self, context)
-            if name in FAST_READS and status == 200:
-                first[name] = (status, dict(headers))
-            return status, headers, body
+        if name not in FAST_ANSWERS:
+            return original(self, context)
         try:
-            body = json.dumps({k: v for k, v in self.result.items() if v is not None})
+            body = json.dumps({k: v for k, v in self.result.items() if v is not None}, default=_blob)
         except (TypeError, ValueError, AttributeError):
             return original(self, context)
+        if name not in first:
+            empty = result_class.__new__(result_class)
+            empty._result = {}
+            status, headers, _ = original(empty, context)
+            if status != 200:
+                return original(self, context)
+            first[name] = (status, dict(headers))
         status, headers = first[name]
         return status, dict(headers), body
 
     execute_result._plain_json = True  # type: ignore[attr-defined]
     result_class.execute_result = execute_result  # type: ignore[method-assign]
+
+
+def _blob(value: Any) -> str:
+    """A blob in an answer, as moto's JSON serializer writes it (base64); anything else is refused."""
+    if isinstance(value, bytes):
+        return base64.b64encode(value).decode("ascii")
+    raise TypeError(type(value).__name__)
 
 
 def update_item_without_stream_copy() -> None:
@@ -210,3 +228,26 @@ def update_item_without_stream_copy() -> None:
 
     update_item._no_stream_copy = True  # type: ignore[attr-defined]
     backend.update_item = update_item  # type: ignore[method-assign]
+
+
+def install_all() -> None:
+    """Every patch the local moto server runs with (serve_moto), in one call: also for tests that want
+    in-process moto to behave as the local stack's (tests/moto_fast_plugin.py)."""
+    from loyalty_tools.moto_fast_requests import (
+        cached_action_names,
+        cached_condition_expressions,
+        items_sized_once,
+        plain_json_requests,
+        scan_order_by_native_keys,
+    )
+
+    install()  # TransactWriteItems at a cost that does not grow with the table
+    cheap_queue_attributes_on_send()  # SendMessage at a cost that does not grow with the queue
+    cached_event_input_paths()  # PutEvents without building a JSONPath parser per event
+    plain_json_reads()  # answers without walking the botocore shape per value
+    update_item_without_stream_copy()  # UpdateItem without a copy of the item for a stream we lack
+    plain_json_requests()  # requests without walking the botocore shape per value
+    cached_condition_expressions()  # each ConditionExpression parsed once
+    items_sized_once()  # an item's size summed once, not once per attribute
+    cached_action_names()  # the handler's method names listed once per class, not per request
+    scan_order_by_native_keys()  # a Scan page's sort of the table by string keys compared natively
