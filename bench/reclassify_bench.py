@@ -1,8 +1,8 @@
 """Reclassification bench: one worker against a raw boto3 scan of the same moto table, the worker's peak
-memory at 5k and 50k customers (10x), capacity units per customer (the 10-million-customer month is
+memory at 12k and 60k customers (5x), capacity units per customer (the 10-million-customer month is
 bench/month_model.py).
 
-    python -m bench.reclassify_bench            # 5k customers on moto, memory at 5k and 50k
+    python -m bench.reclassify_bench            # 5k customers on moto, memory at 12k and 60k
     python -m bench.reclassify_bench --quick    # 1k on moto, memory at 1k and 5k
 
 Throughput: both sides read the same in-process moto table as one scan segment; the worker runs the
@@ -40,7 +40,10 @@ PAGE = 1000
 TEMPLATES = 400
 # Sample sizes (docs/bench.md, "sample sizes"): customers on moto, and (small, large) for the memory row.
 MOTO_QUICK, MOTO_FULL = 1_000, 5_000
-MEMORY_QUICK, MEMORY_FULL = (1_000, 5_000), (5_000, 50_000)
+# The memory row's small side is above the BG/NBD sample's 10,000 (domain/reservoir.py), which fills
+# by design as a segment grows: past it, any growth is a leak. The quick run stays below it (a smoke
+# run: its row is not judged).
+MEMORY_QUICK, MEMORY_FULL = (1_000, 5_000), (12_000, 60_000)
 
 
 def programme() -> Programme:
@@ -136,7 +139,6 @@ class MotoResult:
     raw_rate: float
     stats_rate: float
     worker_rate: float
-    first_rate: float
     raw_cpu_ms: float  # CPU a customer (moto runs in this process: the CPU is both sides' whole cost)
     worker_cpu_ms: float
     changed: int
@@ -145,7 +147,7 @@ class MotoResult:
     wru: float
 
 
-def moto_run(count: int, base: list[Profile], prog: Programme) -> MotoResult:
+def moto_run(count: int, prog: Programme) -> MotoResult:
     os.environ.update(
         {k: "testing" for k in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")}
         | {"AWS_DEFAULT_REGION": "eu-west-1", "AWS_REGION": "eu-west-1"}
@@ -169,9 +171,14 @@ def moto_run(count: int, base: list[Profile], prog: Programme) -> MotoResult:
         boto3.client("events").create_event_bus(Name=settings.event_bus_name)
         s3 = boto3.client("s3")
         s3.create_bucket(Bucket="bench-runs", CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
+        # The table as the first month's run leaves it (every profile classified, written once): done
+        # in pure compute and loaded untimed, since writing every customer through moto was the longest
+        # step of the bench and no row measured it (the month model measures a first classification).
+        from bench.item_rows import _two_months
+
         with CustomerItem.batch_write() as batch:
-            for profile in customers(count, base):
-                batch.save(profile_to_item(profile, 1))
+            for profile in _two_months(count)[0]:
+                batch.save(profile_to_item(profile, 2))
         service = ReclassifyService(
             DynamoCustomerScan(),
             EventBridgePublisher(settings.event_bus_name, settings.event_source),
@@ -191,8 +198,6 @@ def moto_run(count: int, base: list[Profile], prog: Programme) -> MotoResult:
             counts = service.classify(run, cuts, 0)
             classify_cpu[0] = time.process_time() - cpu
             return stats_seconds, time.perf_counter() - started, counts
-
-        _, first_seconds, _ = one_month(AS_OF, "first")  # everyone gets a segment: a write each
 
         client = boto3.client("dynamodb")
         raw_cpu: list[float] = []
@@ -242,7 +247,6 @@ def moto_run(count: int, base: list[Profile], prog: Programme) -> MotoResult:
             raw_rate=count / raw_seconds,
             stats_rate=count / stats_seconds,
             worker_rate=count / classify_seconds,
-            first_rate=count / first_seconds,
             raw_cpu_ms=1000 * min(raw_cpu) / count,
             worker_cpu_ms=1000 * classify_cpu[0] / count,
             changed=counts["changed"],
@@ -263,7 +267,7 @@ def _moto(quick: bool) -> MotoResult:
         prog = programme()
         # 5,000 (five 1,000-item pages) in the full run: the ratio is of per-item costs, flat in the
         # table size (docs/bench.md, "sample sizes"); 20,000 took most of the full run's minutes.
-        _cache[key] = moto_run(MOTO_QUICK if quick else MOTO_FULL, templates(prog), prog)
+        _cache[key] = moto_run(MOTO_QUICK if quick else MOTO_FULL, prog)
     return _cache[key]
 
 
@@ -282,7 +286,7 @@ def throughput_row(quick: bool = False) -> dict[str, Any]:
     raw = (
         f"worker {r.worker_rate:,.0f}/s vs raw scan {r.raw_rate:,.0f}/s on {r.customers:,} customers "
         f"(next month: {r.changed:,} written, {r.events:,} events; statistics pass {r.stats_rate:,.0f}/s; "
-        f"first classification, all written: {r.first_rate:,.0f}/s; CPU a customer: worker "
+        f"CPU a customer: worker "
         f"{r.worker_cpu_ms:.2f} ms vs raw scan {r.raw_cpu_ms:.2f} ms)"
     )
     return {"ratio": r.worker_rate / r.raw_rate, "raw": raw}
@@ -294,6 +298,8 @@ def memory_row(quick: bool = False) -> dict[str, Any]:
         f"peak {large_peak / 2**20:.1f} MiB at {large:,} vs {small_peak / 2**20:.1f} MiB at {small:,} "
         f"({large / large_s:,.0f} customers/s of pure compute)"
     )
+    if quick:  # below the sample reservoir's 10,000 the peak grows by design: not a figure to judge
+        return {"ratio": None, "raw": f"smoke run, not judged: {raw}; the full run compares 12,000 and 60,000"}
     return {"ratio": large_peak / small_peak, "raw": raw}
 
 
