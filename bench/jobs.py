@@ -4,9 +4,10 @@ processes of their own (a module of their own: a spawned process imports them by
 from __future__ import annotations
 
 import time
+import traceback
 from typing import Any
 
-from bench.harness import Row
+from bench.harness import Row, pending
 
 
 def _api_job(quick: bool, only: set[str]) -> list[Row]:
@@ -88,8 +89,13 @@ def cpu_seconds() -> float:
     return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
-def timed_job(fn: Any, quick: bool, only: set[str]) -> tuple[list[Row], float, float]:
-    """(rows, wall seconds, CPU seconds) of one job."""
+def timed_job(name: str, fn: Any, quick: bool, only: set[str]) -> tuple[list[Row], float, float]:
+    """(rows, wall seconds, CPU seconds) of one job. A job that fails gives one pending row saying why
+    (its traceback on stderr), so the other jobs' rows of the run are not lost with it."""
     started, cpu = time.perf_counter(), cpu_seconds()
-    rows = fn(quick, only)
+    try:
+        rows = fn(quick, only)
+    except Exception as exc:  # reported as a row: the run goes on
+        traceback.print_exc()
+        rows = [pending(f"{name}: job failed", "-", f"{type(exc).__name__}: {exc}"[:400])]
     return rows, time.perf_counter() - started, cpu_seconds() - cpu
