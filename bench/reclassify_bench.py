@@ -1,8 +1,8 @@
 """Reclassification bench: one worker against a raw boto3 scan of the same moto table, the worker's peak
-memory at 12k and 60k customers (5x), capacity units per customer (the 10-million-customer month is
+memory at 11k and 33k customers (3x), capacity units per customer (the 10-million-customer month is
 bench/month_model.py).
 
-    python -m bench.reclassify_bench            # 5k customers on moto, memory at 12k and 60k
+    python -m bench.reclassify_bench            # 5k customers on moto, memory at 11k and 33k
     python -m bench.reclassify_bench --quick    # 1k on moto, memory at 1k and 5k
 
 Throughput: both sides read the same in-process moto table as one scan segment; the worker runs the
@@ -299,7 +299,7 @@ def memory_row(quick: bool = False) -> dict[str, Any]:
         f"({large / large_s:,.0f} customers/s of pure compute)"
     )
     if quick:  # below the sample reservoir's 10,000 the peak grows by design: not a figure to judge
-        return {"ratio": None, "raw": f"smoke run, not judged: {raw}; the full run: 12,000 vs 60,000"}
+        return {"ratio": None, "raw": f"smoke run, not judged: {raw}; the full run: 11,000 vs 33,000"}
     return {"ratio": large_peak / small_peak, "raw": raw}
 
 
