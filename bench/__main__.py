@@ -45,19 +45,18 @@ def run(quick: bool, only: set[str], importtime: bool = False, jobs: int = 2) ->
     rows: list[Row] = []
     if jobs <= 1:
         for name, fn in wanted:
-            with PHASES.timed(name):
-                rows += fn(quick, only)
+            job_rows, PHASES.seconds[name], PHASES.cpu[name] = timed_job(name, fn, quick, only)
+            rows += job_rows
     else:
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
 
         # spawn: every job starts from a clean interpreter (the moto jobs patch boto and the environment)
         with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
-            futures = [(name, pool.submit(timed_job, fn, quick, only)) for name, fn in wanted]
+            futures = [(name, pool.submit(timed_job, name, fn, quick, only)) for name, fn in wanted]
             for name, future in futures:
-                job_rows, seconds = future.result()
+                job_rows, PHASES.seconds[name], PHASES.cpu[name] = future.result()
                 rows += job_rows
-                PHASES.seconds[name] = seconds
     if importtime and "cold" in only:
         for function in handler_names():
             print(importtime_report(function), file=sys.stderr)

@@ -107,6 +107,7 @@ class Phases:
 
     def __init__(self) -> None:
         self.seconds: dict[str, float] = {}
+        self.cpu: dict[str, float] = {}  # CPU seconds of the phase, where known (bench/jobs.cpu_seconds)
 
     @contextmanager
     def timed(self, name: str) -> Iterator[None]:
@@ -117,7 +118,13 @@ class Phases:
             self.seconds[name] = self.seconds.get(name, 0.0) + time.perf_counter() - started
 
     def __str__(self) -> str:
-        return ", ".join(f"{name} {seconds:.0f} s" for name, seconds in self.seconds.items()) or "-"
+        return (
+            ", ".join(
+                f"{name} {seconds:.0f} s" + (f" ({self.cpu[name]:.0f} s CPU)" if name in self.cpu else "")
+                for name, seconds in self.seconds.items()
+            )
+            or "-"
+        )
 
 
 def per_s(value: float) -> str:

@@ -16,7 +16,7 @@ ROWS = [
     "capacity units per balance read",
     "capacity units per customer reclassified",
     "reclassification customers/s / raw scan",
-    "reclassification peak memory 200k / 20k customers",
+    "reclassification peak memory, 3x the customers",
     # issue 19 items 1-2 (bench/item_rows.py)
     "customer item, a year of weekly shopping / 1 KB",
     "capacity per changed customer (WRU), next-month run",

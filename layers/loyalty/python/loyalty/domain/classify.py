@@ -29,7 +29,7 @@ from typing import Any
 from loyalty.domain.alive import Liveness, ModelFit, liveness
 from loyalty.domain.dates import add_months_to_day
 from loyalty.domain.experiments import Assignment, assignment, direction
-from loyalty.domain.lots import expire, warnings_due
+from loyalty.domain.lots import expire, points_on, warnings_due
 from loyalty.domain.members import RelationalFacts, contactable, count_contacts, relational_facts
 from loyalty.domain.profile import Profile
 from loyalty.domain.scoring import (
@@ -124,7 +124,7 @@ class Reclassified:
 
     @property
     def changed(self) -> bool:
-        return self.after != self.before
+        return self.after is not self.before and self.after != self.before
 
 
 @dataclass(frozen=True)
@@ -152,6 +152,11 @@ def _model_of(model: tuple[tuple[str, Any], ...]) -> ModelFit | None:
 def _model(cuts: Cuts) -> ModelFit | None:
     """The cuts' model, parsed once per container (cuts.model is a plain dict as it travels)."""
     return None if not cuts.model else _model_of(tuple(sorted(cuts.model.items())))
+
+
+@lru_cache(maxsize=8)
+def _next_run(ref_date: date) -> date:
+    return add_months_to_day(ref_date, 1)
 
 
 def classify_customer(
@@ -192,9 +197,10 @@ def classify_customer(
         current=profile.segment,
         stability=programme.segment_stability,
     )
-    booked, expired_lots = expire(profile, programme, window.ref_date)
-    next_run = add_months_to_day(window.ref_date, 1)
-    expiring = warnings_due(booked, programme, window.ref_date, next_run)
+    view = points_on(profile, programme, window.ref_date)
+    booked, expired_lots = expire(profile, programme, window.ref_date, view)
+    next_run = _next_run(window.ref_date)
+    expiring = warnings_due(booked, programme, window.ref_date, next_run, view if booked is profile else None)
     return Classification(
         customer_id=profile.customer_id,
         period=window.period,
@@ -226,26 +232,23 @@ def overdue_due(profile: Profile, c: Classification) -> bool:
 
 def apply(profile: Profile, c: Classification, window: RunWindow) -> Profile:
     """The profile with the classification recorded; unchanged when nothing moved."""
-    updated = replace(profile, segment=c.segment, favourite_category=c.favourite_category)
+    # One replace at the end (not one per rule): most customers change nothing, and a chain of
+    # dataclasses.replace was the costliest step of classifying one.
+    fields: dict[str, Any] = {"segment": c.segment, "favourite_category": c.favourite_category}
     if overdue_due(profile, c):
         assert c.facts.last_day is not None
-        updated = replace(updated, overdue_for=c.facts.last_day.isoformat())
+        fields["overdue_for"] = c.facts.last_day.isoformat()
     if c.tier != profile.tier:
-        updated = replace(updated, tier=c.tier, tier_since=window.ref_date.isoformat())
+        fields["tier"], fields["tier_since"] = c.tier, window.ref_date.isoformat()
     if c.booked is not None:
         booked = c.booked
-        updated = replace(
-            updated,
-            points_balance=booked.points_balance,
-            points_expired=booked.points_expired,
-            lots=booked.lots,
-            pending=booked.pending,
-        )
+        fields["points_balance"], fields["points_expired"] = booked.points_balance, booked.points_expired
+        fields["lots"], fields["pending"] = booked.lots, booked.pending
     if c.expiring_lots:
-        updated = replace(updated, expiry_warned_through=max(d for _, _, d in c.expiring_lots).isoformat())
-    if updated == profile:
+        fields["expiry_warned_through"] = max(d for _, _, d in c.expiring_lots).isoformat()
+    if all(getattr(profile, name) == value for name, value in fields.items()):
         return profile
-    return replace(updated, classified_period=window.period)
+    return replace(profile, **fields, classified_period=window.period)
 
 
 def _rfm(scores: Scores | None) -> RfmScores | None:

@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import calendar
 from datetime import UTC, date, datetime, timedelta
+from functools import lru_cache
 
 
+@lru_cache(maxsize=4096)  # a base's months are a few hundred names; parsed per customer per month
 def month_index(month: str) -> int:
     """'2026-03' -> a month counter, so months can be compared and subtracted."""
     return int(month[:4]) * 12 + int(month[5:7]) - 1
@@ -25,8 +27,14 @@ def add_months(month: str, count: int) -> str:
 
 def trailing_months(end_month: str, count: int = 12) -> list[str]:
     """The `count` months ending with `end_month`, oldest first."""
+    return list(trailing_window(end_month, count))
+
+
+@lru_cache(maxsize=256)  # the same few windows for every customer of a run (the tier review, totals)
+def trailing_window(end_month: str, count: int = 12) -> tuple[str, ...]:
+    """trailing_months as a tuple, computed once per (end_month, count)."""
     end = month_index(end_month)
-    return [month_name(i) for i in range(end - count + 1, end + 1)]
+    return tuple(month_name(i) for i in range(end - count + 1, end + 1))
 
 
 def month_of_day(day: date) -> str:

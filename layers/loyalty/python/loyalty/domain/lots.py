@@ -259,11 +259,12 @@ def spend(profile: Profile, programme: Programme, points: int, today: date) -> P
 
 
 def expire(
-    profile: Profile, programme: Programme, today: date
+    profile: Profile, programme: Programme, today: date, view: Points | None = None
 ) -> tuple[Profile, list[tuple[str, int, date]]]:
     """Book the lots past their date: (profile, [(lot key, points, expires_on)]) with the points moved
-    from the balance to points_expired. Booking again the same day finds nothing."""
-    view = points_on(profile, programme, today)
+    from the balance to points_expired. Booking again the same day finds nothing. `view`: the
+    profile's points_on(today) when the caller has it already."""
+    view = view if view is not None else points_on(profile, programme, today)
     taken = [(lot.key, lot.points, lot.expires_on) for lot in view.lots if lot.expired and lot.points]
     if not taken:
         return profile, []
@@ -277,13 +278,14 @@ def expire(
 
 
 def warnings_due(
-    profile: Profile, programme: Programme, today: date, until: date
+    profile: Profile, programme: Programme, today: date, until: date, view: Points | None = None
 ) -> list[tuple[str, int, date]]:
     """Live lots whose PointsExpiring falls due before `until` (expires_on - warn_days < until) and
-    that no earlier warning covered (expires_on after expiry_warned_through): once per lot."""
+    that no earlier warning covered (expires_on after expiry_warned_through): once per lot. `view`:
+    the profile's points_on(today) when the caller has it already."""
     warned = date.fromisoformat(profile.expiry_warned_through) if profile.expiry_warned_through else None
     due = []
-    for lot in points_on(profile, programme, today).lots:
+    for lot in (view if view is not None else points_on(profile, programme, today)).lots:
         if lot.expired or lot.points <= 0 or lot.expires_on is None:
             continue
         if lot.expires_on - timedelta(days=programme.expiry_warn_days) >= until:

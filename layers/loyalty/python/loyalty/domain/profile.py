@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
-from loyalty.domain.dates import month_index, trailing_months
+from loyalty.domain.dates import month_index, trailing_window
 
 # The trailing 12 months plus the current one: enough for tiers, RFM and returns of last
 # year's purchases. Older months are folded into lifetime totals.
@@ -81,7 +81,7 @@ class Profile:
     def totals(self, end_month: str, count: int = 12) -> MonthStats:
         """Spend, visits and points over the `count` months ending with `end_month`."""
         spend = visits = points = 0
-        for month in trailing_months(end_month, count):
+        for month in trailing_window(end_month, count):
             stats = self.months.get(month)
             if stats:
                 spend += stats.spend

@@ -47,6 +47,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from fractions import Fraction
+from functools import cached_property
 from typing import Any
 
 from loyalty.domain.alive import fit_model
@@ -105,7 +106,7 @@ class CustomerFacts:
     def active(self) -> bool:
         return self.recency_days is not None
 
-    @property
+    @cached_property  # read by value facts, dormancy and the overdue check of the same customer
     def interval(self) -> Fraction | None:
         """The customer's own average days between purchase days, exact; None below 2 days."""
         if self.purchase_days < 2 or self.first_day is None or self.last_day is None:

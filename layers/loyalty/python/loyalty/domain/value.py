@@ -33,14 +33,26 @@ from loyalty.programme import Programme
 
 def round_half_up(value: Fraction) -> int:
     """Exact rounding to the nearest integer, halves away from zero."""
-    sign = -1 if value < 0 else 1
-    n, d = abs(value.numerator), value.denominator
-    return sign * ((2 * n + d) // (2 * d))
+    return divide_half_up(value.numerator, value.denominator)
+
+
+def divide_half_up(numerator: int, denominator: int) -> int:
+    """round_half_up(Fraction(numerator, denominator)) in integers (denominator > 0), without building
+    the Fraction: the monthly run rounds a few of these per customer."""
+    if denominator < 0:  # as Fraction normalises it
+        numerator, denominator = -numerator, -denominator
+    sign = -1 if numerator < 0 else 1
+    return sign * ((2 * abs(numerator) + denominator) // (2 * denominator))
 
 
 def decimal_2(value: Fraction) -> str:
     """A non-negative fraction as a decimal string with 2 places, half up, exactly."""
-    hundredths = round_half_up(value * 100)
+    return hundredths_text(value.numerator, value.denominator)
+
+
+def hundredths_text(numerator: int, denominator: int) -> str:
+    """decimal_2(Fraction(numerator, denominator)) in integers (non-negative, denominator > 0)."""
+    hundredths = divide_half_up(numerator * 100, denominator)
     return f"{hundredths // 100}.{hundredths % 100:02d}"
 
 
@@ -92,12 +104,10 @@ def value_facts(facts: CustomerFacts, window: RunWindow, programme: Programme) -
         first = day_month_index(facts.first_day)
         active_months = max(1, min(12, month_index(window.period) - first + 1))
     spend, visits = facts.monetary, facts.frequency
-    basket = round_half_up(Fraction(spend, visits)) if visits else None
-    frequency = decimal_2(Fraction(visits, active_months)) if active_months else "0.00"
+    basket = divide_half_up(spend, visits) if visits else None
+    frequency = hundredths_text(visits, active_months) if active_months else "0.00"
     estimate = (
-        round_half_up(Fraction(spend * programme.expected_lifetime_months, active_months))
-        if active_months
-        else 0
+        divide_half_up(spend * programme.expected_lifetime_months, active_months) if active_months else 0
     )
     interval = facts.interval
     return ValueFacts(
