@@ -17,8 +17,10 @@ def _last(calls: list[tuple[str, dict[str, Any], dict[str, Any]]], operation: st
 
 class BareIngest:
     """The same DynamoDB calls the ingest handler makes for a purchase, with plain boto3: a strongly
-    consistent GetItem of the customer, then one TransactWriteItems putting the transaction (only if new)
-    and the customer (only at the version read). The items are copies of what the handler wrote."""
+    consistent GetItem of the customer, then one TransactWriteItems putting the transaction (only if new),
+    the customer (only at the version read) and every other item the handler's transaction put (the
+    points ledger's entry, keyed by the customer and the new version). The items are copies of what
+    the handler wrote."""
 
     def __init__(self, env: Env, template: dict[str, Any], customers: int) -> None:
         self.ddb = env.ddb
@@ -26,6 +28,7 @@ class BareIngest:
         puts = [entry["Put"] for entry in template["TransactItems"]]
         self.txn_put = next(p for p in puts if p["TableName"] == env.settings.transactions_table)
         self.customer_put = next(p for p in puts if p["TableName"] == self.customers_table)
+        self.other_puts = [p for p in puts if p is not self.txn_put and p is not self.customer_put]
         self.customers = customers
 
     def __call__(self, i: int) -> None:
@@ -49,8 +52,17 @@ class BareIngest:
                 "ExpressionAttributeNames": {"#v": "version"},
                 "ExpressionAttributeValues": {":v": {"N": str(version)}},
             }
+        others = []
+        for put in self.other_puts:
+            item = copy.deepcopy(put["Item"])
+            item["customer_id"] = {"S": customer_id}
+            if "seq" in item:  # the ledger's sort key: the profile's version after the write, then "#n"
+                head, _, tail = item["seq"]["S"].partition("#")
+                item["seq"] = {"S": f"{str((version or 0) + 1).zfill(len(head))}#{tail}"}
+            others.append({"Put": {**put, "Item": item}})
         self.ddb.transact_write_items(
             TransactItems=[
+                *others,
                 {
                     "Put": {
                         "TableName": self.txn_put["TableName"],
@@ -261,7 +273,8 @@ def capacity_rows(env: Env, samples: int, sums: dict[int, SumAllRead]) -> list[R
         info(
             "capacity units per ingest (purchase)",
             f"{ingest.text()} in {ingest.calls:.2f} DynamoDB calls "
-            "(GetItem + TransactWriteItems: 2 items x2 + by_customer index)",
+            "(GetItem + TransactWriteItems: the transaction, the customer and the ledger entry, 2 each "
+            "as transactional writes, + the by_customer index entry)",
         ),
         info(
             "capacity units per balance read",
