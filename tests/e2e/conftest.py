@@ -7,7 +7,6 @@ import json
 import os
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -72,17 +71,7 @@ def start_stack(extra_env: dict[str, str] | None = None) -> tuple[subprocess.Pop
 
 @contextlib.contextmanager
 def running_stack(extra_env: dict[str, str] | None = None) -> Iterator[Stack]:
-    """A local stack of its own, stopped on exit, recorded in a state directory of its own unless
-    `extra_env` names one: the suite's state directory records the shared `stack` alone."""
-    with contextlib.ExitStack() as owned:
-        env = dict(extra_env or {})
-        if "LOYALTY_STATE_DIR" not in env:
-            own = tempfile.TemporaryDirectory(prefix="loyalty-stack-")
-            env["LOYALTY_STATE_DIR"] = owned.enter_context(own)
-        yield from _run(env)
-
-
-def _run(extra_env: dict[str, str]) -> Iterator[Stack]:
+    """A local stack of its own, stopped on exit."""
     proc, info = start_stack(extra_env)
     # Drain the stack's output so it never blocks on a full pipe.
     import threading
@@ -102,5 +91,5 @@ def _run(extra_env: dict[str, str]) -> Iterator[Stack]:
 
 @pytest.fixture(scope="session")
 def stack() -> Iterator[Stack]:
-    with running_stack({"LOYALTY_STATE_DIR": os.environ["LOYALTY_STATE_DIR"]}) as shared:  # tests/conftest.py
+    with running_stack() as shared:
         yield shared

@@ -5,8 +5,6 @@
 - With `loyalty local --programme FILE` running, `loyalty import`, `loyalty reclassify` and
   `loyalty export` apply FILE (the state file names it), not programmes/default.json.
 - Stacks started by the tests record themselves in the suite's own state directory.
-- Each stack owns its record: a second stack in the same state directory neither replaces the running
-  one's record nor removes it when it stops (before, the console's browser test's own stack did both).
 """
 
 from __future__ import annotations
@@ -14,7 +12,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 import subprocess
 from pathlib import Path
 
@@ -22,7 +19,7 @@ import pytest
 from loyalty_tools.local import read_state, state_file
 
 from tests.e2e.cleanenv import REPO, a_free_port, clean_env, run, started, stop_group
-from tests.e2e.conftest import Stack, running_stack
+from tests.e2e.conftest import Stack
 
 pytestmark = [pytest.mark.e2e]
 
@@ -104,12 +101,3 @@ def test_the_suites_stacks_record_themselves_in_the_suites_own_state_dir(stack: 
     engineer = REPO / ".loyalty" / "local.json"
     if engineer.exists():  # an engineer's `make local`: still theirs
         assert json.loads(engineer.read_text(encoding="utf-8"))["api_url"] != stack.api_url
-
-
-def test_a_second_stack_in_the_same_state_dir_leaves_the_first_ones_record(stack: Stack) -> None:
-    suites = os.environ["LOYALTY_STATE_DIR"]
-    with running_stack({"LOYALTY_STATE_DIR": suites}) as second:
-        state = read_state()
-        assert state is not None and state["api_url"] == stack.api_url != second.api_url
-    state = read_state()  # the second stack has stopped
-    assert state is not None and state["api_url"] == stack.api_url

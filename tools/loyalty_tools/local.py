@@ -105,41 +105,25 @@ def local_stack(**kwargs) -> Iterator[LocalStack]:  # type: ignore[no-untyped-de
         stack.stop()
 
 
-def write_state(stack: LocalStack) -> bool:
-    """Record the stack (its endpoints and its programme: every CLI command pointed at it applies that
-    file) in the state directory, unless another running stack already records itself there: that record
-    stays, and this stack is not recorded (False). Created atomically, so of two stacks starting at once
-    one is recorded, whole."""
+def write_state(stack: LocalStack) -> None:
+    """The stack's endpoints and its programme: every CLI command pointed at it applies that file."""
     path = state_file()
     path.parent.mkdir(parents=True, exist_ok=True)
-    record = {
-        "api_url": stack.api_url,
-        "api_key": stack.api_key,
-        "admin_api_key": stack.admin_api_key,
-        "moto_url": stack.moto_url,
-        "queue_url": stack.resources["queue_url"],
-        "run_bucket": stack.resources["run_bucket"],
-        "programme_path": stack.env.get(env_name("programme_path")) or Settings().programme_file,
-        "pid": os.getpid(),
-    }
-    draft = path.with_name(f"{path.name}.{os.getpid()}")
-    draft.write_text(json.dumps(record, indent=2))
-    try:
-        os.link(draft, path)  # only if no record is there
-    except FileExistsError:
-        if read_state() is not None:  # another stack's, and it is running
-            return False
-        os.replace(draft, path)  # a stopped stack's leftover
-    finally:
-        draft.unlink(missing_ok=True)
-    return True
-
-
-def remove_state() -> None:
-    """This process's record only: a stack stopping never removes another stack's."""
-    state = read_state()
-    if state is not None and int(state["pid"]) == os.getpid():
-        state_file().unlink(missing_ok=True)
+    path.write_text(
+        json.dumps(
+            {
+                "api_url": stack.api_url,
+                "api_key": stack.api_key,
+                "admin_api_key": stack.admin_api_key,
+                "moto_url": stack.moto_url,
+                "queue_url": stack.resources["queue_url"],
+                "run_bucket": stack.resources["run_bucket"],
+                "programme_path": stack.env.get(env_name("programme_path")) or Settings().programme_file,
+                "pid": os.getpid(),
+            },
+            indent=2,
+        )
+    )
 
 
 def read_state() -> dict[str, str] | None:
@@ -158,12 +142,7 @@ def run_forever(port: int | None = None, workers: int = 4, programme: str | None
     except ProgrammeRefused as exc:
         print(f"error: the programme does not load, the local stack does not start: {exc}", file=sys.stderr)
         raise SystemExit(2) from None
-    if not write_state(stack):
-        print(
-            f"note: {state_file()} records another running stack ({(read_state() or {}).get('api_url')}); "
-            f"CLI commands go to that one. Set {STATE_DIR_ENV} to record this one elsewhere.",
-            flush=True,
-        )
+    write_state(stack)
     key = stack.api_key
     ready = {"api_url": stack.api_url, "api_key": key, "admin_api_key": stack.admin_api_key}
     ready |= {"moto_url": stack.moto_url, **stack.resources}
@@ -183,4 +162,4 @@ def run_forever(port: int | None = None, workers: int = 4, programme: str | None
     finally:
         print("stopping...", flush=True)
         stack.stop()
-        remove_state()
+        state_file().unlink(missing_ok=True)
