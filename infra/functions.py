@@ -22,6 +22,7 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 from loyalty.adapters.permissions import Access, accesses_for
+from loyalty.adapters.stepfunctions import execution_arn
 from loyalty.programme import Programme
 from loyalty.settings import ERASURE, INGEST, POINTS, RECLASSIFY, REDEMPTIONS, Settings
 
@@ -110,11 +111,8 @@ def arn_of(access: Access, arns: Mapping[str, str]) -> str:
         return f"{arn}/index/{access.index}"
     if access.executions:
         # The state machine's ARN is spelled out (infra/stack.py names the machine), so its
-        # executions' ARN is too: ...:execution:<machine name>:<execution name>.
-        head, marker, machine = arn.rpartition(":stateMachine:")
-        if not marker:
-            raise ValueError(f"{access.resource}: not a state machine ARN: {arn}")
-        return f"{head}:execution:{machine}:*"
+        # executions' ARN is too, as the adapter derives one execution's: here any execution name.
+        return execution_arn(arn, "*")
     return f"{arn}/{access.prefix}*" if access.objects else arn
 
 
