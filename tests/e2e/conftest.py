@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -71,7 +72,19 @@ def start_stack(extra_env: dict[str, str] | None = None) -> tuple[subprocess.Pop
 
 @contextlib.contextmanager
 def running_stack(extra_env: dict[str, str] | None = None) -> Iterator[Stack]:
-    """A local stack of its own, stopped on exit."""
+    """A local stack of its own, stopped on exit. Unless told otherwise it keeps its state record in a
+    folder of its own: stopping it removes that record, and were it the suite's, the CLI tests that run
+    after it would find no stack (the session's `stack` alone writes the suite's record)."""
+    with contextlib.ExitStack() as cleanup:
+        env = dict(extra_env or {})
+        if "LOYALTY_STATE_DIR" not in env:
+            env["LOYALTY_STATE_DIR"] = cleanup.enter_context(
+                tempfile.TemporaryDirectory(prefix="stack-state-")
+            )
+        yield from _run(env)
+
+
+def _run(extra_env: dict[str, str]) -> Iterator[Stack]:
     proc, info = start_stack(extra_env)
     # Drain the stack's output so it never blocks on a full pipe.
     import threading
@@ -86,10 +99,12 @@ def running_stack(extra_env: dict[str, str] | None = None) -> Iterator[Stack]:
         try:
             proc.wait(timeout=20)
         except subprocess.TimeoutExpired:
-            proc.kill()
+            proc.kill()  # its moto server exits when it sees its parent gone (localstack.exit_with_parent)
+            proc.wait()
 
 
 @pytest.fixture(scope="session")
 def stack() -> Iterator[Stack]:
-    with running_stack() as shared:
+    """The suite's stack: its record is the suite's (tests/conftest.py), which the CLI tests read."""
+    with running_stack({"LOYALTY_STATE_DIR": os.environ["LOYALTY_STATE_DIR"]}) as shared:
         yield shared

@@ -4,7 +4,8 @@
   (the workers load the programme lazily: before, it started and answered every request 500).
 - With `loyalty local --programme FILE` running, `loyalty import`, `loyalty reclassify` and
   `loyalty export` apply FILE (the state file names it), not programmes/default.json.
-- Stacks started by the tests record themselves in the suite's own state directory.
+- Stacks started by the tests record themselves in the suite's own state directory, a test's own stack
+  in one of its own; a stack killed outright takes its moto server with it.
 """
 
 from __future__ import annotations
@@ -13,13 +14,14 @@ import csv
 import io
 import json
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
 from loyalty_tools.local import read_state, state_file
 
 from tests.e2e.cleanenv import REPO, a_free_port, clean_env, run, started, stop_group
-from tests.e2e.conftest import Stack
+from tests.e2e.conftest import Stack, running_stack, start_stack
 
 pytestmark = [pytest.mark.e2e]
 
@@ -101,3 +103,34 @@ def test_the_suites_stacks_record_themselves_in_the_suites_own_state_dir(stack: 
     engineer = REPO / ".loyalty" / "local.json"
     if engineer.exists():  # an engineer's `make local`: still theirs
         assert json.loads(engineer.read_text(encoding="utf-8"))["api_url"] != stack.api_url
+
+
+def test_a_stack_of_its_own_leaves_the_suites_record_alone(stack: Stack) -> None:
+    """A test's own stack (the browser test's, the marketing loop's) keeps its record elsewhere:
+    stopping it used to remove the suite's record, and every CLI test after it found no stack."""
+    with running_stack() as own:
+        state = read_state()
+        assert state is not None and state["api_url"] == stack.api_url != own.api_url
+    state = read_state()
+    assert state is not None and state["api_url"] == stack.api_url
+
+
+def test_a_local_stack_killed_outright_takes_its_moto_server_with_it(tmp_path: Path) -> None:
+    """SIGKILL leaves `loyalty local` no chance to stop moto; the server notices it is orphaned."""
+    proc, _info = start_stack({"LOYALTY_STATE_DIR": str(tmp_path)})
+    children = Path(f"/proc/{proc.pid}/task/{proc.pid}/children").read_text().split()
+    servers = [
+        int(pid)
+        for pid in children
+        if b"loyalty_tools.localstack" in Path(f"/proc/{pid}/cmdline").read_bytes()
+    ]
+    assert len(servers) == 1, children
+    proc.kill()
+    proc.wait()
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline and Path(f"/proc/{servers[0]}").exists():
+        time.sleep(0.1)
+    assert (
+        not Path(f"/proc/{servers[0]}").exists()
+        or "Z" in Path(f"/proc/{servers[0]}/stat").read_text().split()[2]
+    )

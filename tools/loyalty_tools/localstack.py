@@ -10,6 +10,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass, field
 
@@ -113,10 +114,25 @@ def serve_moto(host: str, port: int) -> None:
     cache_backend_lookup(app)
     server = make_server(host, port, app, threaded=False, request_handler=MotoRequestHandler)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    exit_with_parent()
     profile = os.environ.get(PROFILE_ENV)
     if profile:
         Profiled(profile)
     server.serve_forever()
+
+
+def exit_with_parent(poll_seconds: float = 1.0) -> None:
+    """End this server when the process that started it is gone. A `loyalty local` killed outright
+    (SIGKILL, a crashed terminal) cannot stop its moto server, which would keep its port and memory;
+    once orphaned, the server's parent is no longer the one it started with."""
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(poll_seconds)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
 
 
 PROFILE_ENV = "LOYALTY_MOTO_PROFILE"
