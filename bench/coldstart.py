@@ -45,6 +45,12 @@ def _env(function: str | None, cache: str) -> dict[str, str]:
     )
     # Lambda puts the function's directory and the layer's python/ on the path; nothing else of ours.
     paths = [str(FUNCTIONS / function)] if function else []
+    # ... and says it is Lambda: the X-Ray SDK then samples locally (the function's trace header
+    # decides) instead of building a botocore X-Ray client for centralised sampling at import, about
+    # 130 ms that no Lambda pays. Both sides get the same variables.
+    env["LAMBDA_TASK_ROOT"] = paths[0] if paths else tempfile.gettempdir()
+    env["AWS_LAMBDA_FUNCTION_NAME"] = function or "baseline"
+    env["AWS_EXECUTION_ENV"] = f"AWS_Lambda_python{sys.version_info.major}.{sys.version_info.minor}"
     env["PYTHONPATH"] = os.pathsep.join([*paths, str(LAYER)])
     return env
 

@@ -17,10 +17,11 @@ from loyalty.domain.scoring import Cuts
 from loyalty.service.reclassify import ReclassifyService, Run
 from loyalty.service.reclassify import prepare as prepare_run
 from loyalty.settings import get_settings
+from loyalty.tracing import TRACED_MODULES
 
 logger = Logger()
 metrics = Metrics()
-tracer = Tracer()  # patches boto3: the step's scans, writes and PutEvents are subsegments
+tracer = Tracer(patch_modules=TRACED_MODULES)  # scans, writes, PutEvents: subsegments
 
 
 @lru_cache(maxsize=1)
