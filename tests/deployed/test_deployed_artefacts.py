@@ -111,8 +111,12 @@ def test_every_function_starts_from_its_assets_alone(deployed, lambda_python, sy
     for fn in deployed.values():
         origin = {name: Path(file).resolve() for name, file in fn.loaded.items()}
         assert origin["handler"] == fn.task_root / "handler.py", fn.name
-        for name in ("loyalty", "pynamodb"):  # from the stack's layer, at /opt/python's depth
-            assert origin[name].is_relative_to(fn.opt_python), (fn.name, name, origin[name])
+        # From the stack's layer, at /opt/python's depth. pynamodb is imported by the adapters on the
+        # first request (the Tracer no longer patches it at init): where it is loaded, it is the layer's.
+        assert origin["loyalty"].is_relative_to(fn.opt_python), (fn.name, origin["loyalty"])
+        assert (fn.opt_python / "pynamodb" / "__init__.py").is_file(), fn.name
+        pynamodb = origin.get("pynamodb", fn.opt_python / "pynamodb")
+        assert pynamodb.is_relative_to(fn.opt_python), (fn.name, pynamodb)
         assert str(origin["aws_lambda_powertools"]).startswith(site_packages), fn.name
         for name in ("pydantic", "boto3", "botocore"):  # the Powertools layer's and the runtime's
             assert str(origin.get(name, site_packages)).startswith(site_packages), (fn.name, name)
