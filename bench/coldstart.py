@@ -16,6 +16,7 @@ import tempfile
 from pathlib import Path
 
 from bench.harness import Row, judged
+from infra.observability import powertools_env
 
 REPO = Path(__file__).resolve().parents[1]
 LAYER = REPO / "layers" / "loyalty" / "python"
@@ -39,10 +40,9 @@ def _env(function: str | None, cache: str) -> dict[str, str]:
             "AWS_REGION": "eu-west-1",
             "AWS_ACCESS_KEY_ID": "testing",
             "AWS_SECRET_ACCESS_KEY": "testing",
-            "POWERTOOLS_METRICS_NAMESPACE": "Loyalty",
-            "POWERTOOLS_SERVICE_NAME": "loyalty",
         }
     )
+    env.update(powertools_env(function or "baseline"))  # the functions' deployed environment (infra)
     # Lambda puts the function's directory and the layer's python/ on the path; nothing else of ours.
     paths = [str(FUNCTIONS / function)] if function else []
     # ... and says it is Lambda: the X-Ray SDK then samples locally (the function's trace header

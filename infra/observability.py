@@ -27,6 +27,9 @@ def powertools_env(function: str) -> dict[str, str]:
         "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
         "POWERTOOLS_METRICS_FUNCTION_NAME": function,
         "POWERTOOLS_LOG_LEVEL": "INFO",
+        # Powertools validates with pydantic, whose import otherwise scans every installed
+        # distribution's entry points for pydantic plugins: we use none (about 20-40 ms of a cold start).
+        "PYDANTIC_DISABLE_PLUGINS": "__all__",
     }
 
 

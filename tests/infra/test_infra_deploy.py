@@ -309,7 +309,8 @@ def test_every_function_traces(synth):
     for fn in synth.resources("AWS::Lambda::Function").values():
         assert fn["Properties"]["TracingConfig"] == {"Mode": "Active"}
     for name in ("erasure", "ingest", "points", "redemptions", "reclassify"):
-        assert "Tracer()" in (ROOT / "functions" / name / "handler.py").read_text(), name
+        handler = (ROOT / "functions" / name / "handler.py").read_text()
+        assert "Tracer(patch_modules=TRACED_MODULES)" in handler, name
 
 
 def test_deploy_doc_names_every_output_and_has_a_runbook_row_per_alarm(synth):
