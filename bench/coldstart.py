@@ -16,7 +16,7 @@ import tempfile
 from pathlib import Path
 
 from bench.harness import Row, judged
-from infra.observability import powertools_env
+from infra.function_env import powertools_env
 
 REPO = Path(__file__).resolve().parents[1]
 LAYER = REPO / "layers" / "loyalty" / "python"
@@ -42,7 +42,7 @@ def _env(function: str | None, cache: str) -> dict[str, str]:
             "AWS_SECRET_ACCESS_KEY": "testing",
         }
     )
-    env.update(powertools_env(function or "baseline"))  # the functions' deployed environment (infra)
+    env.update(powertools_env(function or "baseline"))  # as deployed (infra/function_env.py)
     # Lambda puts the function's directory and the layer's python/ on the path; nothing else of ours.
     paths = [str(FUNCTIONS / function)] if function else []
     # ... and says it is Lambda: the X-Ray SDK then samples locally (the function's trace header

@@ -27,7 +27,8 @@ from loyalty.programme import Programme
 from loyalty.settings import ERASURE, INGEST, POINTS, RECLASSIFY, REDEMPTIONS, Settings
 
 from infra import ROOT
-from infra.observability import Observability, powertools_env
+from infra.function_env import powertools_env
+from infra.observability import Observability
 
 RUNTIME = lambda_.Runtime.PYTHON_3_12
 ARCHITECTURE = lambda_.Architecture.ARM_64

@@ -15,22 +15,9 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
-SERVICE_NAME = "loyalty"
-METRICS_NAMESPACE = "Loyalty"
+from infra.function_env import METRICS_NAMESPACE, SERVICE_NAME
+
 PERIOD = Duration.minutes(5)
-
-
-def powertools_env(function: str) -> dict[str, str]:
-    """The Powertools environment of a function: one service, one metrics namespace."""
-    return {
-        "POWERTOOLS_SERVICE_NAME": SERVICE_NAME,
-        "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
-        "POWERTOOLS_METRICS_FUNCTION_NAME": function,
-        "POWERTOOLS_LOG_LEVEL": "INFO",
-        # Powertools validates with pydantic, whose import otherwise scans every installed
-        # distribution's entry points for pydantic plugins: we use none (about 20-40 ms of a cold start).
-        "PYDANTIC_DISABLE_PLUGINS": "__all__",
-    }
 
 
 def emf_metric(name: str, statistic: str = "Sum", period: Duration = PERIOD, **dimensions: str) -> cw.Metric:
