@@ -65,6 +65,7 @@ def run_reclassification(
     on_step: Callable[[dict[str, Any], dict[str, Any]], None] | None = None,
     dry_run: bool = False,
     programme: Any = None,
+    group_writes: bool | None = None,
 ) -> dict[str, Any]:
     """Reclassify every customer for the period before `as_of` (see docs/reclassification.md).
 
@@ -80,6 +81,10 @@ def run_reclassification(
     dry_run, programme: the state machine's dry-run input (`loyalty simulate`): classify under the
         candidate programme (inline JSON; None: the current one), write and publish nothing, the
         report in the run bucket (loyalty.service.dry_run).
+    group_writes: the classification writes that the worker's threads have in flight together go out
+        as one TransactWriteItems (grouped_saves.py); default: when boto3 goes to a local endpoint
+        (AWS_ENDPOINT_URL, the local stack), never on DynamoDB itself (a transactional write costs
+        twice the write units there).
 
     Tables, bus and programme come from loyalty.settings (the LOYALTY_* environment). Returns
     {"run", "cuts", "workers": [per-segment counts], "summary": ReclassificationCompleted detail +
@@ -99,6 +104,8 @@ def run_reclassification(
         return result
 
     service = module.service()
+    if group_writes if group_writes is not None else bool(os.environ.get("AWS_ENDPOINT_URL")):
+        group_saves(service)
     if total_segments is None:
         count = getattr(service.store, "approximate_count", lambda: None)()
         total_segments = max(LOCAL_SEGMENTS, segments_for(count))
@@ -112,6 +119,19 @@ def run_reclassification(
         programme=programme,
         each=side_by_side,
     )
+
+
+def group_saves(service: Any) -> None:
+    """The service's customer scan (under its pacing, when paced) with grouped classification writes."""
+    from loyalty.adapters.customer_store import DynamoCustomerScan
+
+    from loyalty_tools.grouped_saves import GroupedSaves
+
+    store = service.store
+    if isinstance(getattr(store, "inner", None), DynamoCustomerScan):  # paced: grouped under the pacing
+        store.inner = GroupedSaves(store.inner)
+    elif isinstance(store, DynamoCustomerScan):
+        service.store = GroupedSaves(store)
 
 
 def side_by_side(call: Callable[[dict[str, Any]], dict[str, Any]], events: list[dict[str, Any]]) -> list[Any]:
