@@ -29,7 +29,7 @@ HANDLER = Path(__file__).resolve().parents[2] / "functions" / "reclassify" / "ha
 LOCAL_BUCKET = Settings().run_bucket  # the settings default: the bucket the local stack creates
 # At least this many scan segments, run side by side: with one (the sizing of a table under 50,000
 # customers) the run alternates between classifying a page here and waiting for the server's writes.
-# bench/local_stack.py measured 2, 4 and 8 (docs/bench.md).
+# Four: the CLI's threads share one GIL, and the server answers one request at a time (docs/bench.md).
 LOCAL_SEGMENTS = 4
 
 
