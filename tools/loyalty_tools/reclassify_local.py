@@ -2,7 +2,7 @@
 
 `loyalty reclassify --as-of YYYY-MM-DD` calls run_reclassification(). It goes against whatever AWS
 endpoint boto3 is configured for: the local stack (AWS_ENDPOINT_URL, moto in server mode), moto in
-process in the tests, or a real account. The steps run one after another in this process, in the
+process in the tests, or a real account. The steps run in this process, in the
 order of the state machine: prepare, stats per scan segment, merge, classify per segment, summarize;
 the segments of a pass side by side on threads, as the state machine's Map runs them, so that one
 segment's classifying (this process's CPU) overlaps another's writes and events (the server's).
