@@ -189,7 +189,7 @@ def reclassify(
     stack_name: str = typer.Option("LoyaltyStack", help="CloudFormation stack (--target aws)"),
 ) -> None:
     """Run the monthly reclassification now: locally the state machine's steps through the same handler
-    code, one after another; with --target aws the deployed state machine itself."""
+    code (a pass's segments side by side); with --target aws the deployed state machine itself."""
     import json
 
     from loyalty_tools.progress import make_console

@@ -251,3 +251,6 @@ def install_all() -> None:
     items_sized_once()  # an item's size summed once, not once per attribute
     cached_action_names()  # the handler's method names listed once per class, not per request
     scan_order_by_native_keys()  # a Scan page's sort of the table by string keys compared natively
+    from loyalty_tools.moto_fast_run import install_run
+
+    install_run()  # the monthly run's requests and Scan pages (tools/loyalty_tools/moto_fast_run.py)
