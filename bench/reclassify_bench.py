@@ -336,7 +336,7 @@ def _requests(r: MotoResult) -> str:
     calls = ", ".join(f"{op} {n:,}" for op, n in r.worker_calls.most_common())
     return (
         f"requests a customer: worker {r.worker_calls.total() / r.customers:.3f} ({calls}) vs raw scan "
-        f"{r.raw_calls / r.customers:.3f} ({r.raw_calls} Scan)"
+        f"{r.raw_calls / r.customers:.4f} ({r.raw_calls} Scan)"
     )
 
 
