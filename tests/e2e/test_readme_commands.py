@@ -162,6 +162,7 @@ def test_the_readme_commands_run_as_written_against_make_local(tmp_path: Path) -
     assert run("loyalty --version", env, work).stdout == f"loyalty {declared}\n"
 
     with started("make local", env) as stack:
+        running = stack
         assert stack.port == int(port)
         state = json.loads((tmp_path / "state" / "local.json").read_text())
         assert state["api_url"].endswith(f":{port}")
@@ -215,7 +216,8 @@ def test_the_readme_commands_run_as_written_against_make_local(tmp_path: Path) -
         for picture in ("segments.png", "tiers.png", "migration.png", "points.png"):
             assert f'src="{picture}"' in index and (work / "loyalty-report" / picture).stat().st_size > 5_000
 
-    assert not (tmp_path / "state" / "local.json").exists()  # stopping the stack removes its record
+    stopped = "".join(running.output[-20:])
+    assert not (tmp_path / "state" / "local.json").exists(), stopped  # stopping the stack removes its record
     with socket.socket() as sock:  # the gateway is gone: nothing listens on its port (TIME_WAIT allowed)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind(("127.0.0.1", int(port)))

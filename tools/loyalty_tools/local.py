@@ -161,5 +161,8 @@ def run_forever(port: int | None = None, workers: int = 4, programme: str | None
         pass
     finally:
         print("stopping...", flush=True)
-        stack.stop()
+        # The record goes first: from here on the stack serves nothing, and a stop cut short (an error
+        # while its workers die of the same SIGTERM, a SIGKILL after a slow stop) leaves no record behind.
         state_file().unlink(missing_ok=True)
+        stack.stop()
+        print("stopped.", flush=True)
