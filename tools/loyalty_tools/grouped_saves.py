@@ -20,14 +20,12 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 from loyalty.adapters.customer_store import DynamoCustomerScan
 from loyalty.adapters.dynamo_errors import cancel_reasons
 from loyalty.adapters.items import profile_to_item
 from loyalty.adapters.models import CustomerItem
-from loyalty.domain.ledger import expiry_of
 from loyalty.domain.profile import Profile
 from loyalty.ports import VersionConflict
 from pynamodb.exceptions import TransactWriteError
@@ -67,7 +65,7 @@ class GroupedSaves:
     def save_classification(
         self, profile: Profile, expected_version: int, before: Profile | None = None
     ) -> None:
-        if before is not None and self._moves_points(profile, expected_version, before):
+        if self.inner.expiry_entry(profile, expected_version, before) is not None:  # its own transaction
             self.inner.save_classification(profile, expected_version, before)
             return
         pending = _Pending(profile, expected_version, before, profile_to_item(profile, expected_version + 1))
@@ -82,12 +80,6 @@ class GroupedSaves:
                 self._flush(group)
         if pending.error is not None:
             raise pending.error
-
-    @staticmethod
-    def _moves_points(profile: Profile, expected_version: int, before: Profile) -> bool:
-        """Whether the adapter writes this one with a ledger entry (its own transaction)."""
-        at = datetime.now(UTC).isoformat(timespec="seconds")
-        return expiry_of(before, profile, expected_version + 1, at) is not None
 
     def _flush(self, group: list[_Pending]) -> None:
         while len(group) > 1:

@@ -75,10 +75,7 @@ class DynamoCustomerScan:
         self, profile: Profile, expected_version: int, before: Profile | None = None
     ) -> None:
         item = profile_to_item(profile, expected_version + 1)
-        expiry = None
-        if before is not None:
-            at = datetime.now(UTC).isoformat(timespec="seconds")
-            expiry = expiry_of(before, profile, expected_version + 1, at)
+        expiry = self.expiry_entry(profile, expected_version, before)
         if expiry is not None:  # lots expired: the put and the ledger's entry in one transaction
             self._save_with_entry(item, expected_version, ledger_item(expiry))
             return
@@ -90,6 +87,14 @@ class DynamoCustomerScan:
             if exc.cause_response_code in THROTTLE_CODES:
                 raise Throttled(str(exc)) from exc
             raise
+
+    @staticmethod
+    def expiry_entry(profile: Profile, expected_version: int, before: Profile | None) -> Any:
+        """The ledger entry a classification write carries (lots expired), else None."""
+        if before is None:
+            return None
+        at = datetime.now(UTC).isoformat(timespec="seconds")
+        return expiry_of(before, profile, expected_version + 1, at)
 
     def _save_with_entry(self, item: CustomerItem, expected_version: int, entry: Any) -> None:
         customer_id = item.customer_id
